@@ -1,0 +1,17 @@
+package store
+
+import "errors"
+
+var (
+	// ErrNotFound is returned when a requested record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists is returned when a create would violate a uniqueness
+	// constraint (same id, same email, same key hash, ...).
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrUnavailable wraps any failure to reach or use the database
+	// (connection refused, timeout, database shut down). HTTP answers 503.
+	ErrUnavailable = errors.New("store: unavailable")
+	// ErrNotEmpty is returned by Bootstrap when the database already holds
+	// an organisation.
+	ErrNotEmpty = errors.New("store: database is not empty")
+)
