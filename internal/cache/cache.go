@@ -43,7 +43,8 @@ type Result struct {
 
 // Cache is the shared state. Keys are plain strings; callers namespace them
 // ("otp:", "rl:", ...). Every method is safe for concurrent use. A TTL of
-// zero means "no expiry".
+// zero means "no expiry"; a negative TTL is rejected with an error and
+// stores nothing (it never means "no expiry" or "keep the old expiry").
 type Cache interface {
 	// Get returns the value stored at key, or ErrMiss.
 	Get(ctx context.Context, key string) ([]byte, error)
@@ -57,25 +58,33 @@ type Cache interface {
 	GetDel(ctx context.Context, key string) ([]byte, error)
 	// Incr atomically adds 1 to the integer at key and returns the new
 	// value. When it creates the key, it sets ttl on it; later calls leave
-	// the expiry unchanged.
+	// the expiry unchanged. A value that is not a decimal int64 is an error.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 	// Del removes keys; missing keys are not an error.
 	Del(ctx context.Context, keys ...string) error
-	// TTL returns the remaining time to live of key, or ErrMiss.
+	// TTL returns the remaining time to live of key, zero when key has no
+	// expiry, or ErrMiss.
 	TTL(ctx context.Context, key string) (time.Duration, error)
 
 	// Allow counts one event against the limit for key (GCRA, like
-	// go-redis/redis_rate) and reports whether it was allowed.
+	// go-redis/redis_rate) and reports whether it was allowed. A limit with
+	// Rate, Burst or Period <= 0 is an error.
 	Allow(ctx context.Context, key string, limit Limit) (Result, error)
 
 	// Publish sends msg to every current subscriber of channel, on every
 	// replica sharing the backend.
 	Publish(ctx context.Context, channel string, msg []byte) error
 	// Subscribe delivers the messages published on channel from now on
-	// until ctx is cancelled, when the returned channel is closed.
+	// (the subscription is in place when Subscribe returns) until ctx is
+	// cancelled or the cache is closed, when the returned channel is
+	// closed. Delivery is at most once: a subscriber that falls behind its
+	// buffer loses messages rather than blocking Publish.
 	Subscribe(ctx context.Context, channel string) (<-chan []byte, error)
 
 	// Ping checks the backend is reachable.
 	Ping(ctx context.Context) error
+	// Close releases the cache and closes every subscription channel.
+	// Afterwards every method fails with an error wrapping ErrUnavailable;
+	// calling Close again returns nil.
 	Close() error
 }

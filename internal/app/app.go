@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/cache/rediscache"
+	"github.com/authd/authd/internal/config"
+	"github.com/authd/authd/internal/httpapi"
+	"github.com/authd/authd/internal/keys"
+	"github.com/authd/authd/internal/oauth"
+	"github.com/authd/authd/internal/password"
+	"github.com/authd/authd/internal/secretbox"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/store/sqlstore"
+	"github.com/authd/authd/internal/token"
+)
+
+// App holds authd's wired services.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Store    *sqlstore.Store
+	Cache    cache.Cache
+	Keys     *keys.Manager
+	Tokens   *token.Service
+	OAuth    *oauth.Provider
+	Hasher   *password.Hasher
+	APIKeys  *secretbox.Box
+	Registry *prometheus.Registry
+	Public   http.Handler
+	Admin    http.Handler
+
+	cancel context.CancelFunc
+}
+
+// OpenStore opens and migrates the SQL store named by cfg.
+func OpenStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*sqlstore.Store, error) {
+	st, err := sqlstore.Open(ctx, cfg.Database.DSN, sqlstore.Options{MaxOpenConns: cfg.Database.MaxOpenConns, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// OpenCache opens Redis when configured, else the in-process cache.
+func OpenCache(ctx context.Context, cfg *config.Config) (cache.Cache, error) {
+	if cfg.Redis.URL == "" {
+		return memcache.New(memcache.Options{}), nil
+	}
+	return rediscache.New(ctx, cfg.Redis.URL, rediscache.Options{KeyPrefix: cfg.Redis.KeyPrefix})
+}
+
+// KeysConfig maps the configuration onto the keys manager's.
+func KeysConfig(cfg *config.Config) keys.Config {
+	return keys.Config{
+		Algorithm:      cfg.Keys.Algorithm,
+		RotationPeriod: cfg.Keys.RotationPeriod,
+		PublishAhead:   cfg.Keys.PublishAhead,
+		MaxTokenTTL:    cfg.Tokens.AccessTokenTTL,
+		JWKSMaxAge:     cfg.Keys.JWKSMaxAge,
+		ReloadInterval: cfg.Keys.ReloadInterval,
+	}
+}
+
+// New wires every service. It opens and migrates the store, connects the
+// cache and loads (or, on an empty store, creates) the signing keys.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, err error) {
+	a = &App{Config: cfg, Logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.Store, err = OpenStore(ctx, cfg, logger); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if a.Cache, err = OpenCache(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	if a.Keys, err = keys.New(a.Store, cfg.Secrets.System, KeysConfig(cfg), logger, time.Now); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if err = a.Keys.Init(ctx); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	if a.APIKeys, err = secretbox.New(cfg.Secrets.System, "api-keys"); err != nil {
+		return nil, err
+	}
+	a.Hasher = password.New(password.Params{})
+	a.Tokens = token.New(a.Keys, a.Cache, cfg.Issuer, time.Now)
+
+	a.Registry = prometheus.NewRegistry()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(a.Registry)
+
+	a.OAuth = oauth.New(oauth.Config{
+		Issuer:         cfg.Issuer,
+		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
+	}, a.Store, a.Tokens, logger, metrics.TokenIssued)
+
+	pub, err := httpapi.NewPublic(httpapi.Deps{
+		Logger:         logger,
+		OAuth:          a.OAuth,
+		Keys:           a.Keys,
+		Metrics:        metrics,
+		JWKSMaxAge:     cfg.Keys.JWKSMaxAge,
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Public = pub
+	checks := []httpapi.Check{
+		{Name: "database", Func: a.Store.Ping},
+		{Name: "signing_key", Func: func(context.Context) error { return a.Keys.Ready() }},
+	}
+	if cfg.Redis.URL != "" {
+		checks = append(checks, httpapi.Check{Name: "redis", Func: a.Cache.Ping})
+	}
+	a.Admin = httpapi.NewAdmin(httpapi.AdminDeps{Logger: logger, Gatherer: a.Registry, Checks: checks})
+	return a, nil
+}
+
+// Start runs background work (key reload and rotation) until Close.
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.Keys.Start(ctx)
+}
+
+// Close stops background work and closes the backends.
+func (a *App) Close() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.Cache != nil {
+		_ = a.Cache.Close()
+	}
+	if a.Store != nil {
+		_ = a.Store.Close()
+	}
+}
+
+// IsEmpty reports whether the database has no organisation yet.
+func (a *App) IsEmpty(ctx context.Context) (bool, error) { return a.Store.IsEmpty(ctx) }
+
+var _ store.Store = (*sqlstore.Store)(nil)
+
+// redact hides credentials in a URL-ish string for logs.
+func redact(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		return scheme + "://***@" + rest[at+1:]
+	}
+	return dsn
+}

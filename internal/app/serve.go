@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Serve runs the public and admin listeners until ctx is cancelled (SIGTERM
+// in the binary), then stops accepting connections and lets in-flight
+// requests finish within http.shutdown_timeout. ready, if not nil, is
+// called with the bound addresses once both listeners accept connections.
+func (a *App) Serve(ctx context.Context, ready func(public, admin net.Addr)) error {
+	cfg := a.Config
+	pubLn, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
+	}
+	admLn, err := net.Listen("tcp", cfg.Admin.Addr)
+	if err != nil {
+		_ = pubLn.Close()
+		return fmt.Errorf("admin.addr %s: %w", cfg.Admin.Addr, err)
+	}
+	pub := &http.Server{
+		Handler:           a.Public,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
+	adm := &http.Server{Handler: a.Admin, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+
+	errc := make(chan error, 2)
+	go func() { errc <- pub.Serve(pubLn) }()
+	go func() { errc <- adm.Serve(admLn) }()
+	a.Logger.Info("authd listening", "http", pubLn.Addr().String(), "admin", admLn.Addr().String(),
+		"issuer", cfg.Issuer, "database", redact(cfg.Database.DSN), "redis", cfg.Redis.URL != "")
+	if ready != nil {
+		ready(pubLn.Addr(), admLn.Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.Logger.Info("authd shutting down", "timeout", cfg.HTTP.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	err1 := pub.Shutdown(sctx)
+	err2 := adm.Shutdown(sctx)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return errors.Join(err1, err2)
+}

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is authd's whole configuration.
+type Config struct {
+	// Issuer is the issuer URL, also the base of discovery.
+	Issuer string `koanf:"issuer"`
+	// DataDir holds the embedded database and, in --dev, the generated
+	// system secret.
+	DataDir string `koanf:"data_dir"`
+	// Dev relaxes the secret requirement and bootstraps a demo network.
+	// Set by `serve --dev`, not by the file.
+	Dev bool `koanf:"-"`
+
+	HTTP     HTTP     `koanf:"http"`
+	Admin    Admin    `koanf:"admin"`
+	Database Database `koanf:"database"`
+	Redis    Redis    `koanf:"redis"`
+	Secrets  Secrets  `koanf:"secrets"`
+	Tokens   Tokens   `koanf:"tokens"`
+	Keys     Keys     `koanf:"keys"`
+	Log      Log      `koanf:"log"`
+	OTP      OTP      `koanf:"otp"`
+	Facebook Facebook `koanf:"facebook"`
+}
+
+// HTTP configures the public listener.
+type HTTP struct {
+	Addr              string        `koanf:"addr"`
+	MaxBodyBytes      int64         `koanf:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	ReadTimeout       time.Duration `koanf:"read_timeout"`
+	WriteTimeout      time.Duration `koanf:"write_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
+	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed
+	// when deciding a client's IP (rate limits, audit). Empty: none.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+}
+
+// Admin configures the health, readiness and metrics listener.
+type Admin struct {
+	Addr string `koanf:"addr"`
+}
+
+// Database selects and tunes the SQL store.
+type Database struct {
+	DSN          string `koanf:"dsn"`
+	MaxOpenConns int    `koanf:"max_open_conns"`
+}
+
+// Redis selects the shared-state backend; an empty URL means in-process.
+type Redis struct {
+	URL       string `koanf:"url"`
+	KeyPrefix string `koanf:"key_prefix"`
+}
+
+// Secrets holds the system secret every derived key comes from.
+type Secrets struct {
+	System string `koanf:"system"`
+}
+
+// Tokens sets token lifetimes.
+type Tokens struct {
+	AccessTokenTTL time.Duration `koanf:"access_token_ttl"`
+	// RefreshTokenTTL is the absolute lifetime of a refresh-token family.
+	RefreshTokenTTL time.Duration `koanf:"refresh_token_ttl"`
+	// RefreshIdleTTL ends a family not used for this long.
+	RefreshIdleTTL time.Duration `koanf:"refresh_idle_ttl"`
+	// RefreshReuseGrace is how long the immediate parent of a rotated
+	// refresh token may be redeemed again (lost responses on mobile).
+	RefreshReuseGrace time.Duration `koanf:"refresh_reuse_grace"`
+}
+
+// Keys configures JWS signing keys and their rotation.
+type Keys struct {
+	Algorithm      string        `koanf:"algorithm"`
+	RotationPeriod time.Duration `koanf:"rotation_period"`
+	PublishAhead   time.Duration `koanf:"publish_ahead"`
+	JWKSMaxAge     time.Duration `koanf:"jwks_max_age"`
+	ReloadInterval time.Duration `koanf:"reload_interval"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+// OTP configures one-time codes and their delivery.
+type OTP struct {
+	Sender     string `koanf:"sender"`
+	WebhookURL string `koanf:"webhook_url"`
+}
+
+// Facebook configures the Facebook app used to verify sign-ins.
+type Facebook struct {
+	AppID     string `koanf:"app_id"`
+	AppSecret string `koanf:"app_secret"`
+	GraphURL  string `koanf:"graph_url"`
+}
+
+// Default returns the configuration used when nothing overrides it.
+func Default() Config {
+	return Config{
+		Issuer:  "http://localhost:8080",
+		DataDir: "./data",
+		HTTP: HTTP{
+			Addr:              ":8080",
+			MaxBodyBytes:      1 << 20,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   20 * time.Second,
+			TrustedProxies:    []string{},
+		},
+		Admin:    Admin{Addr: ":9090"},
+		Database: Database{DSN: "sqlite://./data/authd.db", MaxOpenConns: 20},
+		Redis:    Redis{KeyPrefix: "authd:"},
+		Tokens: Tokens{
+			AccessTokenTTL:    15 * time.Minute,
+			RefreshTokenTTL:   30 * 24 * time.Hour,
+			RefreshIdleTTL:    7 * 24 * time.Hour,
+			RefreshReuseGrace: 10 * time.Second,
+		},
+		Keys: Keys{
+			Algorithm:      "ES256",
+			RotationPeriod: 30 * 24 * time.Hour,
+			PublishAhead:   time.Hour,
+			JWKSMaxAge:     5 * time.Minute,
+			ReloadInterval: time.Minute,
+		},
+		Log:      Log{Level: "info", Format: "json"},
+		OTP:      OTP{Sender: "log"},
+		Facebook: Facebook{GraphURL: "https://graph.facebook.com"},
+	}
+}

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// MinSystemSecretLen is the shortest accepted AUTHD_SECRETS_SYSTEM.
+const MinSystemSecretLen = 32
+
+// Validate checks every value in one pass and returns all failures as one
+// error on one line, each naming its key.
+func (c *Config) Validate() error {
+	var errs []string
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+
+	u, err := url.Parse(c.Issuer)
+	check(err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "",
+		"issuer (%q) must be an absolute http(s) URL without query or fragment", c.Issuer)
+	check(strings.HasSuffix(c.Issuer, "/"), "issuer (%q) must not end with a slash", c.Issuer)
+
+	check(!validAddr(c.HTTP.Addr), "http.addr (%q) must be host:port", c.HTTP.Addr)
+	check(!validAddr(c.Admin.Addr), "admin.addr (%q) must be host:port", c.Admin.Addr)
+	check(c.HTTP.MaxBodyBytes < 1024, "http.max_body_bytes (%d) must be at least 1024", c.HTTP.MaxBodyBytes)
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.idle_timeout", c.HTTP.IdleTimeout},
+		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout},
+		{"tokens.access_token_ttl", c.Tokens.AccessTokenTTL},
+		{"tokens.refresh_token_ttl", c.Tokens.RefreshTokenTTL},
+		{"tokens.refresh_idle_ttl", c.Tokens.RefreshIdleTTL},
+		{"keys.publish_ahead", c.Keys.PublishAhead},
+		{"keys.jwks_max_age", c.Keys.JWKSMaxAge},
+		{"keys.reload_interval", c.Keys.ReloadInterval},
+	} {
+		check(d.v <= 0, "%s (%s) must be positive", d.key, d.v)
+	}
+	for _, cidr := range c.HTTP.TrustedProxies {
+		_, _, err := net.ParseCIDR(cidr)
+		check(err != nil && net.ParseIP(cidr) == nil, "http.trusted_proxies: %q is not an IP or CIDR", cidr)
+	}
+
+	scheme, _, _ := strings.Cut(c.Database.DSN, "://")
+	check(scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql",
+		"database.dsn must start with sqlite:// or postgres:// (got scheme %q)", scheme)
+	check(c.Database.MaxOpenConns < 1, "database.max_open_conns (%d) must be at least 1", c.Database.MaxOpenConns)
+
+	if c.Redis.URL != "" {
+		ru, err := url.Parse(c.Redis.URL)
+		check(err != nil || (ru.Scheme != "redis" && ru.Scheme != "rediss"),
+			"redis.url must be a redis:// or rediss:// URL")
+	}
+
+	check(!c.Dev && c.Secrets.System == "", "secrets.system (AUTHD_SECRETS_SYSTEM) is required outside --dev")
+	check(c.Secrets.System != "" && len(c.Secrets.System) < MinSystemSecretLen,
+		"secrets.system (AUTHD_SECRETS_SYSTEM) must be at least %d characters", MinSystemSecretLen)
+
+	check(c.Tokens.AccessTokenTTL > 24*time.Hour, "tokens.access_token_ttl (%s) must be at most 24h", c.Tokens.AccessTokenTTL)
+	check(c.Tokens.RefreshIdleTTL > c.Tokens.RefreshTokenTTL,
+		"tokens.refresh_idle_ttl (%s) must not exceed tokens.refresh_token_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshTokenTTL)
+	check(c.Tokens.RefreshReuseGrace < 0 || c.Tokens.RefreshReuseGrace > time.Minute,
+		"tokens.refresh_reuse_grace (%s) must be between 0 and 1m", c.Tokens.RefreshReuseGrace)
+
+	switch c.Keys.Algorithm {
+	case "ES256", "RS256", "EdDSA":
+	default:
+		check(true, "keys.algorithm (%q) must be ES256, RS256 or EdDSA", c.Keys.Algorithm)
+	}
+	check(c.Keys.RotationPeriod < 0, "keys.rotation_period (%s) must be 0 (manual) or positive", c.Keys.RotationPeriod)
+	check(c.Keys.PublishAhead <= c.Keys.JWKSMaxAge+c.Keys.ReloadInterval,
+		"keys.publish_ahead (%s) must exceed keys.jwks_max_age + keys.reload_interval (%s)", c.Keys.PublishAhead, c.Keys.JWKSMaxAge+c.Keys.ReloadInterval)
+	check(c.Keys.RotationPeriod > 0 && c.Keys.RotationPeriod <= c.Keys.PublishAhead,
+		"keys.rotation_period (%s) must exceed keys.publish_ahead (%s)", c.Keys.RotationPeriod, c.Keys.PublishAhead)
+
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		check(true, "log.level (%q) must be debug, info, warn or error", c.Log.Level)
+	}
+	check(c.Log.Format != "json" && c.Log.Format != "text", "log.format (%q) must be json or text", c.Log.Format)
+
+	switch c.OTP.Sender {
+	case "log", "webhook", "smtp", "twilio":
+	default:
+		check(true, "otp.sender (%q) must be log, webhook, smtp or twilio", c.OTP.Sender)
+	}
+	if c.OTP.Sender == "webhook" {
+		wu, err := url.Parse(c.OTP.WebhookURL)
+		check(err != nil || (wu.Scheme != "http" && wu.Scheme != "https") || wu.Host == "",
+			"otp.webhook_url (AUTHD_OTP_WEBHOOK_URL) must be an http(s) URL when otp.sender is webhook")
+	}
+
+	gu, err := url.Parse(c.Facebook.GraphURL)
+	check(err != nil || (gu.Scheme != "http" && gu.Scheme != "https") || gu.Host == "",
+		"facebook.graph_url (%q) must be an http(s) URL", c.Facebook.GraphURL)
+	check((c.Facebook.AppID == "") != (c.Facebook.AppSecret == ""),
+		"facebook.app_id and facebook.app_secret must be set together")
+
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New("invalid configuration: " + strings.Join(errs, "; "))
+}
+
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != ""
+}

@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/oauth"
+)
+
+// KeySet is what the JWKS and discovery documents need from the keys
+// manager.
+type KeySet interface {
+	JWKS() (body []byte, etag string)
+	Algorithm() string
+}
+
+// Deps are the services the public API serves.
+type Deps struct {
+	Logger         *slog.Logger
+	OAuth          *oauth.Provider
+	Keys           KeySet
+	Metrics        *Metrics
+	JWKSMaxAge     time.Duration
+	MaxBodyBytes   int64
+	TrustedProxies []string
+}
+
+// NewPublic builds the public engine.
+func NewPublic(d Deps) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode) // debug mode prints every route to stdout
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+	}
+	if len(d.TrustedProxies) == 0 {
+		_ = e.SetTrustedProxies(nil)
+	}
+	e.Use(withRequestID(), recoverPanics(d.Logger), d.Metrics.middleware(), accessLog(d.Logger), securityHeaders(), limitBody(d.MaxBodyBytes))
+	e.NoRoute(func(c *gin.Context) {
+		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method not allowed on this endpoint."))
+	})
+
+	wk := &wellKnown{oauth: d.OAuth, keys: d.Keys, maxAge: d.JWKSMaxAge}
+	e.GET("/.well-known/openid-configuration", wk.discovery)
+	e.GET("/.well-known/oauth-authorization-server", wk.discovery)
+	e.GET("/.well-known/jwks.json", wk.jwks)
+
+	e.POST("/oauth2/token", gin.WrapH(d.OAuth.TokenHandler()))
+	e.POST("/oauth2/introspect", gin.WrapH(d.OAuth.IntrospectionHandler()))
+	e.POST("/oauth2/revoke", gin.WrapH(d.OAuth.RevocationHandler()))
+	return e, nil
+}

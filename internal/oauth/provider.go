@@ -1,0 +1,197 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+
+	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
+)
+
+// Grant types authd knows by name.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+	GrantOTP               = "urn:authd:params:oauth:grant-type:otp"
+)
+
+// Client permissions, held as client scopes.
+const (
+	// ScopeIntrospect lets a confidential client call /oauth2/introspect.
+	ScopeIntrospect = "tokens:introspect"
+	// ScopeRevokeAny lets a confidential client revoke tokens issued to
+	// other clients (RFC 7009 otherwise limits a client to its own).
+	ScopeRevokeAny = "tokens:revoke"
+)
+
+// Config is what the OAuth core needs from authd's configuration.
+type Config struct {
+	Issuer          string
+	AccessTokenTTL  time.Duration
+	DefaultAudience []string // aud when a request names none; default: the issuer
+}
+
+// Observer is told of every token issued, by grant type (metrics).
+type Observer func(grantType string)
+
+// Provider is the configured OAuth 2.0 authorization server.
+type Provider struct {
+	cfg           Config
+	f             *fosite.Fosite
+	fc            *fosite.Config
+	tokens        *token.Service
+	at            *accessTokens
+	grants        []string
+	introspectors []Introspector
+	revokers      []Revoker
+	logger        *slog.Logger
+	observe       Observer
+}
+
+// New wires fosite with authd's clients and access tokens and registers
+// the client_credentials grant.
+func New(cfg Config, clients ClientStore, tokens *token.Service, logger *slog.Logger, observe Observer) *Provider {
+	if len(cfg.DefaultAudience) == 0 {
+		cfg.DefaultAudience = []string{cfg.Issuer}
+	}
+	if observe == nil {
+		observe = func(string) {}
+	}
+	fc := &fosite.Config{
+		AccessTokenLifespan:        cfg.AccessTokenTTL,
+		AccessTokenIssuer:          cfg.Issuer,
+		TokenURL:                   cfg.Issuer + "/oauth2/token",
+		ScopeStrategy:              fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:   fosite.DefaultAudienceMatchingStrategy,
+		ClientSecretsHasher:        secretHasher{},
+		SendDebugMessagesToClients: false,
+	}
+	at := &accessTokens{tokens: tokens, defaultAudience: cfg.DefaultAudience}
+	p := &Provider{
+		cfg:     cfg,
+		f:       fosite.NewOAuth2Provider(fositeStorage{clients: clients}, fc),
+		fc:      fc,
+		tokens:  tokens,
+		at:      at,
+		logger:  logger,
+		observe: observe,
+	}
+	p.AddGrant(GrantClientCredentials, &oauth2.ClientCredentialsGrantHandler{
+		HandleHelper: p.HandleHelper(),
+		Config:       fc,
+	})
+	p.AddIntrospector(accessTokenIntrospector{tokens: tokens})
+	p.AddRevoker(accessTokenRevoker{tokens: tokens})
+	return p
+}
+
+// HandleHelper issues access tokens for grant handlers built elsewhere.
+func (p *Provider) HandleHelper() *oauth2.HandleHelper {
+	return &oauth2.HandleHelper{AccessTokenStrategy: p.at, AccessTokenStorage: p.at, Config: p.fc}
+}
+
+// FositeConfig exposes the fosite configuration grant handlers need.
+func (p *Provider) FositeConfig() *fosite.Config { return p.fc }
+
+// AddGrant registers a token endpoint handler for grantType; the grant is
+// then advertised in the metadata and accepted at /oauth2/token.
+func (p *Provider) AddGrant(grantType string, h fosite.TokenEndpointHandler) {
+	p.fc.TokenEndpointHandlers.Append(h)
+	if !slices.Contains(p.grants, grantType) {
+		p.grants = append(p.grants, grantType)
+	}
+}
+
+// GrantTypes lists the registered grants.
+func (p *Provider) GrantTypes() []string { return slices.Clone(p.grants) }
+
+// TokenHandler serves POST /oauth2/token (RFC 6749 §3.2).
+func (p *Provider) TokenHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if r.Method != http.MethodPost {
+			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The token endpoint accepts POST only."))
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
+			return
+		}
+		gt := r.PostForm.Get("grant_type")
+		if gt == "" {
+			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The grant_type parameter is missing."))
+			return
+		}
+		if !slices.Contains(p.grants, gt) {
+			// fosite answers invalid_request here; RFC 6749 §5.2 says
+			// unsupported_grant_type.
+			p.writeTokenError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
+			return
+		}
+		session := NewSession()
+		ar, err := p.f.NewAccessRequest(ctx, r, session)
+		if err != nil {
+			p.writeTokenError(ctx, w, ar, err)
+			return
+		}
+		if ar.GetGrantTypes().ExactOne(GrantClientCredentials) {
+			c := ar.GetClient().(*Client)
+			session.Subject = c.ID
+			session.Kind = token.KindClient
+			session.Org = c.OrganisationID
+			session.Mode = string(c.Mode)
+			for _, s := range ar.GetRequestedScopes() {
+				ar.GrantScope(s) // each was checked against the client's scopes
+			}
+			for _, a := range ar.GetRequestedAudience() {
+				ar.GrantAudience(a)
+			}
+		}
+		resp, err := p.f.NewAccessResponse(ctx, ar)
+		if err != nil {
+			p.writeTokenError(ctx, w, ar, err)
+			return
+		}
+		for k, v := range session.Extra {
+			resp.SetExtra(k, v)
+		}
+		p.observe(gt)
+		p.f.WriteAccessResponse(ctx, w, ar, resp)
+	})
+}
+
+// writeTokenError renders RFC 6749 §5.2 errors. A storage or cache outage
+// becomes 503 temporarily_unavailable rather than a misleading
+// invalid_client; unexpected errors are logged (never with a token) and
+// answered as server_error.
+func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
+	err = p.classify(ctx, err)
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+	}
+	p.f.WriteAccessError(ctx, w, ar, rfc)
+}
+
+func (p *Provider) classify(ctx context.Context, err error) error {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) {
+		p.logger.ErrorContext(ctx, "oauth: backend unavailable", "error", err)
+		return fosite.ErrTemporarilyUnavailable.WithHint("The service is temporarily unavailable; retry later.").WithWrap(err)
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		p.logger.ErrorContext(ctx, "oauth: internal error", "error", err, "debug", rfc.DebugField)
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	return err
+}

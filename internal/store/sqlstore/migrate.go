@@ -1,0 +1,211 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+)
+
+// migrationsTable records the ids of the migrations applied.
+const migrationsTable = "schema_migrations"
+
+// migrations lists every schema change in order. Never edit or reorder a
+// migration that has shipped: append a new one. Each defines its own
+// frozen row types, so later changes to models.go cannot change what an
+// old migration does.
+func migrations() []*gormigrate.Migration {
+	return []*gormigrate.Migration{
+		{ID: "0001_initial", Migrate: migrate0001},
+	}
+}
+
+// Migrate applies the pending migrations. It is idempotent and cheap when
+// nothing is pending (one query), so every replica may call it at start-up.
+// On PostgreSQL the work runs under a session advisory lock held on one
+// pinned connection, so replicas starting together migrate one after the
+// other; on SQLite the single writer serialises them. Migrations run in
+// one transaction: a failure leaves the schema as it was.
+func (s *Store) Migrate(ctx context.Context) error {
+	if s.inTx {
+		return errors.New("sqlstore: Migrate called inside a transaction")
+	}
+	if pending, err := s.pendingIDs(ctx); err == nil && len(pending) == 0 {
+		return nil
+	}
+	if s.dialect != dialectPostgres {
+		return mapErr("migrate", runMigrations(s.conn(ctx)))
+	}
+	err := s.conn(ctx).Connection(func(conn *gorm.DB) (err error) {
+		if err := conn.Exec("SELECT pg_advisory_lock(?)", migrateLockKey).Error; err != nil {
+			return err
+		}
+		defer func() {
+			// Unlock even if ctx is done: a pooled connection must not keep
+			// the lock. Should this fail, the connection is broken and the
+			// server releases the lock when it goes.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if uerr := conn.WithContext(uctx).Exec("SELECT pg_advisory_unlock(?)", migrateLockKey).Error; uerr != nil && err == nil {
+				err = uerr
+			}
+		}()
+		return runMigrations(conn)
+	})
+	return mapErr("migrate", err)
+}
+
+func runMigrations(db *gorm.DB) error {
+	opts := &gormigrate.Options{
+		TableName:      migrationsTable,
+		IDColumnName:   "id",
+		IDColumnSize:   255,
+		UseTransaction: true,
+		// An older binary rolled back beside a newer schema keeps working.
+		ValidateUnknownMigrations: false,
+	}
+	if err := gormigrate.New(db, opts, migrations()).Migrate(); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// PendingMigrations returns how many migrations Migrate would apply.
+func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
+	has := s.conn(ctx).Migrator().HasTable(migrationsTable)
+	if !has {
+		// HasTable hides errors: check the database answers at all.
+		if err := s.Ping(ctx); err != nil {
+			return 0, err
+		}
+		return len(migrations()), nil
+	}
+	pending, err := s.pendingIDs(ctx)
+	if err != nil {
+		return 0, mapErr("pending migrations", err)
+	}
+	return len(pending), nil
+}
+
+// pendingIDs returns the ids of the migrations not yet applied. It fails
+// when the migrations table does not exist yet.
+func (s *Store) pendingIDs(ctx context.Context) ([]string, error) {
+	var applied []string
+	if err := s.conn(ctx).Table(migrationsTable).Pluck("id", &applied).Error; err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(applied))
+	for _, id := range applied {
+		done[id] = true
+	}
+	var pending []string
+	for _, m := range migrations() {
+		if !done[m.ID] {
+			pending = append(pending, m.ID)
+		}
+	}
+	return pending, nil
+}
+
+// 0001_initial: every table of store.Store.
+
+type m0001Organisation struct {
+	ID        string             `gorm:"column:id;primaryKey;index:idx_organisations_parent,priority:3"`
+	Name      string             `gorm:"column:name;not null"`
+	Type      string             `gorm:"column:type;not null"`
+	ParentID  *string            `gorm:"column:parent_id;index:idx_organisations_parent,priority:1"`
+	CreatedAt time.Time          `gorm:"column:created_at;not null;index:idx_organisations_parent,priority:2"`
+	Parent    *m0001Organisation `gorm:"foreignKey:ParentID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0001Organisation) TableName() string { return "organisations" }
+
+type m0001User struct {
+	ID           string    `gorm:"column:id;primaryKey"`
+	Email        string    `gorm:"column:email;not null;uniqueIndex:idx_users_email"` // lower-cased by the store
+	PasswordHash string    `gorm:"column:password_hash;not null"`
+	FirstName    string    `gorm:"column:first_name;not null"`
+	LastName     string    `gorm:"column:last_name;not null"`
+	Disabled     bool      `gorm:"column:disabled;not null"`
+	CreatedAt    time.Time `gorm:"column:created_at;not null"`
+	UpdatedAt    time.Time `gorm:"column:updated_at;not null"`
+}
+
+func (m0001User) TableName() string { return "users" }
+
+type m0001Membership struct {
+	UserID         string             `gorm:"column:user_id;primaryKey"`
+	OrganisationID string             `gorm:"column:organisation_id;primaryKey;index:idx_memberships_organisation"`
+	Role           string             `gorm:"column:role;not null"`
+	IsDefault      bool               `gorm:"column:is_default;not null"`
+	CreatedAt      time.Time          `gorm:"column:created_at;not null"`
+	User           *m0001User         `gorm:"foreignKey:UserID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+	Organisation   *m0001Organisation `gorm:"foreignKey:OrganisationID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0001Membership) TableName() string { return "memberships" }
+
+type m0001Client struct {
+	ID             string             `gorm:"column:id;primaryKey"`
+	Name           string             `gorm:"column:name;not null"`
+	SecretHash     string             `gorm:"column:secret_hash;not null"`
+	Public         bool               `gorm:"column:public;not null"`
+	GrantTypes     string             `gorm:"column:grant_types;not null"` // JSON array
+	Scopes         string             `gorm:"column:scopes;not null"`      // JSON array
+	Audience       string             `gorm:"column:audience;not null"`    // JSON array
+	OrganisationID *string            `gorm:"column:organisation_id"`
+	Mode           string             `gorm:"column:mode;not null"`
+	CreatedAt      time.Time          `gorm:"column:created_at;not null"`
+	Organisation   *m0001Organisation `gorm:"foreignKey:OrganisationID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0001Client) TableName() string { return "clients" }
+
+type m0001APIKey struct {
+	ID             string             `gorm:"column:id;primaryKey;index:idx_api_keys_organisation_mode,priority:4"`
+	OrganisationID string             `gorm:"column:organisation_id;not null;index:idx_api_keys_organisation_mode,priority:1"`
+	Mode           string             `gorm:"column:mode;not null;index:idx_api_keys_organisation_mode,priority:2"`
+	Type           string             `gorm:"column:type;not null"`
+	Name           string             `gorm:"column:name;not null"`
+	Prefix         string             `gorm:"column:prefix;not null"`
+	Last4          string             `gorm:"column:last4;not null"`
+	Hash           string             `gorm:"column:hash;not null;uniqueIndex:idx_api_keys_hash"`
+	Sealed         []byte             `gorm:"column:sealed"`
+	Scopes         string             `gorm:"column:scopes;not null"` // JSON array
+	RateLimit      int                `gorm:"column:rate_limit;not null"`
+	RolledFrom     string             `gorm:"column:rolled_from;not null"`
+	CreatedBy      string             `gorm:"column:created_by;not null"`
+	CreatedAt      time.Time          `gorm:"column:created_at;not null;index:idx_api_keys_organisation_mode,priority:3"`
+	ExpiresAt      *time.Time         `gorm:"column:expires_at"`
+	RevokedAt      *time.Time         `gorm:"column:revoked_at"`
+	LastUsedAt     *time.Time         `gorm:"column:last_used_at"`
+	Organisation   *m0001Organisation `gorm:"foreignKey:OrganisationID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0001APIKey) TableName() string { return "api_keys" }
+
+type m0001SigningKey struct {
+	KID       string    `gorm:"column:kid;primaryKey"`
+	Algorithm string    `gorm:"column:algorithm;not null"`
+	Private   []byte    `gorm:"column:private"`
+	PublicJWK []byte    `gorm:"column:public_jwk"`
+	CreatedAt time.Time `gorm:"column:created_at;not null"`
+	SignsFrom time.Time `gorm:"column:signs_from;not null"`
+}
+
+func (m0001SigningKey) TableName() string { return "signing_keys" }
+
+func migrate0001(tx *gorm.DB) error {
+	// Referenced tables first.
+	return tx.Migrator().CreateTable(
+		&m0001Organisation{},
+		&m0001User{},
+		&m0001Membership{},
+		&m0001Client{},
+		&m0001APIKey{},
+		&m0001SigningKey{},
+	)
+}

@@ -1,0 +1,210 @@
+package storetest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/internal/store"
+)
+
+var userTests = []subtest{
+	{"CreateGetRoundTrip", testUserRoundTrip},
+	{"GetMissing", func(t *testing.T, s store.Store) {
+		_, err := s.GetUser(ctx(t), "nope")
+		wantErr(t, err, store.ErrNotFound, "GetUser(missing)")
+		_, err = s.GetUserByEmail(ctx(t), "nope@example.com")
+		wantErr(t, err, store.ErrNotFound, "GetUserByEmail(missing)")
+	}},
+	{"GetByEmailIgnoresCase", func(t *testing.T, s store.Store) {
+		want := seedUser(t, s, "u1", "alice@example.com")
+		for _, email := range []string{"alice@example.com", "Alice@Example.COM"} {
+			got, err := s.GetUserByEmail(ctx(t), email)
+			must(t, err, "GetUserByEmail "+email)
+			checkEqual(t, "user by email "+email, got, want)
+		}
+	}},
+	{"Duplicates", testUserDuplicates},
+	{"Update", testUpdateUser},
+	{"UpdateFnErrorWritesNothing", testUpdateUserFnError},
+	{"UpdateMissing", func(t *testing.T, s store.Store) {
+		called := false
+		err := s.UpdateUser(ctx(t), "nope", func(u store.User) (store.User, error) { called = true; return u, nil })
+		wantErr(t, err, store.ErrNotFound, "UpdateUser(missing)")
+		if called {
+			t.Errorf("UpdateUser(missing) called fn")
+		}
+	}},
+	{"UpdateToTakenEmail", func(t *testing.T, s store.Store) {
+		seedUser(t, s, "u1", "one@example.com")
+		want := seedUser(t, s, "u2", "two@example.com")
+		err := s.UpdateUser(ctx(t), "u2", func(u store.User) (store.User, error) {
+			u.Email = "one@example.com"
+			u.FirstName = "changed"
+			return u, nil
+		})
+		wantErr(t, err, store.ErrAlreadyExists, "UpdateUser(taken email)")
+		got, err := s.GetUser(ctx(t), "u2")
+		must(t, err, "GetUser")
+		checkEqual(t, "user after failed update", got, want)
+	}},
+}
+
+func testUserRoundTrip(t *testing.T, s store.Store) {
+	enabled := mkUser("u1", "alice@example.com")
+	disabled := store.User{
+		ID: "u2", Email: "bob@example.org", PasswordHash: "$2a$10$abcdefghijklmnopqrstuv",
+		FirstName: "Bób", LastName: "O'Brien", Disabled: true, CreatedAt: at(time.Hour), UpdatedAt: at(90 * time.Minute),
+	}
+	for _, u := range []store.User{enabled, disabled} {
+		must(t, s.CreateUser(ctx(t), u), "CreateUser "+u.ID)
+		got, err := s.GetUser(ctx(t), u.ID)
+		must(t, err, "GetUser "+u.ID)
+		checkEqual(t, "user "+u.ID, got, u)
+		checkUTC(t, "user "+u.ID, got)
+	}
+}
+
+func testUserDuplicates(t *testing.T, s store.Store) {
+	seedUser(t, s, "u1", "alice@example.com")
+	tests := []struct {
+		name string
+		user store.User
+	}{
+		{"same id", mkUser("u1", "other@example.com")},
+		{"same email", mkUser("u2", "alice@example.com")},
+		{"same email other case", mkUser("u3", "ALICE@Example.com")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, s.CreateUser(ctx(t), tc.user), store.ErrAlreadyExists, "CreateUser("+tc.name+")")
+		})
+	}
+	for _, id := range []string{"u2", "u3"} {
+		_, err := s.GetUser(ctx(t), id)
+		wantErr(t, err, store.ErrNotFound, "GetUser after refused create "+id)
+	}
+}
+
+func testUpdateUser(t *testing.T, s store.Store) {
+	before := seedUser(t, s, "u1", "alice@example.com")
+	var seen store.User
+	want := before
+	want.Email = "alice.new@example.com"
+	want.FirstName = "Alicia"
+	want.PasswordHash = "$argon2id$new"
+	want.Disabled = true
+	want.UpdatedAt = at(time.Hour)
+	err := s.UpdateUser(ctx(t), "u1", func(u store.User) (store.User, error) {
+		seen = u
+		u.Email, u.FirstName, u.PasswordHash, u.Disabled, u.UpdatedAt = want.Email, want.FirstName, want.PasswordHash, want.Disabled, want.UpdatedAt
+		return u, nil
+	})
+	must(t, err, "UpdateUser")
+	checkEqual(t, "user passed to fn", seen, before)
+	got, err := s.GetUser(ctx(t), "u1")
+	must(t, err, "GetUser")
+	checkEqual(t, "updated user", got, want)
+	got, err = s.GetUserByEmail(ctx(t), want.Email)
+	must(t, err, "GetUserByEmail(new email)")
+	if got.ID != "u1" {
+		t.Errorf("GetUserByEmail(new email) = %q, want u1", got.ID)
+	}
+	_, err = s.GetUserByEmail(ctx(t), before.Email)
+	wantErr(t, err, store.ErrNotFound, "GetUserByEmail(old email)")
+	// Only the named user changed.
+	other := seedUser(t, s, "u2", "carol@example.com")
+	must(t, s.UpdateUser(ctx(t), "u1", func(u store.User) (store.User, error) { u.LastName = "X"; return u, nil }), "UpdateUser")
+	got, err = s.GetUser(ctx(t), "u2")
+	must(t, err, "GetUser u2")
+	checkEqual(t, "untouched user", got, other)
+}
+
+func testUpdateUserFnError(t *testing.T, s store.Store) {
+	want := seedUser(t, s, "u1", "alice@example.com")
+	err := s.UpdateUser(ctx(t), "u1", func(u store.User) (store.User, error) {
+		u.FirstName = "should not be saved"
+		return u, errBoom
+	})
+	if err != errBoom { //nolint:errorlint // the very same error must come back
+		t.Errorf("UpdateUser returned %v, want fn's error unchanged", err)
+	}
+	got, err := s.GetUser(ctx(t), "u1")
+	must(t, err, "GetUser")
+	checkEqual(t, "user after failed fn", got, want)
+}
+
+var membershipTests = []subtest{
+	{"CreateListRoundTrip", testMembershipRoundTrip},
+	{"Duplicate", func(t *testing.T, s store.Store) {
+		seedOrg(t, s, "root")
+		seedUser(t, s, "u1", "u1@example.com")
+		m := store.Membership{UserID: "u1", OrganisationID: "root", Role: "owner", CreatedAt: base}
+		must(t, s.CreateMembership(ctx(t), m), "CreateMembership")
+		m.Role = "member"
+		wantErr(t, s.CreateMembership(ctx(t), m), store.ErrAlreadyExists, "CreateMembership(duplicate)")
+		got, err := s.ListMemberships(ctx(t), "u1")
+		must(t, err, "ListMemberships")
+		if len(got) != 1 || got[0].Role != "owner" {
+			t.Errorf("after a refused duplicate, memberships = %+v, want the single owner one", got)
+		}
+	}},
+	{"ListNone", func(t *testing.T, s store.Store) {
+		seedUser(t, s, "u1", "u1@example.com")
+		for _, id := range []string{"u1", "unknown"} {
+			got, err := s.ListMemberships(ctx(t), id)
+			must(t, err, "ListMemberships "+id)
+			if len(got) != 0 {
+				t.Errorf("ListMemberships(%s) = %+v, want none", id, got)
+			}
+		}
+	}},
+	{"Delete", testDeleteMembership},
+}
+
+func testMembershipRoundTrip(t *testing.T, s store.Store) {
+	seedOrg(t, s, "root")
+	must(t, s.CreateOrganisation(ctx(t), mkOrg("biz", "root", at(time.Minute))), "create biz")
+	seedUser(t, s, "u1", "u1@example.com")
+	seedUser(t, s, "u2", "u2@example.com")
+	want := []store.Membership{
+		{UserID: "u1", OrganisationID: "root", Role: "owner", IsDefault: true, CreatedAt: at(time.Hour)},
+		{UserID: "u1", OrganisationID: "biz", Role: "admin", IsDefault: false, CreatedAt: at(2 * time.Hour)},
+	}
+	for _, m := range want {
+		must(t, s.CreateMembership(ctx(t), m), "CreateMembership "+m.OrganisationID)
+	}
+	must(t, s.CreateMembership(ctx(t), store.Membership{UserID: "u2", OrganisationID: "biz", Role: "member", CreatedAt: base}), "CreateMembership u2")
+	got, err := s.ListMemberships(ctx(t), "u1")
+	must(t, err, "ListMemberships")
+	byOrg := func(a, b store.Membership) int { return strings.Compare(a.OrganisationID, b.OrganisationID) }
+	got = slices.Clone(got)
+	slices.SortFunc(got, byOrg)
+	want = slices.Clone(want)
+	slices.SortFunc(want, byOrg)
+	checkEqual(t, "memberships of u1", got, want)
+	checkUTC(t, "memberships", got)
+}
+
+func testDeleteMembership(t *testing.T, s store.Store) {
+	seedOrg(t, s, "root")
+	seedUser(t, s, "u1", "u1@example.com")
+	seedUser(t, s, "u2", "u2@example.com")
+	for _, u := range []string{"u1", "u2"} {
+		must(t, s.CreateMembership(ctx(t), store.Membership{UserID: u, OrganisationID: "root", Role: "member", CreatedAt: base}), "CreateMembership "+u)
+	}
+	must(t, s.DeleteMembership(ctx(t), "u1", "root"), "DeleteMembership")
+	got, err := s.ListMemberships(ctx(t), "u1")
+	must(t, err, "ListMemberships u1")
+	if len(got) != 0 {
+		t.Errorf("memberships of u1 after delete = %+v, want none", got)
+	}
+	got, err = s.ListMemberships(ctx(t), "u2")
+	must(t, err, "ListMemberships u2")
+	if len(got) != 1 {
+		t.Errorf("memberships of u2 = %+v, want the one untouched", got)
+	}
+	wantErr(t, s.DeleteMembership(ctx(t), "u1", "root"), store.ErrNotFound, "DeleteMembership(again)")
+	wantErr(t, s.DeleteMembership(ctx(t), "nobody", "nowhere"), store.ErrNotFound, "DeleteMembership(unknown)")
+}

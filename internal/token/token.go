@@ -1,0 +1,217 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/keys"
+)
+
+// Type is the JWS typ header of access tokens (RFC 9068 §2.1).
+const Type = "at+jwt"
+
+// Subject kinds (the kind claim).
+const (
+	KindUser    = "user"
+	KindContact = "contact"
+	KindClient  = "client"
+)
+
+var (
+	// ErrInvalid: not an authd access token (malformed, bad signature,
+	// unknown key, wrong typ, issuer or claims).
+	ErrInvalid = errors.New("token: invalid")
+	// ErrExpired: a genuine token past its exp.
+	ErrExpired = errors.New("token: expired")
+	// ErrRevoked: a genuine token revoked before its exp.
+	ErrRevoked = errors.New("token: revoked")
+)
+
+// Claims are the claims of an access token.
+type Claims struct {
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  Audience `json:"aud"`
+	ExpiresAt int64    `json:"exp"`
+	IssuedAt  int64    `json:"iat"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	ID        string   `json:"jti"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope,omitempty"`
+	Org       string   `json:"org,omitempty"`
+	Mode      string   `json:"mode,omitempty"`
+	Kind      string   `json:"kind"`
+	// HomeOrg is the organisation of the membership that granted a
+	// masquerade, when it differs from Org.
+	HomeOrg string `json:"home_org,omitempty"`
+	// Family names the refresh-token family this token was issued with.
+	Family string `json:"sid,omitempty"`
+}
+
+// Scopes splits Scope.
+func (c Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// Expiry is ExpiresAt as a time.
+func (c Claims) Expiry() time.Time { return time.Unix(c.ExpiresAt, 0) }
+
+// Audience marshals as a string when it has one member (RFC 7519 §4.1.3
+// allows both; most verifiers expect the string form).
+type Audience []string
+
+// MarshalJSON implements json.Marshaler.
+func (a Audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*a = Audience{s}
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return err
+	}
+	*a = l
+	return nil
+}
+
+// Signer is what the keys manager offers.
+type Signer interface {
+	Sign(payload []byte, typ string) (string, error)
+	Verify(token string) ([]byte, keys.Header, error)
+}
+
+// Service issues and verifies access tokens.
+type Service struct {
+	signer Signer
+	cache  cache.Cache
+	issuer string
+	leeway time.Duration
+	now    func() time.Time
+}
+
+// New returns a Service. now may be nil (time.Now).
+func New(signer Signer, c cache.Cache, issuer string, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{signer: signer, cache: c, issuer: issuer, leeway: 30 * time.Second, now: now}
+}
+
+// Issuer is the iss of every token this service signs.
+func (s *Service) Issuer() string { return s.issuer }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// NewID returns a random token id (jti).
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Issue signs c. It fills iss, iat and jti when empty; exp must be set.
+func (s *Service) Issue(c Claims) (string, error) {
+	if c.Issuer == "" {
+		c.Issuer = s.issuer
+	}
+	if c.IssuedAt == 0 {
+		c.IssuedAt = s.now().Unix()
+	}
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	if c.ExpiresAt <= c.IssuedAt || c.Subject == "" || c.Kind == "" {
+		return "", fmt.Errorf("token: refusing to sign claims without exp, sub or kind")
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	return s.signer.Sign(payload, Type)
+}
+
+// Verify checks signature (key chosen by kid), typ, issuer, exp/nbf and the
+// revocation list. It returns the claims with ErrExpired too, so callers can
+// tell a UI to refresh.
+func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
+	c, err := s.Parse(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	now := s.now()
+	if now.After(time.Unix(c.ExpiresAt, 0).Add(s.leeway)) {
+		return c, ErrExpired
+	}
+	if c.NotBefore != 0 && now.Add(s.leeway).Before(time.Unix(c.NotBefore, 0)) {
+		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalid)
+	}
+	revoked, err := s.IsRevoked(ctx, c.ID)
+	if err != nil {
+		return Claims{}, err
+	}
+	if revoked {
+		return c, ErrRevoked
+	}
+	return c, nil
+}
+
+// Parse checks signature, typ and issuer only (no time or revocation).
+func (s *Service) Parse(raw string) (Claims, error) {
+	if strings.Count(raw, ".") != 2 || len(raw) > 8192 {
+		return Claims{}, ErrInvalid
+	}
+	payload, hdr, err := s.signer.Verify(raw)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if !strings.EqualFold(hdr.Type, Type) && !strings.EqualFold(hdr.Type, "application/"+Type) {
+		return Claims{}, fmt.Errorf("%w: typ %q is not %s", ErrInvalid, hdr.Type, Type)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
+	}
+	if c.Issuer != s.issuer || c.Subject == "" || c.ID == "" || c.ExpiresAt == 0 || c.Kind == "" {
+		return Claims{}, fmt.Errorf("%w: missing or foreign claims", ErrInvalid)
+	}
+	return c, nil
+}
+
+// Revoke puts c's jti on the revocation list until it would have expired.
+func (s *Service) Revoke(ctx context.Context, c Claims) error {
+	ttl := time.Unix(c.ExpiresAt, 0).Add(s.leeway).Sub(s.now())
+	if ttl <= 0 {
+		return nil
+	}
+	return s.cache.Set(ctx, revokedKey(c.ID), []byte{1}, ttl+time.Second)
+}
+
+// IsRevoked reports whether jti is on the revocation list.
+func (s *Service) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	_, err := s.cache.Get(ctx, revokedKey(jti))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, cache.ErrMiss):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+func revokedKey(jti string) string { return "at:revoked:" + jti }
