@@ -89,7 +89,7 @@ func (p *Provider) IntrospectionHandler() http.Handler {
 			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
 			return
 		}
-		client, err := p.f.AuthenticateClient(ctx, r, r.PostForm)
+		client, err := p.authenticateClient(ctx, r)
 		if err != nil {
 			p.writeTokenError(ctx, w, nil, err)
 			return

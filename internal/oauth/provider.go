@@ -195,3 +195,13 @@ func (p *Provider) classify(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// authenticateClient authenticates the caller of introspection or
+// revocation. No credentials at all is invalid_client (RFC 6749 §5.2),
+// where fosite would say invalid_request.
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request) (fosite.Client, error) {
+	if _, _, ok := r.BasicAuth(); !ok && r.PostForm.Get("client_id") == "" {
+		return nil, fosite.ErrInvalidClient.WithHint("Client authentication is required.")
+	}
+	return p.f.AuthenticateClient(ctx, r, r.PostForm)
+}

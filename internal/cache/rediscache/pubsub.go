@@ -38,7 +38,7 @@ func (c *Cache) Subscribe(ctx context.Context, channel string) (<-chan []byte, e
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
-	var reply any = &redis.Subscription{}; var err error; _ = timeout
+	reply, err := ps.ReceiveTimeout(ctx, timeout)
 	if err == nil {
 		if _, ok := reply.(*redis.Subscription); !ok {
 			err = fmt.Errorf("unexpected reply %T", reply)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestParseURL(t *testing.T) {
@@ -15,7 +17,7 @@ func TestParseURL(t *testing.T) {
 		wantMaster string
 		wantDB     int
 		wantTLS    bool
-		check      func(t *testing.T, o *testOpts)
+		check      func(t *testing.T, o *redis.UniversalOptions)
 	}{
 		{name: "plain", url: "redis://localhost:6380/2", wantAddrs: []string{"localhost:6380"}, wantDB: 2},
 		{name: "defaults", url: "redis://", wantAddrs: []string{"localhost:6379"}},
@@ -23,9 +25,9 @@ func TestParseURL(t *testing.T) {
 		{
 			name: "credentials and options", url: "redis://user:pw@h:1/0?dial_timeout=2s&pool_size=7",
 			wantAddrs: []string{"h:1"},
-			check: func(t *testing.T, o *testOpts) {
+			check: func(t *testing.T, o *redis.UniversalOptions) {
 				if o.Username != "user" || o.Password != "pw" || o.DialTimeout != 2*time.Second || o.PoolSize != 7 {
-					t.Errorf("options = %+v", *o)
+					t.Errorf("Username %q, Password %q, DialTimeout %v, PoolSize %d", o.Username, o.Password, o.DialTimeout, o.PoolSize)
 				}
 			},
 		},
@@ -61,14 +63,8 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("MasterName %q DB %d TLS %v; want %q %d %v", o.MasterName, o.DB, o.TLSConfig != nil, tt.wantMaster, tt.wantDB, tt.wantTLS)
 			}
 			if tt.check != nil {
-				tt.check(t, &testOpts{o.Username, o.Password, o.DialTimeout, o.PoolSize})
+				tt.check(t, o)
 			}
 		})
 	}
-}
-
-type testOpts struct {
-	Username, Password string
-	DialTimeout        time.Duration
-	PoolSize           int
 }

@@ -1,0 +1,80 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/authd/authd/internal/app"
+	"github.com/authd/authd/internal/bootstrap"
+	"github.com/authd/authd/internal/config"
+)
+
+const testSecret = "test-system-secret-0123456789abcdefghij"
+
+// testServer is a fully wired authd behind a real HTTP server on loopback.
+type testServer struct {
+	App   *app.App
+	URL   string
+	Admin string
+	Boot  *bootstrap.Result
+}
+
+// testConfig is a valid configuration on a fresh SQLite file, or on
+// PostgreSQL/Redis when AUTHD_TEST_E2E_BACKENDS=1 and their test variables
+// are set.
+func testConfig(t testing.TB) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	dir := t.TempDir()
+	cfg.DataDir = dir
+	cfg.Database.DSN = "sqlite://" + filepath.Join(dir, "authd.db")
+	cfg.Secrets.System = testSecret
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Admin.Addr = "127.0.0.1:0"
+	if url := os.Getenv("AUTHD_TEST_REDIS_URL"); url != "" {
+		cfg.Redis.URL = url
+		cfg.Redis.KeyPrefix = "authd-e2e-" + filepath.Base(dir) + ":"
+	}
+	return &cfg
+}
+
+// newTestServer starts authd on cfg (testConfig when nil), bootstraps it
+// and serves the public and admin handlers with httptest.
+func newTestServer(t testing.TB, cfg *config.Config) *testServer {
+	t.Helper()
+	if cfg == nil {
+		cfg = testConfig(t)
+	}
+	pub := httptest.NewUnstartedServer(nil)
+	cfg.Issuer = "http://" + pub.Listener.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := bootstrap.Run(ctx, a.Store, a.Hasher, a.APIKeys, bootstrap.Options{Issuer: cfg.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Config.Handler = a.Public
+	pub.Start()
+	adm := httptest.NewServer(a.Admin)
+	t.Cleanup(func() {
+		pub.Close()
+		adm.Close()
+		a.Close()
+	})
+	return &testServer{App: a, URL: pub.URL, Admin: adm.URL, Boot: res}
+}
