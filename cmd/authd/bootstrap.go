@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -62,7 +61,7 @@ On a non-empty database it changes nothing and exits with code 3.`,
 			if err != nil {
 				return fmt.Errorf("bootstrap: %w", err)
 			}
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)
 		},

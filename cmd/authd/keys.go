@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -34,10 +33,11 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			if asJSON {
-				return json.NewEncoder(os.Stdout).Encode(infos)
+				return json.NewEncoder(out).Encode(infos)
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tSIGNS FROM\tSIGNS UNTIL\tPUBLISHED UNTIL")
 			for _, k := range infos {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.KID, k.Algorithm, k.State,
@@ -67,7 +67,7 @@ expire).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stdout, "new key %s (%s) published; signs from %s\n", k.KID, k.Algorithm, k.SignsFrom.Format(time.RFC3339))
+			fmt.Fprintf(cmd.OutOrStdout(), "new key %s (%s) published; signs from %s\n", k.KID, k.Algorithm, k.SignsFrom.Format(time.RFC3339))
 			return nil
 		},
 	}

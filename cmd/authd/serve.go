@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,7 +47,7 @@ demo network is bootstrapped and its JSON printed once on stdout.`,
 			}
 			defer a.Close()
 			if dev {
-				if err := devBootstrap(ctx, a); err != nil {
+				if err := devBootstrap(ctx, a, cmd.OutOrStdout()); err != nil {
 					return err
 				}
 			}
@@ -60,7 +61,7 @@ demo network is bootstrapped and its JSON printed once on stdout.`,
 	return cmd
 }
 
-func devBootstrap(ctx context.Context, a *app.App) error {
+func devBootstrap(ctx context.Context, a *app.App, out io.Writer) error {
 	empty, err := a.IsEmpty(ctx)
 	if err != nil || !empty {
 		return err
@@ -70,7 +71,7 @@ func devBootstrap(ctx context.Context, a *app.App) error {
 		return fmt.Errorf("dev bootstrap: %w", err)
 	}
 	a.Logger.Warn("dev mode: bootstrapped a demo network; its credentials are printed once on stdout")
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -83,6 +84,14 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
+			if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
+				// OAuth endpoints speak RFC 6749 errors, not problem+json.
+				c.Header("Cache-Control", "no-store")
+				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{
+					"error": "invalid_request", "error_description": "The request body is too large.",
+				})
+				return
+			}
 			writeProblem(c, NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large."))
 			return
 		}
