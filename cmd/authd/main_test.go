@@ -69,7 +69,7 @@ func TestBootstrapTwice(t *testing.T) {
 		t.Fatalf("first bootstrap: code %d err %v out %s", code, err, out)
 	}
 	var res struct {
-		Issuer       string `json:"issuer"`
+		Issuer       string                    `json:"issuer"`
 		ServiceOwner struct{ ID, Name string } `json:"service_owner"`
 		Business     struct{ ID, Name string }
 		Admin        struct{ ID, Email, Password string }

@@ -1,0 +1,271 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+func get(t testing.TB, u string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestDiscovery(t *testing.T) {
+	s := newTestServer(t, nil)
+	_, a := get(t, s.URL+"/.well-known/openid-configuration", nil)
+	resp, b := get(t, s.URL+"/.well-known/oauth-authorization-server", nil)
+	if resp.StatusCode != 200 || string(a) != string(b) {
+		t.Fatalf("the two metadata documents differ:\n%s\n%s", a, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"issuer":                 s.URL,
+		"token_endpoint":         s.URL + "/oauth2/token",
+		"introspection_endpoint": s.URL + "/oauth2/introspect",
+		"revocation_endpoint":    s.URL + "/oauth2/revoke",
+		"jwks_uri":               s.URL + "/.well-known/jwks.json",
+		"grant_types_supported":  []any{"client_credentials"},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(m[k], v) {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+	if _, ok := m["authorization_endpoint"]; ok {
+		t.Error("metadata advertises an authorization endpoint that does not exist")
+	}
+	// Every advertised endpoint answers (not 404).
+	for _, k := range []string{"token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+		r, _ := http.Post(m[k].(string), "application/x-www-form-urlencoded", strings.NewReader("x=y"))
+		r.Body.Close()
+		if r.StatusCode == 404 {
+			t.Errorf("%s is advertised but answers 404", k)
+		}
+	}
+}
+
+func TestJWKSCaching(t *testing.T) {
+	s := newTestServer(t, nil)
+	resp, body := get(t, s.URL+"/.well-known/jwks.json", nil)
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || etag == "" || !strings.HasPrefix(etag, `"`) ||
+		resp.Header.Get("Cache-Control") != "public, max-age=300" {
+		t.Fatalf("status %d headers %v", resp.StatusCode, resp.Header)
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("jwks %s", body)
+	}
+	k := set.Keys[0]
+	if k["kty"] != "EC" || k["alg"] != "ES256" || k["use"] != "sig" || k["kid"] == nil || k["d"] != nil {
+		t.Fatalf("key %v", k)
+	}
+	resp, body = get(t, s.URL+"/.well-known/jwks.json", map[string]string{"If-None-Match": etag})
+	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("conditional GET: %d %q", resp.StatusCode, body)
+	}
+	resp, _ = get(t, s.URL+"/.well-known/jwks.json", map[string]string{"If-None-Match": `"stale"`})
+	if resp.StatusCode != 200 {
+		t.Fatalf("stale etag: %d", resp.StatusCode)
+	}
+
+	// A rotation publishes the next key: the ETag changes.
+	if _, err := s.App.Keys.Rotate(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = get(t, s.URL+"/.well-known/jwks.json", map[string]string{"If-None-Match": etag})
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") == etag {
+		t.Fatalf("after rotation: %d etag %s", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	_ = json.Unmarshal(body, &set)
+	if len(set.Keys) != 2 {
+		t.Fatalf("next key not published: %s", body)
+	}
+}
+
+// TestRotationKeepsOldTokensValid: a token signed before a rotation still
+// verifies (introspection and a remote JWKS verifier), and tokens signed
+// after it carry the new kid.
+func TestRotationKeepsOldTokensValid(t *testing.T) {
+	s := newTestServer(t, nil)
+	ctx := context.Background()
+	before, err := s.clientCredentials().Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKid := decodeHeader(t, before.AccessToken)["kid"]
+
+	keySet := oidc.NewRemoteKeySet(ctx, s.URL+"/.well-known/jwks.json")
+	verifier := oidc.NewVerifier(s.URL, keySet, &oidc.Config{SkipClientIDCheck: true, SupportedSigningAlgs: []string{"ES256"}})
+	if _, err := verifier.Verify(ctx, before.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+
+	// An immediate rotation (the emergency path): the new key signs now.
+	if _, err := s.App.Keys.Rotate(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.clientCredentials().Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKid := decodeHeader(t, after.AccessToken)["kid"]
+	if newKid == oldKid || newKid == nil {
+		t.Fatalf("kid did not change: %v", newKid)
+	}
+	for name, tok := range map[string]string{"before": before.AccessToken, "after": after.AccessToken} {
+		if m := s.introspect(t, tok, ""); m["active"] != true {
+			t.Fatalf("%s rotation token inactive: %v", name, m)
+		}
+		// go-oidc refetches the JWKS on an unknown kid.
+		if _, err := verifier.Verify(ctx, tok); err != nil {
+			t.Fatalf("%s rotation token: %v", name, err)
+		}
+	}
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	s := newTestServer(t, nil)
+	if _, err := s.clientCredentials().Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := get(t, s.Admin+"/healthz", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	resp, body = get(t, s.Admin+"/readyz", nil)
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	_ = json.Unmarshal(body, &ready)
+	if resp.StatusCode != 200 || ready.Status != "ok" || ready.Checks["database"] != "ok" || ready.Checks["signing_key"] != "ok" {
+		t.Fatalf("readyz %d %s", resp.StatusCode, body)
+	}
+	resp, body = get(t, s.Admin+"/metrics", nil)
+	for _, want := range []string{
+		`authd_tokens_issued_total{grant_type="client_credentials"} 1`,
+		`authd_http_requests_total{method="POST",route="/oauth2/token",status="200"} 1`,
+		`authd_http_request_duration_seconds_bucket`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestBackendOutage: with the database gone, token requests answer 503
+// temporarily_unavailable (not a misleading invalid_client) and readiness
+// fails; nothing panics.
+func TestBackendOutage(t *testing.T) {
+	s := newTestServer(t, nil)
+	secret := s.Boot.Clients.Introspection.ClientSecret
+	if err := s.App.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resp, m := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, "introspection", secret)
+	if resp.StatusCode != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" {
+		t.Fatalf("token during outage: %d %v", resp.StatusCode, m)
+	}
+	resp, m = s.postForm(t, "/oauth2/introspect", url.Values{"token": {"x"}}, "introspection", secret)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("introspect during outage: %d %v", resp.StatusCode, m)
+	}
+	r, body := get(t, s.Admin+"/readyz", nil)
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"unavailable"`) {
+		t.Fatalf("readyz during outage: %d %s", r.StatusCode, body)
+	}
+}
+
+func TestProblemAnswers(t *testing.T) {
+	s := newTestServer(t, nil)
+	resp, body := get(t, s.URL+"/no/such/path", nil)
+	var p map[string]any
+	_ = json.Unmarshal(body, &p)
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" || p["code"] != "NOT_FOUND" || p["status"] != float64(404) {
+		t.Fatalf("404: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp.Header.Get("X-Request-Id") == "" || p["request_id"] != resp.Header.Get("X-Request-Id") {
+		t.Fatalf("request id not echoed: %v", p)
+	}
+	resp, body = get(t, s.URL+"/oauth2/token", nil)
+	_ = json.Unmarshal(body, &p)
+	if resp.StatusCode != 405 || p["code"] != "METHOD_NOT_ALLOWED" {
+		t.Fatalf("GET token: %d %s", resp.StatusCode, body)
+	}
+	big := strings.NewReader("grant_type=client_credentials&pad=" + strings.Repeat("x", 2<<20))
+	r, err := http.Post(s.URL+"/oauth2/token", "application/x-www-form-urlencoded", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "invalid_request") {
+		t.Fatalf("oversized body: %d %s", r.StatusCode, b)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	cfg := testConfig(t)
+	s := newTestServer(t, cfg)
+	a := s.App
+	slow := a.Public
+	a.Public = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(400 * time.Millisecond)
+		slow.ServeHTTP(w, r)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Serve(ctx, func(pub, _ net.Addr) { addr <- pub.String() })
+	}()
+	base := "http://" + <-addr
+	result := make(chan int, 1)
+	go func() {
+		r, err := http.Get(base + "/.well-known/jwks.json")
+		if err != nil {
+			result <- -1
+			return
+		}
+		r.Body.Close()
+		result <- r.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	cancel()
+	if code := <-result; code != 200 {
+		t.Fatalf("in-flight request ended with %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := http.Get(base + "/.well-known/jwks.json"); err == nil {
+		t.Fatal("listener still accepting after shutdown")
+	}
+}
