@@ -134,3 +134,21 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// rawKeys lists the keys a YAML file sets.
+func rawKeys(path string) (map[string]bool, error) {
+	fk := koanf.New(".")
+	if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, k := range fk.Keys() {
+		out[k] = true
+	}
+	// empty lists and maps are leaves too
+	for k, v := range fk.All() {
+		_ = v
+		out[k] = true
+	}
+	return out, nil
+}
