@@ -168,3 +168,17 @@ func TestLogsHoldNoValues(t *testing.T) {
 		t.Errorf("log reveals a value:\n%s", out)
 	}
 }
+
+// TestHashLookupUsesIndex guards the API key look-up path (every request
+// carrying an api_key header) against a full table scan.
+func TestHashLookupUsesIndex(t *testing.T) {
+	s := openTestSQLite(t, Options{})
+	stmt := s.db.Session(&gorm.Session{DryRun: true}).Where("hash = ?", "h").Take(&apiKeyRow{}).Statement
+	var plan []struct{ Detail string }
+	if err := s.db.Raw("EXPLAIN QUERY PLAN "+stmt.SQL.String(), stmt.Vars...).Scan(&plan).Error; err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	if len(plan) == 0 || !strings.Contains(plan[0].Detail, "USING INDEX idx_api_keys_hash") {
+		t.Errorf("GetAPIKeyByHash plan = %+v, want a search using idx_api_keys_hash", plan)
+	}
+}

@@ -113,7 +113,7 @@ func (s *Store) pendingIDs(ctx context.Context) ([]string, error) {
 // 0001_initial: every table of store.Store.
 
 type m0001Organisation struct {
-	ID        string             `gorm:"column:id;primaryKey;index:idx_organisations_parent,priority:3"`
+	ID        string             `gorm:"column:id;primaryKey;not null;index:idx_organisations_parent,priority:3"`
 	Name      string             `gorm:"column:name;not null"`
 	Type      string             `gorm:"column:type;not null"`
 	ParentID  *string            `gorm:"column:parent_id;index:idx_organisations_parent,priority:1"`
@@ -124,7 +124,7 @@ type m0001Organisation struct {
 func (m0001Organisation) TableName() string { return "organisations" }
 
 type m0001User struct {
-	ID           string    `gorm:"column:id;primaryKey"`
+	ID           string    `gorm:"column:id;primaryKey;not null"`
 	Email        string    `gorm:"column:email;not null;uniqueIndex:idx_users_email"` // lower-cased by the store
 	PasswordHash string    `gorm:"column:password_hash;not null"`
 	FirstName    string    `gorm:"column:first_name;not null"`
@@ -137,8 +137,8 @@ type m0001User struct {
 func (m0001User) TableName() string { return "users" }
 
 type m0001Membership struct {
-	UserID         string             `gorm:"column:user_id;primaryKey"`
-	OrganisationID string             `gorm:"column:organisation_id;primaryKey;index:idx_memberships_organisation"`
+	UserID         string             `gorm:"column:user_id;primaryKey;not null"`
+	OrganisationID string             `gorm:"column:organisation_id;primaryKey;not null;index:idx_memberships_organisation"`
 	Role           string             `gorm:"column:role;not null"`
 	IsDefault      bool               `gorm:"column:is_default;not null"`
 	CreatedAt      time.Time          `gorm:"column:created_at;not null"`
@@ -149,7 +149,7 @@ type m0001Membership struct {
 func (m0001Membership) TableName() string { return "memberships" }
 
 type m0001Client struct {
-	ID             string             `gorm:"column:id;primaryKey"`
+	ID             string             `gorm:"column:id;primaryKey;not null"`
 	Name           string             `gorm:"column:name;not null"`
 	SecretHash     string             `gorm:"column:secret_hash;not null"`
 	Public         bool               `gorm:"column:public;not null"`
@@ -165,7 +165,7 @@ type m0001Client struct {
 func (m0001Client) TableName() string { return "clients" }
 
 type m0001APIKey struct {
-	ID             string             `gorm:"column:id;primaryKey;index:idx_api_keys_organisation_mode,priority:4"`
+	ID             string             `gorm:"column:id;primaryKey;not null;index:idx_api_keys_organisation_mode,priority:4"`
 	OrganisationID string             `gorm:"column:organisation_id;not null;index:idx_api_keys_organisation_mode,priority:1"`
 	Mode           string             `gorm:"column:mode;not null;index:idx_api_keys_organisation_mode,priority:2"`
 	Type           string             `gorm:"column:type;not null"`
@@ -188,7 +188,7 @@ type m0001APIKey struct {
 func (m0001APIKey) TableName() string { return "api_keys" }
 
 type m0001SigningKey struct {
-	KID       string    `gorm:"column:kid;primaryKey"`
+	KID       string    `gorm:"column:kid;primaryKey;not null"`
 	Algorithm string    `gorm:"column:algorithm;not null"`
 	Private   []byte    `gorm:"column:private"`
 	PublicJWK []byte    `gorm:"column:public_jwk"`

@@ -179,6 +179,10 @@ func (s *Store) bind(tx *gorm.DB, private bool) *Store {
 // nothing fn wrote is kept. Called on a Store bound to a transaction, Tx
 // reuses that transaction under a savepoint: a failing nested fn undoes
 // only its own changes.
+//
+// fn must use only the Store it is handed: on SQLite the transaction holds
+// the single connection, so a call through the outer Store would wait for
+// it until ctx ends.
 func (s *Store) Tx(ctx context.Context, fn func(store.Store) error) error {
 	return s.tx(ctx, false, func(tx *Store) error { return fn(tx) })
 }
@@ -193,7 +197,7 @@ func (s *Store) tx(ctx context.Context, private bool, fn func(*Store) error) err
 	}
 	var err error
 	if s.inTx {
-		err = body(s.db) // SAVEPOINT … RELEASE / ROLLBACK TO
+		err = s.conn(ctx).Transaction(body) // SAVEPOINT … RELEASE / ROLLBACK TO
 	} else {
 		var opts []*sql.TxOptions
 		if s.dialect == dialectPostgres {

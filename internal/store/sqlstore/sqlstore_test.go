@@ -281,6 +281,34 @@ func TestReferencesMustExist(t *testing.T) {
 	}
 }
 
+// TestListAPIKeysEveryMode: an empty mode lists both modes (a sqlstore
+// extension of the contract, for back-office listings).
+func TestListAPIKeysEveryMode(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s := openMigrated(t, b.dsn(t))
+			ctx := t.Context()
+			if err := s.CreateOrganisation(ctx, store.Organisation{ID: "biz", Name: "Biz", Type: store.OrgTypeBusiness}); err != nil {
+				t.Fatal(err)
+			}
+			created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			for i, mode := range []store.Mode{store.ModeTest, store.ModeLive} {
+				k := store.APIKey{ID: string(mode), OrganisationID: "biz", Mode: mode, Hash: string(mode), CreatedAt: created.Add(time.Duration(i) * time.Hour)}
+				if err := s.CreateAPIKey(ctx, k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.ListAPIKeys(ctx, "biz", "", store.Page{})
+			if err != nil {
+				t.Fatalf("ListAPIKeys: %v", err)
+			}
+			if len(got) != 2 || got[0].ID != "test" || got[1].ID != "live" {
+				t.Errorf("ListAPIKeys(every mode) = %+v, want test then live", got)
+			}
+		})
+	}
+}
+
 func TestPageSizeDefaultAndCap(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
