@@ -11,6 +11,9 @@ var (
 	// ErrUnavailable wraps any failure to reach or use the database
 	// (connection refused, timeout, database shut down). HTTP answers 503.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrConflict is returned when a conditional write lost a race (the
+	// record changed since it was read); nothing was written.
+	ErrConflict = errors.New("store: conflict")
 	// ErrNotEmpty is returned by Bootstrap when the database already holds
 	// an organisation.
 	ErrNotEmpty = errors.New("store: database is not empty")

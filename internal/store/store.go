@@ -123,6 +123,8 @@ type Page struct {
 // Methods return ErrNotFound, ErrAlreadyExists or an error wrapping
 // ErrUnavailable; nothing is half-written when they fail.
 type Store interface {
+	IdentityStore
+
 	// Tx runs fn inside one transaction: every change fn makes through the
 	// Store it is handed commits together or not at all.
 	Tx(ctx context.Context, fn func(Store) error) error
@@ -144,8 +146,14 @@ type Store interface {
 	// transaction.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) error
 
+	// ListUsers returns users ordered by creation then id.
+	ListUsers(ctx context.Context, p Page) ([]User, error)
+
 	CreateMembership(ctx context.Context, m Membership) error
 	ListMemberships(ctx context.Context, userID string) ([]Membership, error)
+	// ListOrganisationMembers returns the memberships held in one
+	// organisation, ordered by creation then user id.
+	ListOrganisationMembers(ctx context.Context, organisationID string, p Page) ([]Membership, error)
 	DeleteMembership(ctx context.Context, userID, organisationID string) error
 
 	CreateClient(ctx context.Context, c Client) error

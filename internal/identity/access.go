@@ -1,0 +1,94 @@
+package identity
+
+import (
+	"context"
+	"errors"
+
+	"github.com/authd/authd/internal/store"
+)
+
+// Roles, strongest first.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// ErrForbidden is returned when a user has no right in an organisation.
+var ErrForbidden = errors.New("identity: no right in this organisation")
+
+// maxDepth bounds walks up the tree (a cycle would otherwise loop).
+const maxDepth = 32
+
+func roleRank(r string) int {
+	switch r {
+	case RoleOwner:
+		return 3
+	case RoleAdmin:
+		return 2
+	case RoleMember:
+		return 1
+	}
+	return 0
+}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r string) bool { return roleRank(r) > 0 }
+
+// AtLeast reports whether role r is at least min.
+func AtLeast(r, min string) bool { return roleRank(r) >= roleRank(min) && roleRank(r) > 0 }
+
+// Grant is what a user may do in one organisation, and through which
+// membership.
+type Grant struct {
+	Role    string
+	HomeOrg string // the membership's organisation (orgID itself or an ancestor)
+}
+
+// Ancestors returns orgID's chain up to the root, orgID first.
+func Ancestors(ctx context.Context, st store.Store, orgID string) ([]store.Organisation, error) {
+	var chain []store.Organisation
+	id := orgID
+	for i := 0; id != "" && i < maxDepth; i++ {
+		o, err := st.GetOrganisation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, o)
+		id = o.ParentID
+	}
+	return chain, nil
+}
+
+// RoleIn returns the strongest grant user has in orgID: from a membership
+// of orgID itself or of any organisation above it. ErrForbidden when none.
+func RoleIn(ctx context.Context, st store.Store, userID, orgID string) (Grant, error) {
+	ms, err := st.ListMemberships(ctx, userID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if len(ms) == 0 {
+		return Grant{}, ErrForbidden
+	}
+	chain, err := Ancestors(ctx, st, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Grant{}, ErrForbidden
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	byOrg := make(map[string]string, len(ms))
+	for _, m := range ms {
+		byOrg[m.OrganisationID] = m.Role
+	}
+	var best Grant
+	for _, o := range chain {
+		if r, ok := byOrg[o.ID]; ok && roleRank(r) > roleRank(best.Role) {
+			best = Grant{Role: r, HomeOrg: o.ID}
+		}
+	}
+	if best.Role == "" {
+		return Grant{}, ErrForbidden
+	}
+	return best, nil
+}

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Subject kinds of refresh tokens and audit actors.
+const (
+	KindUser    = "user"
+	KindContact = "contact"
+	KindAPIKey  = "api_key"
+	KindClient  = "client"
+	KindSystem  = "system"
+)
+
+// RefreshToken is one link of a refresh-token family. Only the SHA-256 hash
+// of the opaque token is stored. Every token of a family carries the
+// family's absolute expiry, and revoking a family marks every one of its
+// tokens, so checking a presented token is one indexed read.
+type RefreshToken struct {
+	Hash            string // hex SHA-256 of the token: primary key
+	FamilyID        string
+	ParentHash      string // empty for the first token of a family
+	ChildHash       string // set when rotated
+	SubjectKind     string // KindUser or KindContact
+	SubjectID       string
+	ClientID        string
+	OrganisationID  string // the organisation the tokens act for
+	HomeOrg         string // the membership organisation behind a masquerade
+	Mode            Mode
+	Scopes          []string
+	CreatedAt       time.Time
+	FamilyExpiresAt time.Time // absolute end of the family
+	UsedAt          *time.Time // when it was rotated
+	RevokedAt       *time.Time
+}
+
+// AuditEvent is one security-relevant event.
+type AuditEvent struct {
+	ID             string
+	At             time.Time
+	Action         string // e.g. "user.signin", "user.signin_failed", "refresh.reuse_detected"
+	Success        bool
+	ActorKind      string // KindUser, KindContact, KindAPIKey, KindClient, KindSystem
+	ActorID        string // may be empty (unknown account)
+	OrganisationID string // organisation the event belongs to (may be empty)
+	TargetKind     string
+	TargetID       string
+	IP             string
+	UserAgent      string
+	RequestID      string
+	Details        map[string]string
+}
+
+// AuditFilter selects audit events. Empty fields do not filter.
+type AuditFilter struct {
+	OrganisationIDs []string // events of any of these organisations
+	Action          string
+	ActorID         string
+}
+
+// Contact is a customer of a business, in one mode. Its id is unique within
+// (business, mode); an external system may supply it (≤ 36 characters).
+type Contact struct {
+	ID                string
+	BusinessID        string
+	Mode              Mode
+	Code              string // optional cross-reference, unique within (business, mode) when set
+	FirstName         string
+	LastName          string
+	Title             string
+	Email             string // lower-cased; on record, not necessarily an identity
+	PhoneNumber       string // E.164; on record
+	AvatarURL         string
+	EmailOptOut       bool
+	SMSOptOut         bool
+	ServiceAcceptance bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Identity providers.
+const (
+	ProviderEmail    = "EMAIL"
+	ProviderPhone    = "PHONE"
+	ProviderFacebook = "FACEBOOK"
+)
+
+// Identity is how a contact proves who they are. (BusinessID, Mode,
+// Provider, Subject) is unique: one email, phone or Facebook id signs in
+// to at most one contact of a business and mode.
+type Identity struct {
+	BusinessID   string
+	Mode         Mode
+	Provider     string
+	Subject      string // lower-cased email, E.164 phone, Facebook user id
+	ContactID    string
+	PasswordHash string // EMAIL with a password; empty for OTP-only
+	CreatedAt    time.Time
+}
+
+// Contact relationships to other organisations of the network.
+const (
+	RelationshipJoined = "joined"
+	RelationshipShared = "shared"
+)
+
+// ContactOrganisation links a contact to an organisation of its network.
+type ContactOrganisation struct {
+	BusinessID     string
+	Mode           Mode
+	ContactID      string
+	OrganisationID string
+	Relationship   string
+	CreatedAt      time.Time
+}
+
+// IdentityStore holds refresh tokens, audit events and contacts. It is part
+// of Store.
+type IdentityStore interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// RotateRefreshToken marks the parent used at usedAt and records
+	// child.Hash as its child, and creates child, atomically — but only if
+	// the parent is still unused and not revoked; otherwise it changes
+	// nothing and returns ErrConflict (a concurrent rotation won).
+	RotateRefreshToken(ctx context.Context, parentHash string, usedAt time.Time, child RefreshToken) error
+	// RevokeRefreshFamily marks every token of the family revoked (keeping
+	// an earlier revocation time).
+	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+	// RevokeRefreshTokensOf revokes every family of a subject.
+	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
+	// DeleteExpiredRefreshTokens removes tokens whose family ended before
+	// the given time; it returns how many it removed.
+	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
+
+	CreateAuditEvent(ctx context.Context, e AuditEvent) error
+	// ListAuditEvents returns matching events, newest first.
+	ListAuditEvents(ctx context.Context, f AuditFilter, p Page) ([]AuditEvent, error)
+
+	CreateContact(ctx context.Context, c Contact) error
+	GetContact(ctx context.Context, businessID string, mode Mode, id string) (Contact, error)
+	UpdateContact(ctx context.Context, businessID string, mode Mode, id string, fn func(Contact) (Contact, error)) error
+	// FindContacts returns the contacts of (business, mode) whose email
+	// (lower-cased) or phone number on record equals the given value;
+	// exactly one of email and phone is non-empty.
+	FindContacts(ctx context.Context, businessID string, mode Mode, email, phone string) ([]Contact, error)
+
+	CreateIdentity(ctx context.Context, i Identity) error
+	GetIdentity(ctx context.Context, businessID string, mode Mode, provider, subject string) (Identity, error)
+	ListIdentities(ctx context.Context, businessID string, mode Mode, contactID string) ([]Identity, error)
+	UpdateIdentity(ctx context.Context, businessID string, mode Mode, provider, subject string, fn func(Identity) (Identity, error)) error
+
+	AddContactOrganisation(ctx context.Context, co ContactOrganisation) error
+	ListContactOrganisations(ctx context.Context, businessID string, mode Mode, contactID string) ([]ContactOrganisation, error)
+}
