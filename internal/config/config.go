@@ -25,6 +25,52 @@ type Config struct {
 	Log      Log      `koanf:"log"`
 	OTP      OTP      `koanf:"otp"`
 	Facebook Facebook `koanf:"facebook"`
+
+	Passwords   Passwords   `koanf:"passwords"`
+	RateLimits  RateLimits  `koanf:"rate_limits"`
+	APIKeys     APIKeys     `koanf:"api_keys"`
+	ForwardAuth ForwardAuth `koanf:"forward_auth"`
+}
+
+// Passwords configures password hashing (argon2id) and policy.
+type Passwords struct {
+	MinLength   int    `koanf:"min_length"`
+	MemoryKiB   uint32 `koanf:"memory_kib"`
+	Iterations  uint32 `koanf:"iterations"`
+	Parallelism uint8  `koanf:"parallelism"`
+}
+
+// RateLimits bounds credential checks, per account and per client IP.
+type RateLimits struct {
+	PasswordPerAccountPerHour int `koanf:"password_per_account_per_hour"`
+	PasswordPerIPPerMinute    int `koanf:"password_per_ip_per_minute"`
+}
+
+// APIKeys tunes API-key verification.
+type APIKeys struct {
+	// CacheSize bounds the in-process cache of verified keys.
+	CacheSize int `koanf:"cache_size"`
+	// CacheTTL is how long a verified key is trusted in-process without
+	// asking Redis or SQL again (revocations arrive faster, by pub/sub).
+	CacheTTL time.Duration `koanf:"cache_ttl"`
+	// LastUsedFlush is how often last-used times are written, in batches.
+	LastUsedFlush time.Duration `koanf:"last_used_flush"`
+}
+
+// ForwardAuth configures the /forward-auth endpoint's rules.
+type ForwardAuth struct {
+	// Rules are checked in order against the original request's path
+	// (X-Forwarded-Uri or X-Original-URI); the first whose prefix matches
+	// decides. No match: any valid credential is allowed.
+	Rules []ForwardAuthRule `koanf:"rules"`
+}
+
+// ForwardAuthRule denies (403) a valid credential that does not qualify.
+type ForwardAuthRule struct {
+	PathPrefix string   `koanf:"path_prefix"`
+	Kinds      []string `koanf:"kinds"`  // user, contact, api_key, client; empty: any
+	Scopes     []string `koanf:"scopes"` // all required; empty: none
+	Modes      []string `koanf:"modes"`  // live, test; empty: any
 }
 
 // HTTP configures the public listener.
@@ -134,7 +180,11 @@ func Default() Config {
 			JWKSMaxAge:     5 * time.Minute,
 			ReloadInterval: time.Minute,
 		},
-		Log:      Log{Level: "info", Format: "json"},
+		Passwords:   Passwords{MinLength: 10, MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
+		RateLimits:  RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30},
+		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
+		ForwardAuth: ForwardAuth{Rules: []ForwardAuthRule{}},
+		Log:         Log{Level: "info", Format: "json"},
 		OTP:      OTP{Sender: "log"},
 		Facebook: Facebook{GraphURL: "https://graph.facebook.com"},
 	}

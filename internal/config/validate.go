@@ -109,6 +109,25 @@ func (c *Config) Validate() error {
 	check((c.Facebook.AppID == "") != (c.Facebook.AppSecret == ""),
 		"facebook.app_id and facebook.app_secret must be set together")
 
+	check(c.Passwords.MinLength < 8 || c.Passwords.MinLength > 128, "passwords.min_length (%d) must be between 8 and 128", c.Passwords.MinLength)
+	check(c.Passwords.MemoryKiB < 8*1024, "passwords.memory_kib (%d) must be at least 8192", c.Passwords.MemoryKiB)
+	check(c.Passwords.Iterations < 1, "passwords.iterations (%d) must be at least 1", c.Passwords.Iterations)
+	check(c.Passwords.Parallelism < 1, "passwords.parallelism (%d) must be at least 1", c.Passwords.Parallelism)
+	check(c.RateLimits.PasswordPerAccountPerHour < 1, "rate_limits.password_per_account_per_hour (%d) must be at least 1", c.RateLimits.PasswordPerAccountPerHour)
+	check(c.RateLimits.PasswordPerIPPerMinute < 1, "rate_limits.password_per_ip_per_minute (%d) must be at least 1", c.RateLimits.PasswordPerIPPerMinute)
+	check(c.APIKeys.CacheSize < 1, "api_keys.cache_size (%d) must be at least 1", c.APIKeys.CacheSize)
+	check(c.APIKeys.CacheTTL <= 0 || c.APIKeys.CacheTTL > 5*time.Minute, "api_keys.cache_ttl (%s) must be between 0 and 5m", c.APIKeys.CacheTTL)
+	check(c.APIKeys.LastUsedFlush <= 0, "api_keys.last_used_flush (%s) must be positive", c.APIKeys.LastUsedFlush)
+	for i, r := range c.ForwardAuth.Rules {
+		check(!strings.HasPrefix(r.PathPrefix, "/"), "forward_auth.rules[%d].path_prefix (%q) must start with /", i, r.PathPrefix)
+		for _, k := range r.Kinds {
+			check(k != "user" && k != "contact" && k != "api_key" && k != "client", "forward_auth.rules[%d].kinds: %q is not user, contact, api_key or client", i, k)
+		}
+		for _, m := range r.Modes {
+			check(m != "live" && m != "test", "forward_auth.rules[%d].modes: %q is not live or test", i, m)
+		}
+	}
+
 	if len(errs) == 0 {
 		return nil
 	}

@@ -18,7 +18,8 @@ type KeySet interface {
 	Algorithm() string
 }
 
-// Deps are the services the public API serves.
+// Deps are the services the public API serves. Services of later issues
+// are optional: their routes are mounted only when they are set.
 type Deps struct {
 	Logger         *slog.Logger
 	OAuth          *oauth.Provider
@@ -27,6 +28,20 @@ type Deps struct {
 	JWKSMaxAge     time.Duration
 	MaxBodyBytes   int64
 	TrustedProxies []string
+
+	// Tokens verifies bearer access tokens.
+	Tokens TokenVerifier
+	// APIKeys verifies API keys (one verifier for every entry point).
+	APIKeys KeyVerifier
+
+	Backoffice  *BackofficeDeps
+	APIKeyAdmin *APIKeyDeps
+	ForwardAuth ForwardAuthDecider
+}
+
+// api holds the dependencies of the CRM-style handlers.
+type api struct {
+	Deps
 }
 
 // NewPublic builds the public engine.
@@ -41,7 +56,8 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	if len(d.TrustedProxies) == 0 {
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(withRequestID(), recoverPanics(d.Logger), d.Metrics.middleware(), accessLog(d.Logger), securityHeaders(), limitBody(d.MaxBodyBytes))
+	e.Use(withRequestID(), recoverPanics(d.Logger), d.Metrics.middleware(), accessLog(d.Logger),
+		securityHeaders(), limitBody(d.MaxBodyBytes), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
 	})
@@ -57,5 +73,17 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.POST("/oauth2/token", gin.WrapH(d.OAuth.TokenHandler()))
 	e.POST("/oauth2/introspect", gin.WrapH(d.OAuth.IntrospectionHandler()))
 	e.POST("/oauth2/revoke", gin.WrapH(d.OAuth.RevocationHandler()))
+
+	a := &api{Deps: d}
+	bo := e.Group("/backoffice/v1")
+	if d.Backoffice != nil {
+		a.mountBackoffice(bo)
+	}
+	if d.APIKeyAdmin != nil {
+		a.mountAPIKeys(bo)
+	}
+	if d.ForwardAuth != nil {
+		a.mountForwardAuth(e)
+	}
 	return e, nil
 }
