@@ -11,15 +11,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/bootstrap"
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/cache/rediscache"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/httpapi"
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/keys"
 	"github.com/authd/authd/internal/oauth"
 	"github.com/authd/authd/internal/password"
+	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/secretbox"
+	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
 	"github.com/authd/authd/internal/token"
@@ -36,6 +41,10 @@ type App struct {
 	OAuth    *oauth.Provider
 	Hasher   *password.Hasher
 	APIKeys  *secretbox.Box
+	Audit    *audit.Recorder
+	Identity *identity.Service
+	Refresh  *refresh.Service
+	SignIn   *signin.Service
 	Registry *prometheus.Registry
 	Public   http.Handler
 	Admin    http.Handler
@@ -100,8 +109,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 	if a.APIKeys, err = secretbox.New(cfg.Secrets.System, "api-keys"); err != nil {
 		return nil, err
 	}
-	a.Hasher = password.New(password.Params{})
+	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Passwords.MemoryKiB, Iterations: cfg.Passwords.Iterations, Parallelism: cfg.Passwords.Parallelism})
 	a.Tokens = token.New(a.Keys, a.Cache, cfg.Issuer, time.Now)
+	if err = a.wireSignIn(); err != nil {
+		return nil, err
+	}
 
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -111,6 +123,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 	}, a.Store, a.Tokens, logger, metrics.TokenIssued)
+	a.OAuth.EnableSignIn(a.SignIn, a.SignIn)
 
 	pub, err := httpapi.NewPublic(httpapi.Deps{
 		Logger:         logger,
@@ -120,6 +133,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 		JWKSMaxAge:     cfg.Keys.JWKSMaxAge,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
+		Tokens:         a.Tokens,
+		Backoffice: &httpapi.BackofficeDeps{
+			Identity: a.Identity,
+			SignIn:   a.SignIn,
+			Store:    a.Store,
+			ClientID: bootstrap.ClientBackoffice,
+		},
 	})
 	if err != nil {
 		return nil, err

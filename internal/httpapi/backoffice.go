@@ -1,8 +1,436 @@
 package httpapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
+)
 
 // BackofficeDeps are the services of the back-office user endpoints.
-type BackofficeDeps struct{}
+type BackofficeDeps struct {
+	Identity *identity.Service
+	SignIn   *signin.Service
+	Store    store.Store
+	// ClientID is the OAuth client the CRM-style endpoints issue for.
+	ClientID string
+}
 
-func (a *api) mountBackoffice(*gin.RouterGroup) {}
+func (a *api) mountBackoffice(g *gin.RouterGroup) {
+	b := &backoffice{api: a, d: a.Backoffice}
+	user := requireBearer(a.Tokens, token.KindUser)
+	g.POST("/users/authenticate", wrap(b.authenticate))
+	g.POST("/users/refresh", wrap(b.refresh))
+	g.GET("/users/me/organisations", user, wrap(b.myOrganisations))
+	g.POST("/users", user, wrap(b.createUser))
+	g.GET("/users", user, wrap(b.listUsers))
+	g.POST("/users/:id/disable", user, wrap(b.disableUser))
+	g.POST("/organisations", user, wrap(b.createOrganisation))
+	g.GET("/organisations", user, wrap(b.listOrganisations))
+	g.GET("/organisations/:id", user, wrap(b.getOrganisation))
+	g.POST("/organisations/:id/switch", user, wrap(b.switchOrganisation))
+	g.GET("/audit-events", user, wrap(b.auditEvents))
+}
+
+type backoffice struct {
+	*api
+	d *BackofficeDeps
+}
+
+type authenticateRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (b *backoffice) authenticate(c *gin.Context) error {
+	var req authenticateRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Username == "" {
+		return invalid("username", "The username (email) is required.")
+	}
+	if req.Password == "" {
+		return invalid("password", "The password is required.")
+	}
+	ctx := c.Request.Context()
+	u, err := b.d.Identity.AuthenticateUser(ctx, req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	p, err := b.d.SignIn.UserPrincipal(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	toks, err := b.d.SignIn.Mint(ctx, p, b.d.ClientID, nil)
+	if err != nil {
+		return err
+	}
+	b.d.SignIn.SignedIn(ctx, p, "password")
+	return b.respondAuth(c, http.StatusOK, p, toks)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (b *backoffice) refresh(c *gin.Context) error {
+	var req refreshRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return invalid("refresh_token", "The refresh_token is required.")
+	}
+	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID)
+	if err != nil {
+		return err
+	}
+	if p.Kind != store.KindUser {
+		return signin.ErrInvalidGrant
+	}
+	return b.respondAuth(c, http.StatusOK, p, toks)
+}
+
+type switchRequest struct {
+	Mode string `json:"mode"`
+}
+
+func (b *backoffice) switchOrganisation(c *gin.Context) error {
+	var req switchRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	if req.Mode != "" && !store.Mode(req.Mode).Valid() {
+		return invalid("mode", "The mode must be live or test.")
+	}
+	claims, _ := claimsOf(c)
+	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), store.Mode(req.Mode), b.d.ClientID)
+	if err != nil {
+		return err
+	}
+	return b.respondAuth(c, http.StatusOK, p, toks)
+}
+
+// userJSON is a back-office user as the CRM sees it.
+type userJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Disabled  bool   `json:"disabled"`
+	CreatedAt string `json:"created_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt.UTC().Format(rfc3339)}
+}
+
+const rfc3339 = "2006-01-02T15:04:05Z07:00"
+
+// orgJSON is an organisation in answers.
+type orgJSON struct {
+	ID           string  `json:"id"`
+	Name         string  `json:"name"`
+	Type         string  `json:"type"`
+	ParentID     *string `json:"parent_id"`
+	Relationship *string `json:"relationship,omitempty"`
+	Role         *string `json:"role"`
+}
+
+func toOrgJSON(o store.Organisation, role string) orgJSON {
+	j := orgJSON{ID: o.ID, Name: o.Name, Type: o.Type}
+	if o.ParentID != "" {
+		j.ParentID = &o.ParentID
+	}
+	if role != "" {
+		j.Role = &role
+	}
+	return j
+}
+
+// authResponse is contract.md's auth response.
+type authResponse struct {
+	AccessToken         string    `json:"access_token"`
+	RefreshToken        string    `json:"refresh_token"`
+	TokenType           string    `json:"token_type"`
+	ExpiresIn           int64     `json:"expires_in"`
+	Mode                string    `json:"mode"`
+	User                *userJSON `json:"user,omitempty"`
+	Contact             any       `json:"contact,omitempty"`
+	CurrentOrganisation *orgJSON  `json:"current_organisation"`
+	HomeOrganisation    *orgJSON  `json:"home_organisation,omitempty"`
+	ServiceOwner        *bool     `json:"service_owner,omitempty"`
+	Organisations       []orgJSON `json:"organisations,omitempty"`
+}
+
+func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal, toks signin.Tokens) error {
+	ctx := c.Request.Context()
+	u, err := b.d.Store.GetUser(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	cur, g, err := b.d.Identity.Organisation(ctx, p.ID, p.Org)
+	if err != nil {
+		return err
+	}
+	uj := toUserJSON(u)
+	cj := toOrgJSON(cur, g.Role)
+	resp := authResponse{AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, TokenType: "Bearer",
+		ExpiresIn: toks.ExpiresIn, Mode: string(p.Mode), User: &uj, CurrentOrganisation: &cj}
+	if p.HomeOrg != "" {
+		if home, err := b.d.Store.GetOrganisation(ctx, p.HomeOrg); err == nil {
+			hj := toOrgJSON(home, g.Role)
+			resp.HomeOrganisation = &hj
+		}
+	}
+	so, err := b.d.Identity.IsServiceOwnerUser(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	resp.ServiceOwner = &so
+	if !so {
+		acting, err := b.d.Identity.ActingOrganisations(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		resp.Organisations = make([]orgJSON, 0, len(acting))
+		for _, o := range acting {
+			resp.Organisations = append(resp.Organisations, toOrgJSON(o.Organisation, o.Role))
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, resp)
+	return nil
+}
+
+// page reads ?page= (1-based) and ?size= (default 20, at most 100).
+func page(c *gin.Context) (store.Page, int, int, error) {
+	pg, size := 1, 20
+	if v := c.Query("page"); v != "" {
+		n, ok := atoi(v)
+		if !ok || n < 1 || n > 1_000_000 {
+			return store.Page{}, 0, 0, invalid("page", "page must be a positive integer.")
+		}
+		pg = n
+	}
+	if v := c.Query("size"); v != "" {
+		n, ok := atoi(v)
+		if !ok || n < 1 || n > 100 {
+			return store.Page{}, 0, 0, invalid("size", "size must be between 1 and 100.")
+		}
+		size = n
+	}
+	return store.Page{Offset: (pg - 1) * size, Size: size}, pg, size, nil
+}
+
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, true
+}
+
+func (b *backoffice) myOrganisations(c *gin.Context) error {
+	p, pg, size, err := page(c)
+	if err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	acting, err := b.d.Identity.ActingOrganisations(c.Request.Context(), claims.Subject)
+	if err != nil {
+		return err
+	}
+	out := []orgJSON{}
+	for i := p.Offset; i < len(acting) && i < p.Offset+p.Size; i++ {
+		out = append(out, toOrgJSON(acting[i].Organisation, acting[i].Role))
+	}
+	c.JSON(http.StatusOK, gin.H{"organisations": out, "page": pg, "size": size, "total": len(acting)})
+	return nil
+}
+
+type createOrgRequest struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	ParentID string `json:"parent_id"`
+}
+
+func (b *backoffice) createOrganisation(c *gin.Context) error {
+	var req createOrgRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	if req.ParentID == "" {
+		req.ParentID = claims.Org
+	}
+	o, err := b.d.Identity.CreateOrganisation(c.Request.Context(), claims.Subject,
+		identity.NewOrganisation{Name: req.Name, Type: req.Type, ParentID: req.ParentID})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, toOrgJSON(o, ""))
+	return nil
+}
+
+func (b *backoffice) listOrganisations(c *gin.Context) error {
+	p, pg, size, err := page(c)
+	if err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	parent := c.DefaultQuery("parent_id", claims.Org)
+	kids, err := b.d.Identity.Children(c.Request.Context(), claims.Subject, parent, p)
+	if err != nil {
+		return err
+	}
+	out := make([]orgJSON, 0, len(kids))
+	for _, o := range kids {
+		out = append(out, toOrgJSON(o, ""))
+	}
+	c.JSON(http.StatusOK, gin.H{"organisations": out, "page": pg, "size": size})
+	return nil
+}
+
+func (b *backoffice) getOrganisation(c *gin.Context) error {
+	claims, _ := claimsOf(c)
+	o, g, err := b.d.Identity.Organisation(c.Request.Context(), claims.Subject, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toOrgJSON(o, g.Role))
+	return nil
+}
+
+type membershipJSON struct {
+	OrganisationID string `json:"organisation_id"`
+	Role           string `json:"role"`
+}
+
+type createUserRequest struct {
+	Email       string           `json:"email"`
+	Password    string           `json:"password"`
+	FirstName   string           `json:"first_name"`
+	LastName    string           `json:"last_name"`
+	Memberships []membershipJSON `json:"memberships"`
+}
+
+func (b *backoffice) createUser(c *gin.Context) error {
+	var req createUserRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	in := identity.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName}
+	for _, m := range req.Memberships {
+		in.Memberships = append(in.Memberships, store.Membership{OrganisationID: m.OrganisationID, Role: strings.ToLower(m.Role)})
+	}
+	u, err := b.d.Identity.CreateUser(c.Request.Context(), claims.Subject, in)
+	if err != nil {
+		return err
+	}
+	resp := struct {
+		userJSON
+		Memberships []membershipJSON `json:"memberships"`
+	}{userJSON: toUserJSON(u), Memberships: []membershipJSON{}}
+	for _, m := range in.Memberships {
+		resp.Memberships = append(resp.Memberships, membershipJSON{OrganisationID: m.OrganisationID, Role: m.Role})
+	}
+	c.JSON(http.StatusCreated, resp)
+	return nil
+}
+
+func (b *backoffice) listUsers(c *gin.Context) error {
+	p, pg, size, err := page(c)
+	if err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	org := c.DefaultQuery("organisation_id", claims.Org)
+	members, err := b.d.Identity.Members(ctx, claims.Subject, org, p)
+	if err != nil {
+		return err
+	}
+	type memberJSON struct {
+		userJSON
+		Role string `json:"role"`
+	}
+	out := make([]memberJSON, 0, len(members))
+	for _, m := range members {
+		u, err := b.d.Store.GetUser(ctx, m.UserID)
+		if err != nil {
+			return err
+		}
+		out = append(out, memberJSON{userJSON: toUserJSON(u), Role: m.Role})
+	}
+	c.JSON(http.StatusOK, gin.H{"users": out, "organisation_id": org, "page": pg, "size": size})
+	return nil
+}
+
+func (b *backoffice) disableUser(c *gin.Context) error {
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	err := b.d.Identity.DisableUser(ctx, claims.Subject, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
+	if err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+type auditJSON struct {
+	ID             string            `json:"id"`
+	At             string            `json:"at"`
+	Action         string            `json:"action"`
+	Success        bool              `json:"success"`
+	ActorKind      string            `json:"actor_kind,omitempty"`
+	ActorID        string            `json:"actor_id,omitempty"`
+	OrganisationID string            `json:"organisation_id,omitempty"`
+	TargetKind     string            `json:"target_kind,omitempty"`
+	TargetID       string            `json:"target_id,omitempty"`
+	IP             string            `json:"ip,omitempty"`
+	UserAgent      string            `json:"user_agent,omitempty"`
+	RequestID      string            `json:"request_id,omitempty"`
+	Details        map[string]string `json:"details,omitempty"`
+}
+
+func (b *backoffice) auditEvents(c *gin.Context) error {
+	p, pg, size, err := page(c)
+	if err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	orgs, err := b.d.Identity.AuditScope(ctx, claims.Subject, claims.Org)
+	if err != nil {
+		return err
+	}
+	evs, err := b.d.Store.ListAuditEvents(ctx, store.AuditFilter{OrganisationIDs: orgs, Action: c.Query("action")}, p)
+	if err != nil {
+		return err
+	}
+	out := make([]auditJSON, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, auditJSON{ID: e.ID, At: e.At.UTC().Format(rfc3339), Action: e.Action, Success: e.Success,
+			ActorKind: e.ActorKind, ActorID: e.ActorID, OrganisationID: e.OrganisationID, TargetKind: e.TargetKind,
+			TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: e.Details})
+	}
+	c.JSON(http.StatusOK, gin.H{"events": out, "page": pg, "size": size})
+	return nil
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -32,6 +34,7 @@ const (
 	CodeInsufficientScope  = "INSUFFICIENT_SCOPE"
 	CodeForbiddenOrg       = "FORBIDDEN_ORGANISATION"
 	CodeInvalidCredentials = "INVALID_CREDENTIALS"
+	CodeInvalidRefresh     = "INVALID_REFRESH_TOKEN"
 )
 
 // APIError is an error with an HTTP status and a stable code. Internal is
@@ -87,9 +90,27 @@ func wrap(h handler) gin.HandlerFunc {
 // renderError maps err to a problem+json answer. Unknown errors are
 // logged with the request id and answered 500 without their text.
 func renderError(c *gin.Context, err error) {
-	var apiErr *APIError
+	var (
+		apiErr *APIError
+		valErr *identity.ValidationError
+		rlErr  *identity.RateLimitedError
+	)
 	switch {
 	case errors.As(err, &apiErr):
+	case errors.As(err, &valErr):
+		apiErr = invalid(valErr.Field, valErr.Message)
+	case errors.As(err, &rlErr):
+		apiErr = &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many attempts; retry later.", RetryAfter: rlErr.RetryAfter}
+	case errors.Is(err, identity.ErrInvalidCredentials):
+		apiErr = NewError(http.StatusUnauthorized, CodeInvalidCredentials, "The credentials are not valid.")
+	case errors.Is(err, signin.ErrInvalidGrant):
+		apiErr = NewError(http.StatusUnauthorized, CodeInvalidRefresh, "The refresh token is invalid, expired or revoked; sign in again.")
+	case errors.Is(err, signin.ErrForbiddenOrganisation):
+		apiErr = NewError(http.StatusForbidden, CodeForbiddenOrg, "You may not act for this organisation.")
+	case errors.Is(err, identity.ErrForbidden):
+		apiErr = NewError(http.StatusForbidden, CodeForbidden, "You do not have the right to do this.")
+	case errors.Is(err, identity.ErrConflict):
+		apiErr = NewError(http.StatusConflict, CodeConflict, "The resource already exists.")
 	case errors.Is(err, store.ErrNotFound):
 		apiErr = NewError(http.StatusNotFound, CodeNotFound, "The resource does not exist.")
 	case errors.Is(err, store.ErrAlreadyExists):

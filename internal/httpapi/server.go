@@ -56,7 +56,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	if len(d.TrustedProxies) == 0 {
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(withRequestID(), recoverPanics(d.Logger), d.Metrics.middleware(), accessLog(d.Logger),
+	// recoverPanics runs inside metrics and the access log, so a panic is
+	// counted and logged as the 500 it becomes.
+	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger), recoverPanics(d.Logger),
 		securityHeaders(), limitBody(d.MaxBodyBytes), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))

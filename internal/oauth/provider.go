@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
@@ -56,6 +58,7 @@ type Provider struct {
 	revokers      []Revoker
 	logger        *slog.Logger
 	observe       Observer
+	exchange      *exchangeGrant
 }
 
 // New wires fosite with authd's clients and access tokens and registers
@@ -175,7 +178,13 @@ func (p *Provider) TokenHandler() http.Handler {
 // invalid_client; unexpected errors are logged (never with a token) and
 // answered as server_error.
 func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
-	err = p.classify(ctx, err)
+	var rl *identity.RateLimitedError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((rl.RetryAfter+time.Second-1)/time.Second)))
+		err = &fosite.RFC6749Error{ErrorField: "too_many_requests", CodeField: http.StatusTooManyRequests,
+			DescriptionField: "Too many attempts; retry later."}
+	}
+	err = p.classify(context.WithValue(ctx, retryAfterKey{}, w), err)
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
@@ -186,6 +195,9 @@ func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, a
 func (p *Provider) classify(ctx context.Context, err error) error {
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) {
 		p.logger.ErrorContext(ctx, "oauth: backend unavailable", "error", err)
+		if w, ok := ctx.Value(retryAfterKey{}).(http.ResponseWriter); ok {
+			w.Header().Set("Retry-After", "5")
+		}
 		return fosite.ErrTemporarilyUnavailable.WithHint("The service is temporarily unavailable; retry later.").WithWrap(err)
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -205,3 +217,5 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request) (fos
 	}
 	return p.f.AuthenticateClient(ctx, r, r.PostForm)
 }
+
+type retryAfterKey struct{}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/authd/authd/internal/signin"
 )
 
 // Session is what authd knows about the subject of a token request. Grant
@@ -20,6 +22,9 @@ type Session struct {
 	// Extra is copied into the token response (e.g. the CRM-style
 	// profile), never into the token.
 	Extra map[string]any
+
+	// issued holds tokens a grant minted itself (refresh, exchange).
+	issued *signin.Tokens
 }
 
 var _ fosite.Session = (*Session)(nil)

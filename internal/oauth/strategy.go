@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -96,8 +95,3 @@ func (a *accessTokens) GetAccessTokenSession(context.Context, string, fosite.Ses
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
 func (a *accessTokens) DeleteAccessTokenSession(context.Context, string) error { return nil }
-
-// expiry returns now+ttl in UTC, rounded to the second as exp is.
-func expiry(now time.Time, ttl time.Duration) time.Time {
-	return now.Add(ttl).UTC().Truncate(time.Second)
-}

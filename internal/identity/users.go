@@ -1,0 +1,255 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/store"
+)
+
+// NormaliseEmail trims and lower-cases an email address.
+func NormaliseEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// ValidEmail reports whether e is a plain address (no display name).
+func ValidEmail(e string) bool {
+	if len(e) > 254 || e == "" {
+		return false
+	}
+	a, err := mail.ParseAddress(e)
+	return err == nil && a.Address == e && strings.Contains(e[strings.LastIndexByte(e, '@'):], ".")
+}
+
+// limit counts one credential check against key; over the limit it
+// returns a RateLimitedError.
+func (s *Service) limit(ctx context.Context, key string, l cache.Limit) error {
+	res, err := s.cache.Allow(ctx, key, l)
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return &RateLimitedError{RetryAfter: res.RetryAfter}
+	}
+	return nil
+}
+
+func hashKey(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
+}
+
+// CheckPasswordRate counts one password check for the account and the
+// client IP (from the request metadata in ctx); the same limits apply
+// whether or not the account exists.
+func (s *Service) CheckPasswordRate(ctx context.Context, account string) error {
+	if ip := audit.MetaFrom(ctx).IP; ip != "" {
+		if err := s.limit(ctx, "rl:pw:ip:"+ip, cache.PerMinute(s.cfg.IPAttemptsPerMinute)); err != nil {
+			return err
+		}
+	}
+	return s.limit(ctx, "rl:pw:acct:"+hashKey(account), cache.PerHour(s.cfg.AccountAttemptsPerHour))
+}
+
+// AuthenticateUser checks a back-office user's email and password. Unknown
+// accounts cost the same argon2id work as known ones and get the same
+// error; a hash with outdated parameters (or an imported bcrypt hash) is
+// replaced after a successful check.
+func (s *Service) AuthenticateUser(ctx context.Context, email, pw string) (store.User, error) {
+	email = NormaliseEmail(email)
+	if err := s.CheckPasswordRate(ctx, "user:"+email); err != nil {
+		var rl *RateLimitedError
+		if errors.As(err, &rl) {
+			s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSignInFailed, ActorKind: store.KindUser,
+				Details: map[string]string{"reason": "rate_limited"}})
+		}
+		return store.User{}, err
+	}
+	u, err := s.st.GetUserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		s.hasher.Dummy(pw)
+		s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSignInFailed, ActorKind: store.KindUser,
+			Details: map[string]string{"reason": "unknown_account"}})
+		return store.User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	rehash, verr := s.hasher.Verify(pw, u.PasswordHash)
+	if verr != nil || u.Disabled {
+		reason := "wrong_password"
+		if verr == nil {
+			reason = "disabled"
+		}
+		s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSignInFailed, ActorKind: store.KindUser, ActorID: u.ID,
+			TargetKind: store.KindUser, TargetID: u.ID, Details: map[string]string{"reason": reason}})
+		return store.User{}, ErrInvalidCredentials
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(pw); err == nil {
+			err = s.st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+				old.PasswordHash = h
+				return old, nil
+			})
+			if err != nil {
+				s.logger.WarnContext(ctx, "identity: cannot upgrade a password hash", "user_id", u.ID, "error", err)
+			} else {
+				u.PasswordHash = h
+			}
+		}
+	}
+	return u, nil
+}
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Email       string
+	Password    string
+	FirstName   string
+	LastName    string
+	Memberships []store.Membership // OrganisationID and Role; the first is the default
+}
+
+// CreateUser creates a user with memberships. The actor must be an admin or
+// owner of every organisation granted, and may not grant a role above
+// their own there.
+func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (store.User, error) {
+	in.Email = NormaliseEmail(in.Email)
+	if !ValidEmail(in.Email) {
+		return store.User{}, &ValidationError{Field: "email", Message: "The email address is not valid."}
+	}
+	if err := s.CheckPassword(in.Password); err != nil {
+		return store.User{}, err
+	}
+	if len(in.FirstName) > 100 || len(in.LastName) > 100 {
+		return store.User{}, &ValidationError{Field: "first_name", Message: "Names must be at most 100 characters."}
+	}
+	if len(in.Memberships) == 0 {
+		return store.User{}, &ValidationError{Field: "memberships", Message: "At least one membership is required."}
+	}
+	seen := map[string]bool{}
+	for i, m := range in.Memberships {
+		if !ValidRole(m.Role) {
+			return store.User{}, &ValidationError{Field: "memberships[" + itoa(i) + "].role", Message: "The role must be owner, admin or member."}
+		}
+		if seen[m.OrganisationID] {
+			return store.User{}, &ValidationError{Field: "memberships[" + itoa(i) + "].organisation_id", Message: "An organisation is listed twice."}
+		}
+		seen[m.OrganisationID] = true
+		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+		if err != nil {
+			return store.User{}, err
+		}
+		if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
+			return store.User{}, ErrForbidden
+		}
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now().UTC()
+	u := store.User{ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
+		FirstName: in.FirstName, LastName: in.LastName, CreatedAt: now, UpdatedAt: now}
+	err = s.st.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		for i, m := range in.Memberships {
+			m.UserID, m.IsDefault, m.CreatedAt = u.ID, i == 0, now
+			if err := tx.CreateMembership(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return store.User{}, ErrConflict
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserCreated, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+		OrganisationID: in.Memberships[0].OrganisationID, TargetKind: store.KindUser, TargetID: u.ID})
+	return u, nil
+}
+
+// DisableUser disables a user and ends their refresh-token families at
+// once (revoke is called by the caller's refresh service through
+// onDisable). The actor must be admin or owner of every organisation the
+// user belongs to, and may not disable themselves.
+func (s *Service) DisableUser(ctx context.Context, actorID, userID string, onDisable func(context.Context, string) error) error {
+	if actorID == userID {
+		return &ValidationError{Field: "id", Message: "You cannot disable yourself."}
+	}
+	ms, err := s.st.ListMemberships(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.GetUser(ctx, userID); err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return ErrForbidden
+	}
+	var org string
+	for _, m := range ms {
+		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+		if err != nil {
+			return err
+		}
+		if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
+			return ErrForbidden
+		}
+		if m.IsDefault || org == "" {
+			org = m.OrganisationID
+		}
+	}
+	err = s.st.UpdateUser(ctx, userID, func(u store.User) (store.User, error) {
+		u.Disabled = true
+		return u, nil
+	})
+	if err != nil {
+		return err
+	}
+	if onDisable != nil {
+		if err := onDisable(ctx, userID); err != nil {
+			return err
+		}
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserDisabled, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+		OrganisationID: org, TargetKind: store.KindUser, TargetID: userID})
+	return nil
+}
+
+// DefaultMembership returns the membership a sign-in acts for: the one
+// marked default, else the oldest.
+func (s *Service) DefaultMembership(ctx context.Context, userID string) (store.Membership, error) {
+	ms, err := s.st.ListMemberships(ctx, userID)
+	if err != nil {
+		return store.Membership{}, err
+	}
+	if len(ms) == 0 {
+		return store.Membership{}, ErrForbidden
+	}
+	best := ms[0]
+	for _, m := range ms {
+		if m.IsDefault {
+			return m, nil
+		}
+		if m.CreatedAt.Before(best.CreatedAt) {
+			best = m
+		}
+	}
+	return best, nil
+}
+
+// Now is the service clock.
+func (s *Service) Now() time.Time { return s.now() }

@@ -1,0 +1,157 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authd/authd/internal/refresh"
+	"github.com/authd/authd/internal/signin"
+)
+
+// refreshGrant is the refresh_token grant (RFC 6749 §6) on authd's one
+// refresh-token mechanism: rotation on every use, reuse detection, the
+// immediate-parent grace interval. fosite's own refresh handler cannot
+// answer a replayed parent with the same child, so this replaces it.
+type refreshGrant struct {
+	signin *signin.Service
+}
+
+var _ fosite.TokenEndpointHandler = (*refreshGrant)(nil)
+
+func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	if !r.GetClient().GetGrantTypes().Has(GrantRefreshToken) {
+		return fosite.ErrUnauthorizedClient.WithHint("The client may not use the refresh_token grant.")
+	}
+	rt := r.GetRequestForm().Get("refresh_token")
+	if rt == "" {
+		return fosite.ErrInvalidRequest.WithHint("The refresh_token parameter is missing.")
+	}
+	p, toks, err := g.signin.Refresh(ctx, rt, r.GetClient().GetID())
+	if errors.Is(err, signin.ErrInvalidGrant) {
+		return fosite.ErrInvalidGrant.WithHint("The refresh token is invalid, expired or revoked.")
+	}
+	if err != nil {
+		return err
+	}
+	s := r.GetSession().(*Session)
+	s.setPrincipal(p)
+	s.issued = &toks
+	s.SetExpiresAt(fosite.AccessToken, time.Unix(toks.Claims.ExpiresAt, 0))
+	return nil
+}
+
+func (g *refreshGrant) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	return populateIssued(r, resp)
+}
+
+func (g *refreshGrant) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
+
+func (g *refreshGrant) CanHandleTokenEndpointRequest(_ context.Context, r fosite.AccessRequester) bool {
+	return r.GetGrantTypes().ExactOne(GrantRefreshToken)
+}
+
+// populateIssued writes tokens a grant already minted into the response.
+func populateIssued(r fosite.AccessRequester, resp fosite.AccessResponder) error {
+	s, ok := r.GetSession().(*Session)
+	if !ok || s.issued == nil {
+		return fosite.ErrServerError.WithHint("No tokens were issued.")
+	}
+	resp.SetAccessToken(s.issued.AccessToken)
+	resp.SetTokenType("bearer")
+	resp.SetExpiresIn(time.Duration(s.issued.ExpiresIn) * time.Second)
+	if s.issued.Scope != "" {
+		resp.SetScopes(fosite.RemoveEmpty(splitSpace(s.issued.Scope)))
+	}
+	if s.issued.RefreshToken != "" {
+		resp.SetExtra("refresh_token", s.issued.RefreshToken)
+	}
+	return nil
+}
+
+func splitSpace(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ' ' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// refreshIntrospector introspects refresh tokens (RFC 7662).
+type refreshIntrospector struct {
+	rs *refresh.Service
+}
+
+func (refreshIntrospector) Hint() string { return "refresh_token" }
+
+func (i refreshIntrospector) Introspect(ctx context.Context, tok string) (Introspection, error) {
+	if !refresh.LooksLike(tok) {
+		return Introspection{}, ErrUnknownToken
+	}
+	rec, err := i.rs.Lookup(ctx, tok)
+	if errors.Is(err, refresh.ErrInvalid) {
+		return Introspection{Active: false}, nil
+	}
+	if err != nil {
+		return Introspection{}, err
+	}
+	return Introspection{
+		Active:    true,
+		ClientID:  rec.ClientID,
+		TokenType: "refresh_token",
+		TokenUse:  "refresh_token",
+		Scope:     joinSpace(rec.Scopes),
+		Sub:       rec.SubjectID,
+		Kind:      rec.SubjectKind,
+		Org:       rec.OrganisationID,
+		Mode:      string(rec.Mode),
+		HomeOrg:   rec.HomeOrg,
+		Iat:       rec.CreatedAt.Unix(),
+		Exp:       i.rs.IdleExpiry(rec).Unix(),
+	}, nil
+}
+
+// refreshRevoker ends a refresh token's family (RFC 7009 §2.1: revoking a
+// refresh token may revoke the grant).
+type refreshRevoker struct {
+	rs *refresh.Service
+}
+
+func (refreshRevoker) Hint() string { return "refresh_token" }
+
+func (r refreshRevoker) Revoke(ctx context.Context, tok, clientID string, anyClient bool) error {
+	if !refresh.LooksLike(tok) {
+		return ErrUnknownToken
+	}
+	_, err := r.rs.RevokeFamily(ctx, tok, clientID, anyClient)
+	switch {
+	case errors.Is(err, refresh.ErrOtherClient):
+		return ErrNotYourToken
+	case errors.Is(err, refresh.ErrInvalid):
+		return ErrUnknownToken
+	}
+	return err
+}
+
+func joinSpace(l []string) string {
+	out := ""
+	for i, s := range l {
+		if i > 0 {
+			out += " "
+		}
+		out += s
+	}
+	return out
+}

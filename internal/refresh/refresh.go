@@ -1,0 +1,264 @@
+// Package refresh is authd's one refresh-token mechanism, for users and
+// contacts alike: opaque tokens stored as SHA-256 hashes, grouped in
+// families, rotated on every use, with reuse detection that revokes the
+// whole family, absolute and idle lifetimes, and a short grace interval in
+// which only the immediate parent of the current token may be redeemed
+// again, answering the same child (for mobile apps whose first refresh
+// answer was lost).
+//
+// A child token is derived from its parent (HMAC-SHA256 under a key from
+// the system secret), so the same child can be handed out again without
+// storing any token in plaintext.
+package refresh
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/store"
+)
+
+// Prefix starts every refresh token (so scanners and introspection can
+// tell them apart from JWTs and API keys).
+const Prefix = "rt_"
+
+var (
+	// ErrInvalid: unknown, expired, idle, revoked, or issued to another
+	// client. Callers answer invalid_grant and never say which.
+	ErrInvalid = errors.New("refresh: invalid refresh token")
+	// ErrReused: a rotated token was presented again outside the grace
+	// interval; its whole family has just been revoked.
+	ErrReused = errors.New("refresh: refresh token reuse detected")
+	// ErrOtherClient: RevokeFamily of a token issued to another client.
+	ErrOtherClient = errors.New("refresh: token issued to another client")
+)
+
+// Config sets lifetimes.
+type Config struct {
+	AbsoluteTTL time.Duration // a family ends this long after sign-in
+	IdleTTL     time.Duration // ... or when not used for this long
+	ReuseGrace  time.Duration // the immediate parent may be redeemed again this long
+}
+
+// Store is the part of store.Store refresh tokens need.
+type Store interface {
+	CreateRefreshToken(ctx context.Context, t store.RefreshToken) error
+	GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error)
+	RotateRefreshToken(ctx context.Context, parentHash string, usedAt time.Time, child store.RefreshToken) error
+	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
+	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Grant is what a new family is issued for.
+type Grant struct {
+	SubjectKind    string
+	SubjectID      string
+	ClientID       string
+	OrganisationID string
+	HomeOrg        string
+	Mode           store.Mode
+	Scopes         []string
+}
+
+// Service issues, rotates and revokes refresh tokens.
+type Service struct {
+	st    Store
+	key   []byte
+	cfg   Config
+	audit *audit.Recorder
+	now   func() time.Time
+}
+
+// New returns a Service; key (≥ 32 bytes) derives child tokens.
+func New(st Store, key []byte, cfg Config, rec *audit.Recorder, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{st: st, key: key, cfg: cfg, audit: rec, now: now}
+}
+
+// Hash is the stored form of a token.
+func Hash(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// LooksLike reports whether tok has the shape of a refresh token.
+func LooksLike(tok string) bool {
+	return strings.HasPrefix(tok, Prefix) && len(tok) == len(Prefix)+43
+}
+
+func (s *Service) child(parent string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(parent))
+	return Prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Start opens a new family for g and returns its first token.
+func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToken, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	tok := Prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	now := s.now().UTC()
+	rec := store.RefreshToken{
+		Hash:            Hash(tok),
+		FamilyID:        uuid.Must(uuid.NewV7()).String(),
+		SubjectKind:     g.SubjectKind,
+		SubjectID:       g.SubjectID,
+		ClientID:        g.ClientID,
+		OrganisationID:  g.OrganisationID,
+		HomeOrg:         g.HomeOrg,
+		Mode:            g.Mode,
+		Scopes:          g.Scopes,
+		CreatedAt:       now,
+		FamilyExpiresAt: now.Add(s.cfg.AbsoluteTTL),
+	}
+	if err := s.st.CreateRefreshToken(ctx, rec); err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	return tok, rec, nil
+}
+
+// Redeem rotates tok for clientID: it returns the next token of the
+// family and its record. Presenting a rotated token again is reuse (the
+// family is revoked, ErrReused), except for the immediate parent within
+// the grace interval, which gets the same child back.
+func (s *Service) Redeem(ctx context.Context, tok, clientID string) (string, store.RefreshToken, error) {
+	if !LooksLike(tok) {
+		return "", store.RefreshToken{}, ErrInvalid
+	}
+	h := Hash(tok)
+	rec, err := s.st.GetRefreshToken(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", store.RefreshToken{}, ErrInvalid
+	}
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	now := s.now().UTC()
+	switch {
+	case rec.ClientID != clientID, rec.RevokedAt != nil, !now.Before(rec.FamilyExpiresAt):
+		return "", store.RefreshToken{}, ErrInvalid
+	}
+	if rec.UsedAt == nil {
+		if now.Sub(rec.CreatedAt) > s.cfg.IdleTTL {
+			return "", store.RefreshToken{}, ErrInvalid
+		}
+		childTok := s.child(tok)
+		child := rec
+		child.Hash = Hash(childTok)
+		child.ParentHash = h
+		child.ChildHash = ""
+		child.CreatedAt = now
+		child.UsedAt = nil
+		err := s.st.RotateRefreshToken(ctx, h, now, child)
+		if err == nil {
+			return childTok, child, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return "", store.RefreshToken{}, err
+		}
+		// A concurrent redeem rotated it first: judge it as used.
+		if rec, err = s.st.GetRefreshToken(ctx, h); err != nil {
+			return "", store.RefreshToken{}, err
+		}
+		if rec.RevokedAt != nil || rec.UsedAt == nil {
+			return "", store.RefreshToken{}, ErrInvalid
+		}
+	}
+	if now.Sub(*rec.UsedAt) <= s.cfg.ReuseGrace && rec.ChildHash != "" {
+		child, err := s.st.GetRefreshToken(ctx, rec.ChildHash)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", store.RefreshToken{}, err
+		}
+		if err == nil && child.UsedAt == nil && child.RevokedAt == nil {
+			return s.child(tok), child, nil
+		}
+	}
+	if err := s.st.RevokeRefreshFamily(ctx, rec.FamilyID, now); err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	s.audit.Record(ctx, store.AuditEvent{
+		Action: audit.RefreshReuse, ActorKind: rec.SubjectKind, ActorID: rec.SubjectID,
+		OrganisationID: rec.OrganisationID, TargetKind: "refresh_family", TargetID: rec.FamilyID,
+		Details: map[string]string{"client_id": rec.ClientID},
+	})
+	return "", store.RefreshToken{}, ErrReused
+}
+
+// Lookup returns the record of a live token (for introspection) or
+// ErrInvalid.
+func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, error) {
+	if !LooksLike(tok) {
+		return store.RefreshToken{}, ErrInvalid
+	}
+	rec, err := s.st.GetRefreshToken(ctx, Hash(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.RefreshToken{}, ErrInvalid
+	}
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
+	now := s.now()
+	if rec.RevokedAt != nil || rec.UsedAt != nil || !now.Before(rec.FamilyExpiresAt) || now.Sub(rec.CreatedAt) > s.cfg.IdleTTL {
+		return rec, ErrInvalid
+	}
+	return rec, nil
+}
+
+// IdleExpiry is when rec stops being redeemable unless rotated first.
+func (s *Service) IdleExpiry(rec store.RefreshToken) time.Time {
+	exp := rec.CreatedAt.Add(s.cfg.IdleTTL)
+	if rec.FamilyExpiresAt.Before(exp) {
+		return rec.FamilyExpiresAt
+	}
+	return exp
+}
+
+// RevokeFamily ends the family of tok (logout, RFC 7009). Unknown tokens
+// are ErrInvalid; a token of another client is ErrInvalid too unless
+// anyClient.
+func (s *Service) RevokeFamily(ctx context.Context, tok, clientID string, anyClient bool) (store.RefreshToken, error) {
+	if !LooksLike(tok) {
+		return store.RefreshToken{}, ErrInvalid
+	}
+	rec, err := s.st.GetRefreshToken(ctx, Hash(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.RefreshToken{}, ErrInvalid
+	}
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
+	if rec.ClientID != clientID && !anyClient {
+		return rec, ErrOtherClient
+	}
+	return rec, s.st.RevokeRefreshFamily(ctx, rec.FamilyID, s.now().UTC())
+}
+
+// RevokeSubject ends every family of a user or contact.
+func (s *Service) RevokeSubject(ctx context.Context, kind, id string) error {
+	return s.st.RevokeRefreshTokensOf(ctx, kind, id, s.now().UTC())
+}
+
+// Cleanup deletes tokens of families that ended more than a day ago.
+func (s *Service) Cleanup(ctx context.Context) (int64, error) {
+	return s.st.DeleteExpiredRefreshTokens(ctx, s.now().Add(-24*time.Hour))
+}
+
+// RevokeSubjectFunc adapts RevokeSubject for callbacks.
+func (s *Service) RevokeSubjectFunc(kind string) func(context.Context, string) error {
+	return func(ctx context.Context, id string) error { return s.RevokeSubject(ctx, kind, id) }
+}

@@ -1,0 +1,249 @@
+// Package signin turns an authenticated principal into tokens, and tokens
+// into new tokens: the shared core behind the OAuth grants at
+// /oauth2/token and the CRM-style sign-in, refresh and switch endpoints,
+// so both paths mint, rotate and check exactly alike.
+package signin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/refresh"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
+)
+
+var (
+	// ErrInvalidGrant: the refresh token (or the principal behind it) is
+	// no longer valid. OAuth: invalid_grant.
+	ErrInvalidGrant = errors.New("signin: invalid grant")
+	// ErrForbiddenOrganisation: the subject may not act for the target.
+	ErrForbiddenOrganisation = errors.New("signin: forbidden organisation")
+)
+
+// Principal is who tokens are issued for and what they act for.
+type Principal struct {
+	Kind    string // store.KindUser or store.KindContact
+	ID      string
+	Org     string
+	Mode    store.Mode
+	HomeOrg string // set when acting through a membership of another (higher) organisation
+}
+
+// Tokens is a freshly issued pair.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int64 // seconds
+	Scope        string
+	Claims       token.Claims
+}
+
+// ContactChecker confirms a contact still exists and may sign in
+// (provided by the contact service; nil until then).
+type ContactChecker interface {
+	ContactActive(ctx context.Context, businessID string, mode store.Mode, contactID string) error
+}
+
+// Config tunes issuance.
+type Config struct {
+	AccessTokenTTL time.Duration
+	Audience       []string
+}
+
+// Service issues and renews tokens.
+type Service struct {
+	tokens   *token.Service
+	refresh  *refresh.Service
+	identity *identity.Service
+	st       store.Store
+	audit    *audit.Recorder
+	contacts  ContactChecker
+	contactPw ContactPasswordAuthenticator
+	cfg       Config
+}
+
+// New returns a Service.
+func New(tokens *token.Service, rs *refresh.Service, id *identity.Service, st store.Store, rec *audit.Recorder, cfg Config) *Service {
+	return &Service{tokens: tokens, refresh: rs, identity: id, st: st, audit: rec, cfg: cfg}
+}
+
+// SetContactChecker plugs in the contact rules.
+func (s *Service) SetContactChecker(c ContactChecker) { s.contacts = c }
+
+// Refresh exposes the refresh-token service (revocation, introspection).
+func (s *Service) RefreshTokens() *refresh.Service { return s.refresh }
+
+// UserPrincipal is what a user's sign-in acts for: their default
+// membership's organisation, in live mode.
+func (s *Service) UserPrincipal(ctx context.Context, userID string) (Principal, error) {
+	m, err := s.identity.DefaultMembership(ctx, userID)
+	if errors.Is(err, identity.ErrForbidden) {
+		return Principal{}, ErrForbiddenOrganisation
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Kind: store.KindUser, ID: userID, Org: m.OrganisationID, Mode: store.ModeLive}, nil
+}
+
+// AccessToken signs an access token for p (no refresh token); family ties
+// it to a refresh family when not empty.
+func (s *Service) AccessToken(p Principal, clientID string, scopes []string, family string) (string, token.Claims, error) {
+	now := s.tokens.Now()
+	c := token.Claims{
+		Subject:   p.ID,
+		Audience:  s.cfg.Audience,
+		IssuedAt:  now.Unix(),
+		ExpiresAt: now.Add(s.cfg.AccessTokenTTL).Unix(),
+		ClientID:  clientID,
+		Scope:     strings.Join(scopes, " "),
+		Org:       p.Org,
+		Mode:      string(p.Mode),
+		Kind:      p.Kind,
+		HomeOrg:   p.HomeOrg,
+		Family:    family,
+	}
+	if len(c.Audience) == 0 {
+		c.Audience = token.Audience{s.tokens.Issuer()}
+	}
+	c.ID = token.NewID()
+	tok, err := s.tokens.Issue(c)
+	c.Issuer = s.tokens.Issuer()
+	return tok, c, err
+}
+
+// Mint starts a refresh family for p and issues the first pair.
+func (s *Service) Mint(ctx context.Context, p Principal, clientID string, scopes []string) (Tokens, error) {
+	rt, rec, err := s.refresh.Start(ctx, refresh.Grant{
+		SubjectKind: p.Kind, SubjectID: p.ID, ClientID: clientID,
+		OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes,
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	at, claims, err := s.AccessToken(p, clientID, scopes, rec.FamilyID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()),
+		Scope: strings.Join(scopes, " "), Claims: claims}, nil
+}
+
+// Refresh rotates a refresh token and issues a new pair for the same
+// subject and organisation, re-checking that the subject may still act
+// for it (a removed membership or a disabled user ends the family).
+func (s *Service) Refresh(ctx context.Context, rt, clientID string) (Principal, Tokens, error) {
+	child, rec, err := s.refresh.Redeem(ctx, rt, clientID)
+	if errors.Is(err, refresh.ErrInvalid) || errors.Is(err, refresh.ErrReused) {
+		return Principal{}, Tokens{}, ErrInvalidGrant
+	}
+	if err != nil {
+		return Principal{}, Tokens{}, err
+	}
+	p := Principal{Kind: rec.SubjectKind, ID: rec.SubjectID, Org: rec.OrganisationID, Mode: rec.Mode, HomeOrg: rec.HomeOrg}
+	if err := s.stillAllowed(ctx, &p); err != nil {
+		if errors.Is(err, ErrInvalidGrant) {
+			_ = s.st.RevokeRefreshFamily(ctx, rec.FamilyID, s.tokens.Now().UTC())
+		}
+		return Principal{}, Tokens{}, err
+	}
+	at, claims, err := s.AccessToken(p, clientID, rec.Scopes, rec.FamilyID)
+	if err != nil {
+		return Principal{}, Tokens{}, err
+	}
+	return p, Tokens{AccessToken: at, RefreshToken: child, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()),
+		Scope: strings.Join(rec.Scopes, " "), Claims: claims}, nil
+}
+
+// stillAllowed re-checks a principal against current data.
+func (s *Service) stillAllowed(ctx context.Context, p *Principal) error {
+	switch p.Kind {
+	case store.KindUser:
+		u, err := s.st.GetUser(ctx, p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidGrant
+		}
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrInvalidGrant
+		}
+		g, err := s.identity.RoleIn(ctx, p.ID, p.Org)
+		if errors.Is(err, identity.ErrForbidden) {
+			return ErrInvalidGrant
+		}
+		if err != nil {
+			return err
+		}
+		p.HomeOrg = homeOrg(g, p.Org)
+		return nil
+	case store.KindContact:
+		if s.contacts == nil {
+			return nil
+		}
+		err := s.contacts.ContactActive(ctx, p.Org, p.Mode, p.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidGrant
+		}
+		return err
+	default:
+		return ErrInvalidGrant
+	}
+}
+
+func homeOrg(g identity.Grant, org string) string {
+	if g.HomeOrg == org {
+		return ""
+	}
+	return g.HomeOrg
+}
+
+// Switch is masquerading (RFC 8693 token exchange, and the back-office
+// switch endpoint): from a valid user access token, a new pair for the same
+// user acting for orgID (default: the token's) in mode (default: the
+// token's). Rights come from the user's memberships; contact tokens can
+// never be exchanged.
+func (s *Service) Switch(ctx context.Context, subject token.Claims, orgID string, mode store.Mode, clientID string) (Principal, Tokens, error) {
+	if subject.Kind != store.KindUser {
+		return Principal{}, Tokens{}, ErrForbiddenOrganisation
+	}
+	if orgID == "" {
+		orgID = subject.Org
+	}
+	if mode == "" {
+		mode = store.Mode(subject.Mode)
+	}
+	p := Principal{Kind: store.KindUser, ID: subject.Subject, Org: orgID, Mode: mode}
+	if err := s.stillAllowed(ctx, &p); err != nil {
+		if errors.Is(err, ErrInvalidGrant) {
+			s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSwitched, ActorKind: store.KindUser, ActorID: subject.Subject,
+				OrganisationID: subject.Org, TargetKind: "organisation", TargetID: orgID, Details: map[string]string{"mode": string(mode)}})
+			return Principal{}, Tokens{}, ErrForbiddenOrganisation
+		}
+		return Principal{}, Tokens{}, err
+	}
+	toks, err := s.Mint(ctx, p, clientID, subject.Scopes())
+	if err != nil {
+		return Principal{}, Tokens{}, err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSwitched, Success: true, ActorKind: store.KindUser, ActorID: subject.Subject,
+		OrganisationID: orgID, TargetKind: "organisation", TargetID: orgID,
+		Details: map[string]string{"from_organisation": subject.Org, "mode": string(mode), "home_org": p.HomeOrg}})
+	return p, toks, nil
+}
+
+// SignedIn records a successful sign-in.
+func (s *Service) SignedIn(ctx context.Context, p Principal, method string) {
+	action := audit.UserSignIn
+	if p.Kind == store.KindContact {
+		action = audit.ContactSignIn
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: action, Success: true, ActorKind: p.Kind, ActorID: p.ID,
+		OrganisationID: p.Org, TargetKind: p.Kind, TargetID: p.ID, Details: map[string]string{"method": method, "mode": string(p.Mode)}})
+}
