@@ -160,6 +160,29 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.Keys.Start(ctx)
+	if err := a.Identity.Start(ctx); err != nil {
+		a.Logger.WarnContext(ctx, "identity: cannot follow authorization changes of other replicas", "error", err)
+	}
+	go a.cleanupLoop(ctx)
+}
+
+// cleanupLoop deletes refresh tokens of long-ended families, hourly. Every
+// replica may run it: the delete is idempotent.
+func (a *App) cleanupLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.Refresh.Cleanup(ctx); err != nil {
+				a.Logger.WarnContext(ctx, "refresh-token cleanup failed", "error", err)
+			} else if n > 0 {
+				a.Logger.InfoContext(ctx, "refresh-token cleanup", "deleted", n)
+			}
+		}
+	}
 }
 
 // Close stops background work and closes the backends.

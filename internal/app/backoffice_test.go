@@ -391,13 +391,36 @@ func TestMasquerading(t *testing.T) {
 func TestRemovedRightsAndDisabledUser(t *testing.T) {
 	n := newNetwork(t, nil)
 	mia := n.s.signIn(t, n.mia, userPassword)
-	ctx := context.Background()
-	// Removing the membership: the next refresh fails (the family ends).
-	if err := n.s.App.Store.DeleteMembership(ctx, n.miaID, n.merchM); err != nil {
-		t.Fatal(err)
+	// Refresh once so the membership is in the authorization cache.
+	code, r := n.refresh(t, mia["refresh_token"].(string))
+	if code != 200 {
+		t.Fatalf("refresh: %d %v", code, r)
 	}
-	if code, m := n.refresh(t, mia["refresh_token"].(string)); code != 400 || m["error"] != "invalid_grant" {
+	// Alice (admin of the business above) gives mia a second merchant, then
+	// removes her from the first: the next refresh of the first merchant's
+	// family fails (the family ends).
+	aliceAT := n.s.signIn(t, n.alice, userPassword)["access_token"].(string)
+	code, m2, _ := n.s.call(t, "POST", "/backoffice/v1/organisations", aliceAT, map[string]any{"name": "M2", "type": "merchant", "parent_id": n.bizA})
+	if code != 201 {
+		t.Fatalf("create M2: %d %v", code, m2)
+	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/users/"+n.miaID+"/memberships", aliceAT,
+		map[string]string{"organisation_id": m2["id"].(string), "role": "member"}); code != 201 {
+		t.Fatalf("add membership: %d %v", code, m)
+	}
+	if code, m, _ := n.s.call(t, "DELETE", "/backoffice/v1/users/"+n.miaID+"/memberships/"+n.merchM, n.s.signIn(t, n.mia, userPassword)["access_token"].(string), nil); code != 403 {
+		t.Fatalf("a member removed her own membership: %d %v", code, m)
+	}
+	if code, m, _ := n.s.call(t, "DELETE", "/backoffice/v1/users/"+n.miaID+"/memberships/"+n.merchM, aliceAT, nil); code != 204 {
+		t.Fatalf("remove membership: %d %v", code, m)
+	}
+	if code, m := n.refresh(t, r["refresh_token"].(string)); code != 400 || m["error"] != "invalid_grant" {
 		t.Fatalf("refresh without membership: %d %v", code, m)
+	}
+	// Signing in again acts for the remaining membership.
+	again := n.s.signIn(t, n.mia, userPassword)
+	if again["current_organisation"].(map[string]any)["id"] != m2["id"] {
+		t.Fatalf("after removal: %v", again["current_organisation"])
 	}
 
 	bob := n.s.signIn(t, n.bob, userPassword)

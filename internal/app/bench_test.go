@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -109,4 +110,58 @@ func BenchmarkLoopbackIntrospectAccessToken(b *testing.B) {
 		req.SetBasicAuth("introspection", secret)
 		return c.Do(req)
 	})
+}
+
+// Sign-in benchmarks (issue 3). The password grant runs argon2id at the
+// configured (OWASP) cost; refresh and exchange cost one indexed read, one
+// write and one signature.
+
+func benchNetwork(b *testing.B) *network {
+	cfg := testConfig(b)
+	cfg.RateLimits.PasswordPerIPPerMinute = 1 << 30
+	cfg.RateLimits.PasswordPerAccountPerHour = 1 << 30
+	return newNetwork(b, cfg)
+}
+
+func serveForm(b *testing.B, s *testServer, form url.Values) map[string]any {
+	req := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	s.App.Public.ServeHTTP(w, req)
+	if w.Code != 200 {
+		b.Fatal(w.Code, w.Body.String())
+	}
+	var m map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &m)
+	return m
+}
+
+func BenchmarkPasswordGrant(b *testing.B) {
+	n := benchNetwork(b)
+	form := url.Values{"grant_type": {"password"}, "client_id": {"backoffice"}, "username": {n.alice}, "password": {userPassword}}
+	b.ReportAllocs()
+	for b.Loop() {
+		serveForm(b, n.s, form)
+	}
+}
+
+func BenchmarkRefreshGrant(b *testing.B) {
+	n := benchNetwork(b)
+	rt := n.s.signIn(b, n.alice, userPassword)["refresh_token"].(string)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := serveForm(b, n.s, url.Values{"grant_type": {"refresh_token"}, "client_id": {"backoffice"}, "refresh_token": {rt}})
+		rt = m["refresh_token"].(string)
+	}
+}
+
+func BenchmarkTokenExchange(b *testing.B) {
+	n := benchNetwork(b)
+	at := n.s.signIn(b, n.s.Boot.Admin.Email, n.s.Boot.Admin.Password)["access_token"].(string)
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": {"backoffice"},
+		"subject_token": {at}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "organisation_id": {n.bizB}}
+	b.ReportAllocs()
+	for b.Loop() {
+		serveForm(b, n.s, form)
+	}
 }

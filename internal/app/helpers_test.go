@@ -71,6 +71,7 @@ func newTestServer(t testing.TB, cfg *config.Config) *testServer {
 	pub.Config.Handler = a.Public
 	pub.Start()
 	adm := httptest.NewServer(a.Admin)
+	a.Start(ctx)
 	t.Cleanup(func() {
 		pub.Close()
 		adm.Close()

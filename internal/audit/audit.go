@@ -21,6 +21,8 @@ const (
 	UserCreated         = "user.created"
 	UserDisabled        = "user.disabled"
 	UserSwitched        = "user.switched"
+	MembershipAdded     = "membership.added"
+	MembershipRemoved   = "membership.removed"
 	OrgCreated          = "organisation.created"
 	RefreshReuse        = "refresh.reuse_detected"
 	RefreshFamilyEnded  = "refresh.family_revoked"
@@ -43,7 +45,9 @@ type Meta struct {
 type metaKey struct{}
 
 // WithMeta stores request metadata in ctx (the HTTP layer does this).
-func WithMeta(ctx context.Context, m Meta) context.Context { return context.WithValue(ctx, metaKey{}, m) }
+func WithMeta(ctx context.Context, m Meta) context.Context {
+	return context.WithValue(ctx, metaKey{}, m)
+}
 
 // MetaFrom returns the request metadata in ctx.
 func MetaFrom(ctx context.Context) Meta {

@@ -30,6 +30,8 @@ func (a *api) mountBackoffice(g *gin.RouterGroup) {
 	g.POST("/users", user, wrap(b.createUser))
 	g.GET("/users", user, wrap(b.listUsers))
 	g.POST("/users/:id/disable", user, wrap(b.disableUser))
+	g.POST("/users/:id/memberships", user, wrap(b.addMembership))
+	g.DELETE("/users/:id/memberships/:organisation_id", user, wrap(b.removeMembership))
 	g.POST("/organisations", user, wrap(b.createOrganisation))
 	g.GET("/organisations", user, wrap(b.listOrganisations))
 	g.GET("/organisations/:id", user, wrap(b.getOrganisation))
@@ -432,5 +434,31 @@ func (b *backoffice) auditEvents(c *gin.Context) error {
 			TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: e.Details})
 	}
 	c.JSON(http.StatusOK, gin.H{"events": out, "page": pg, "size": size})
+	return nil
+}
+
+func (b *backoffice) addMembership(c *gin.Context) error {
+	var req membershipJSON
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.OrganisationID == "" {
+		return invalid("organisation_id", "The organisation_id is required.")
+	}
+	claims, _ := claimsOf(c)
+	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
+	if err := b.d.Identity.AddMembership(c.Request.Context(), claims.Subject, m); err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, membershipJSON{OrganisationID: m.OrganisationID, Role: m.Role})
+	return nil
+}
+
+func (b *backoffice) removeMembership(c *gin.Context) error {
+	claims, _ := claimsOf(c)
+	if err := b.d.Identity.RemoveMembership(c.Request.Context(), claims.Subject, c.Param("id"), c.Param("organisation_id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -47,10 +47,14 @@ type Grant struct {
 
 // Ancestors returns orgID's chain up to the root, orgID first.
 func Ancestors(ctx context.Context, st store.Store, orgID string) ([]store.Organisation, error) {
+	return ancestors(ctx, orgID, st.GetOrganisation)
+}
+
+func ancestors(ctx context.Context, orgID string, get func(context.Context, string) (store.Organisation, error)) ([]store.Organisation, error) {
 	var chain []store.Organisation
 	id := orgID
 	for i := 0; id != "" && i < maxDepth; i++ {
-		o, err := st.GetOrganisation(ctx, id)
+		o, err := get(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -67,10 +71,14 @@ func RoleIn(ctx context.Context, st store.Store, userID, orgID string) (Grant, e
 	if err != nil {
 		return Grant{}, err
 	}
+	return roleIn(ctx, ms, orgID, st.GetOrganisation)
+}
+
+func roleIn(ctx context.Context, ms []store.Membership, orgID string, get func(context.Context, string) (store.Organisation, error)) (Grant, error) {
 	if len(ms) == 0 {
 		return Grant{}, ErrForbidden
 	}
-	chain, err := Ancestors(ctx, st, orgID)
+	chain, err := ancestors(ctx, orgID, get)
 	if errors.Is(err, store.ErrNotFound) {
 		return Grant{}, ErrForbidden
 	}

@@ -30,6 +30,7 @@ type Service struct {
 	cfg    Config
 	logger *slog.Logger
 	now    func() time.Time
+	authz  *authzCache
 }
 
 // New returns a Service.
@@ -46,11 +47,15 @@ func New(st store.Store, c cache.Cache, hasher *password.Hasher, rec *audit.Reco
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: time.Now}
+	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: time.Now, authz: newAuthzCache()}
 }
 
 // RoleIn returns the strongest grant userID has in orgID (ErrForbidden when
 // none).
 func (s *Service) RoleIn(ctx context.Context, userID, orgID string) (Grant, error) {
-	return RoleIn(ctx, s.st, userID, orgID)
+	ua, err := s.userAuthz(ctx, userID)
+	if err != nil {
+		return Grant{}, err
+	}
+	return roleIn(ctx, ua.memberships, orgID, s.organisation)
 }

@@ -164,18 +164,8 @@ func (s *Service) Refresh(ctx context.Context, rt, clientID string) (Principal, 
 func (s *Service) stillAllowed(ctx context.Context, p *Principal) error {
 	switch p.Kind {
 	case store.KindUser:
-		u, err := s.st.GetUser(ctx, p.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrInvalidGrant
-		}
-		if err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrInvalidGrant
-		}
-		g, err := s.identity.RoleIn(ctx, p.ID, p.Org)
-		if errors.Is(err, identity.ErrForbidden) {
+		g, err := s.identity.ActiveRoleIn(ctx, p.ID, p.Org)
+		if errors.Is(err, identity.ErrForbidden) || errors.Is(err, identity.ErrInvalidCredentials) {
 			return ErrInvalidGrant
 		}
 		if err != nil {
