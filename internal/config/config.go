@@ -185,7 +185,7 @@ func Default() Config {
 		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
 		ForwardAuth: ForwardAuth{Rules: []ForwardAuthRule{}},
 		Log:         Log{Level: "info", Format: "json"},
-		OTP:      OTP{Sender: "log"},
-		Facebook: Facebook{GraphURL: "https://graph.facebook.com"},
+		OTP:         OTP{Sender: "log"},
+		Facebook:    Facebook{GraphURL: "https://graph.facebook.com"},
 	}
 }

@@ -57,11 +57,11 @@ type Config struct {
 
 // Service issues and renews tokens.
 type Service struct {
-	tokens   *token.Service
-	refresh  *refresh.Service
-	identity *identity.Service
-	st       store.Store
-	audit    *audit.Recorder
+	tokens    *token.Service
+	refresh   *refresh.Service
+	identity  *identity.Service
+	st        store.Store
+	audit     *audit.Recorder
 	contacts  ContactChecker
 	contactPw ContactPasswordAuthenticator
 	cfg       Config
