@@ -140,6 +140,56 @@ type Log struct {
 type OTP struct {
 	Sender     string `koanf:"sender"`
 	WebhookURL string `koanf:"webhook_url"`
+	// WebhookSecret keys the X-Authd-Signature HMAC of webhook bodies;
+	// empty: derived from the system secret (shown by `authd otp
+	// webhook-secret`).
+	WebhookSecret string `koanf:"webhook_secret"`
+
+	CodeLength     int           `koanf:"code_length"`
+	TTL            time.Duration `koanf:"ttl"`
+	MaxAttempts    int           `koanf:"max_attempts"`
+	ResendCooldown time.Duration `koanf:"resend_cooldown"`
+	// SendTimeout bounds how long a request waits for delivery.
+	SendTimeout time.Duration `koanf:"send_timeout"`
+
+	PerIdentifierPerHour int `koanf:"per_identifier_per_hour"`
+	PerIPPerHour         int `koanf:"per_ip_per_hour"`
+	PerAPIKeyPerMinute   int `koanf:"per_api_key_per_minute"`
+	// SMSBudgetPerBusinessPerHour caps SMS sent for one business (SMS
+	// pumping); 0: no cap.
+	SMSBudgetPerBusinessPerHour int `koanf:"sms_budget_per_business_per_hour"`
+	// SMSCountries lists the ISO 3166 alpha-2 regions SMS may go to;
+	// empty: any.
+	SMSCountries []string `koanf:"sms_countries"`
+
+	SMTP   SMTP   `koanf:"smtp"`
+	Twilio Twilio `koanf:"twilio"`
+	// Templates override the message texts, keyed "<channel>.<purpose>"
+	// (sms.signin, email.register, ...); {{.Code}} and {{.Minutes}} are
+	// replaced. For email the first line is the subject.
+	Templates map[string]string `koanf:"templates"`
+}
+
+// SMTP configures the smtp OTP sender.
+type SMTP struct {
+	Host     string `koanf:"host"`
+	Port     int    `koanf:"port"`
+	Username string `koanf:"username"`
+	Password string `koanf:"password"`
+	From     string `koanf:"from"`
+	// TLS: "starttls" (required, default), "tls" (implicit, port 465)
+	// or "none" (local relays only).
+	TLS string `koanf:"tls"`
+}
+
+// Twilio configures the twilio OTP sender (Messages API).
+type Twilio struct {
+	AccountSID string `koanf:"account_sid"`
+	AuthToken  string `koanf:"auth_token"`
+	From       string `koanf:"from"`
+	// MessagingServiceSID may replace From.
+	MessagingServiceSID string `koanf:"messaging_service_sid"`
+	BaseURL             string `koanf:"base_url"`
 }
 
 // Facebook configures the Facebook app used to verify sign-ins.
@@ -185,7 +235,12 @@ func Default() Config {
 		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
 		ForwardAuth: ForwardAuth{Rules: []ForwardAuthRule{}},
 		Log:         Log{Level: "info", Format: "json"},
-		OTP:         OTP{Sender: "log"},
-		Facebook:    Facebook{GraphURL: "https://graph.facebook.com"},
+		OTP: OTP{Sender: "log", CodeLength: 6, TTL: 5 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second,
+			SendTimeout: 5 * time.Second, PerIdentifierPerHour: 10, PerIPPerHour: 30, PerAPIKeyPerMinute: 120,
+			SMSBudgetPerBusinessPerHour: 1000, SMSCountries: []string{},
+			SMTP:      SMTP{Port: 587, TLS: "starttls"},
+			Twilio:    Twilio{BaseURL: "https://api.twilio.com"},
+			Templates: map[string]string{}},
+		Facebook: Facebook{GraphURL: "https://graph.facebook.com"},
 	}
 }

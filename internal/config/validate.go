@@ -103,6 +103,34 @@ func (c *Config) Validate() error {
 			"otp.webhook_url (AUTHD_OTP_WEBHOOK_URL) must be an http(s) URL when otp.sender is webhook")
 	}
 
+	check(c.OTP.CodeLength < 4 || c.OTP.CodeLength > 10, "otp.code_length (%d) must be between 4 and 10", c.OTP.CodeLength)
+	check(c.OTP.TTL < 30*time.Second || c.OTP.TTL > time.Hour, "otp.ttl (%s) must be between 30s and 1h", c.OTP.TTL)
+	check(c.OTP.MaxAttempts < 1 || c.OTP.MaxAttempts > 20, "otp.max_attempts (%d) must be between 1 and 20", c.OTP.MaxAttempts)
+	check(c.OTP.ResendCooldown < 0, "otp.resend_cooldown (%s) must not be negative", c.OTP.ResendCooldown)
+	check(c.OTP.SendTimeout <= 0 || c.OTP.SendTimeout > 30*time.Second, "otp.send_timeout (%s) must be between 0 and 30s", c.OTP.SendTimeout)
+	check(c.OTP.PerIdentifierPerHour < 1, "otp.per_identifier_per_hour (%d) must be at least 1", c.OTP.PerIdentifierPerHour)
+	check(c.OTP.PerIPPerHour < 1, "otp.per_ip_per_hour (%d) must be at least 1", c.OTP.PerIPPerHour)
+	check(c.OTP.PerAPIKeyPerMinute < 1, "otp.per_api_key_per_minute (%d) must be at least 1", c.OTP.PerAPIKeyPerMinute)
+	check(c.OTP.SMSBudgetPerBusinessPerHour < 0, "otp.sms_budget_per_business_per_hour (%d) must not be negative", c.OTP.SMSBudgetPerBusinessPerHour)
+	for _, r := range c.OTP.SMSCountries {
+		check(len(r) != 2 || strings.ToUpper(r) != r, "otp.sms_countries: %q is not an upper-case ISO 3166 alpha-2 code", r)
+	}
+	if c.OTP.Sender == "smtp" {
+		check(c.OTP.SMTP.Host == "" || c.OTP.SMTP.From == "", "otp.smtp.host and otp.smtp.from are required when otp.sender is smtp")
+	}
+	check(c.OTP.SMTP.TLS != "starttls" && c.OTP.SMTP.TLS != "tls" && c.OTP.SMTP.TLS != "none", "otp.smtp.tls (%q) must be starttls, tls or none", c.OTP.SMTP.TLS)
+	check(c.OTP.SMTP.Port < 1 || c.OTP.SMTP.Port > 65535, "otp.smtp.port (%d) must be a TCP port", c.OTP.SMTP.Port)
+	if c.OTP.Sender == "twilio" {
+		check(c.OTP.Twilio.AccountSID == "" || c.OTP.Twilio.AuthToken == "" || (c.OTP.Twilio.From == "" && c.OTP.Twilio.MessagingServiceSID == ""),
+			"otp.twilio.account_sid, otp.twilio.auth_token and otp.twilio.from (or messaging_service_sid) are required when otp.sender is twilio")
+	}
+	tu, err := url.Parse(c.OTP.Twilio.BaseURL)
+	check(err != nil || (tu.Scheme != "http" && tu.Scheme != "https") || tu.Host == "", "otp.twilio.base_url (%q) must be an http(s) URL", c.OTP.Twilio.BaseURL)
+	for k := range c.OTP.Templates {
+		ch, purpose, ok := strings.Cut(k, ".")
+		check(!ok || (ch != "sms" && ch != "email") || purpose == "", "otp.templates: key %q must be sms.<purpose> or email.<purpose>", k)
+	}
+
 	gu, err := url.Parse(c.Facebook.GraphURL)
 	check(err != nil || (gu.Scheme != "http" && gu.Scheme != "https") || gu.Host == "",
 		"facebook.graph_url (%q) must be an http(s) URL", c.Facebook.GraphURL)
