@@ -27,6 +27,8 @@ const (
 	RefreshReuse        = "refresh.reuse_detected"
 	RefreshFamilyEnded  = "refresh.family_revoked"
 	ContactRegistered   = "contact.registered"
+	ContactCreated      = "contact.created"
+	IdentityAttached    = "contact.identity_attached"
 	ContactSignIn       = "contact.signin"
 	ContactSignInFailed = "contact.signin_failed"
 	APIKeyCreated       = "api_key.created"

@@ -43,12 +43,6 @@ type Tokens struct {
 	Claims       token.Claims
 }
 
-// ContactChecker confirms a contact still exists and may sign in
-// (provided by the contact service; nil until then).
-type ContactChecker interface {
-	ContactActive(ctx context.Context, businessID string, mode store.Mode, contactID string) error
-}
-
 // Config tunes issuance.
 type Config struct {
 	AccessTokenTTL time.Duration
@@ -57,23 +51,18 @@ type Config struct {
 
 // Service issues and renews tokens.
 type Service struct {
-	tokens    *token.Service
-	refresh   *refresh.Service
-	identity  *identity.Service
-	st        store.Store
-	audit     *audit.Recorder
-	contacts  ContactChecker
-	contactPw ContactPasswordAuthenticator
-	cfg       Config
+	tokens   *token.Service
+	refresh  *refresh.Service
+	identity *identity.Service
+	st       store.Store
+	audit    *audit.Recorder
+	cfg      Config
 }
 
 // New returns a Service.
 func New(tokens *token.Service, rs *refresh.Service, id *identity.Service, st store.Store, rec *audit.Recorder, cfg Config) *Service {
 	return &Service{tokens: tokens, refresh: rs, identity: id, st: st, audit: rec, cfg: cfg}
 }
-
-// SetContactChecker plugs in the contact rules.
-func (s *Service) SetContactChecker(c ContactChecker) { s.contacts = c }
 
 // Refresh exposes the refresh-token service (revocation, introspection).
 func (s *Service) RefreshTokens() *refresh.Service { return s.refresh }
@@ -174,10 +163,7 @@ func (s *Service) stillAllowed(ctx context.Context, p *Principal) error {
 		p.HomeOrg = homeOrg(g, p.Org)
 		return nil
 	case store.KindContact:
-		if s.contacts == nil {
-			return nil
-		}
-		err := s.contacts.ContactActive(ctx, p.Org, p.Mode, p.ID)
+		err := s.identity.ContactActive(ctx, p.Org, p.Mode, p.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrInvalidGrant
 		}

@@ -1,0 +1,249 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/phone"
+	"github.com/authd/authd/internal/store"
+)
+
+// ContactInput is a contact as a caller describes it.
+type ContactInput struct {
+	ID                string
+	Code              string
+	FirstName         string
+	LastName          string
+	Title             string
+	Email             string
+	PhoneNumber       string // national (with CountryCode) or international
+	CountryCode       string // ISO 3166 alpha-3
+	AvatarURL         string
+	EmailOptOut       bool
+	SMSOptOut         bool
+	ServiceAcceptance bool
+}
+
+// NormalisedPhone is a phone number in E.164 and its region.
+type NormalisedPhone struct {
+	E164   string
+	Region string
+}
+
+// NormalisePhone validates a phone number; field names the input field.
+func NormalisePhone(number, country, field string) (NormalisedPhone, error) {
+	e164, region, err := phone.Normalise(number, country)
+	switch {
+	case errors.Is(err, phone.ErrCountry):
+		return NormalisedPhone{}, &ValidationError{Field: "country_code", Message: "The country_code must be an ISO 3166 alpha-3 code (e.g. GBR)."}
+	case err != nil:
+		return NormalisedPhone{}, &ValidationError{Field: field, Message: "The phone number is not valid for that country."}
+	}
+	return NormalisedPhone{E164: e164, Region: region}, nil
+}
+
+func validContactID(id string) bool {
+	if id == "" || len(id) > 36 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// BuildContact validates in and returns the contact to store (with a
+// generated id when none is supplied).
+func (s *Service) BuildContact(businessID string, mode store.Mode, in ContactInput) (store.Contact, error) {
+	c := store.Contact{BusinessID: businessID, Mode: mode, ID: strings.TrimSpace(in.ID), Code: strings.TrimSpace(in.Code),
+		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Title: strings.TrimSpace(in.Title),
+		AvatarURL: strings.TrimSpace(in.AvatarURL), EmailOptOut: in.EmailOptOut, SMSOptOut: in.SMSOptOut,
+		ServiceAcceptance: in.ServiceAcceptance}
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+	} else if !validContactID(c.ID) {
+		return store.Contact{}, &ValidationError{Field: "id", Message: "The id must be 1 to 36 letters, digits, '-', '_' or '.'."}
+	}
+	for _, f := range []struct{ name, v string }{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}} {
+		if utf8.RuneCountInString(f.v) > 100 {
+			return store.Contact{}, &ValidationError{Field: f.name, Message: "The " + f.name + " must be at most 100 characters."}
+		}
+	}
+	if in.Email != "" {
+		c.Email = NormaliseEmail(in.Email)
+		if !ValidEmail(c.Email) {
+			return store.Contact{}, &ValidationError{Field: "email", Message: "The email address is not valid."}
+		}
+	}
+	if in.PhoneNumber != "" {
+		p, err := NormalisePhone(in.PhoneNumber, in.CountryCode, "phone_number")
+		if err != nil {
+			return store.Contact{}, err
+		}
+		c.PhoneNumber = p.E164
+	}
+	if c.AvatarURL != "" {
+		u, err := url.Parse(c.AvatarURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(c.AvatarURL) > 2048 {
+			return store.Contact{}, &ValidationError{Field: "avatar_url", Message: "The avatar_url must be an http(s) URL."}
+		}
+	}
+	now := s.now().UTC()
+	c.CreatedAt, c.UpdatedAt = now, now
+	return c, nil
+}
+
+// CreateContact stores a contact without credentials (the back office or
+// a server with a secret key). A duplicate id or code is ErrConflict.
+func (s *Service) CreateContact(ctx context.Context, c store.Contact, actorKind, actorID string) error {
+	err := s.st.CreateContact(ctx, c)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactCreated, Success: true, ActorKind: actorKind, ActorID: actorID,
+		OrganisationID: c.BusinessID, TargetKind: store.KindContact, TargetID: c.ID, Details: map[string]string{"mode": string(c.Mode)}})
+	return nil
+}
+
+// RegisterContact stores a new contact with its identity in one
+// transaction. The identity already existing is ErrConflict; nothing is
+// written then.
+func (s *Service) RegisterContact(ctx context.Context, c store.Contact, id store.Identity) error {
+	id.BusinessID, id.Mode, id.ContactID, id.CreatedAt = c.BusinessID, c.Mode, c.ID, s.now().UTC()
+	err := s.st.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateContact(ctx, c); err != nil {
+			return err
+		}
+		return tx.CreateIdentity(ctx, id)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactRegistered, Success: true, ActorKind: store.KindContact, ActorID: c.ID,
+		OrganisationID: c.BusinessID, TargetKind: store.KindContact, TargetID: c.ID,
+		Details: map[string]string{"provider": id.Provider, "mode": string(c.Mode)}})
+	return nil
+}
+
+// IdentityTaken reports whether an identity already signs a contact in.
+func (s *Service) IdentityTaken(ctx context.Context, businessID string, mode store.Mode, provider, subject string) (bool, error) {
+	_, err := s.st.GetIdentity(ctx, businessID, mode, provider, subject)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Identity returns the identity for (provider, subject), or ErrNotFound.
+func (s *Service) Identity(ctx context.Context, businessID string, mode store.Mode, provider, subject string) (store.Identity, error) {
+	return s.st.GetIdentity(ctx, businessID, mode, provider, subject)
+}
+
+// AttachIdentity adds an identity to an existing contact.
+func (s *Service) AttachIdentity(ctx context.Context, id store.Identity) error {
+	id.CreatedAt = s.now().UTC()
+	err := s.st.CreateIdentity(ctx, id)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.IdentityAttached, Success: true, ActorKind: store.KindContact, ActorID: id.ContactID,
+		OrganisationID: id.BusinessID, TargetKind: store.KindContact, TargetID: id.ContactID,
+		Details: map[string]string{"provider": id.Provider, "mode": string(id.Mode)}})
+	return nil
+}
+
+// Contact returns a contact of a business and mode.
+func (s *Service) Contact(ctx context.Context, businessID string, mode store.Mode, id string) (store.Contact, error) {
+	return s.st.GetContact(ctx, businessID, mode, id)
+}
+
+// ContactActive confirms a contact still exists (refresh of contact
+// tokens).
+func (s *Service) ContactActive(ctx context.Context, businessID string, mode store.Mode, id string) error {
+	_, err := s.st.GetContact(ctx, businessID, mode, id)
+	return err
+}
+
+// FindContacts returns the contacts whose email or phone on record match.
+func (s *Service) FindContacts(ctx context.Context, businessID string, mode store.Mode, email, phone string) ([]store.Contact, error) {
+	return s.st.FindContacts(ctx, businessID, mode, email, phone)
+}
+
+// ContactOrganisations lists the organisations a contact is joined to or
+// shared with.
+func (s *Service) ContactOrganisations(ctx context.Context, businessID string, mode store.Mode, id string) ([]store.ContactOrganisation, []store.Organisation, error) {
+	links, err := s.st.ListContactOrganisations(ctx, businessID, mode, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	orgs := make([]store.Organisation, 0, len(links))
+	for _, l := range links {
+		o, err := s.organisation(ctx, l.OrganisationID)
+		if err != nil {
+			return nil, nil, err
+		}
+		orgs = append(orgs, o)
+	}
+	return links, orgs, nil
+}
+
+// AuthenticateContact checks a contact's email and password within a
+// business and mode, with the same limits, timing and single error as
+// back-office sign-in.
+func (s *Service) AuthenticateContact(ctx context.Context, businessID string, mode store.Mode, email, pw string) (store.Contact, error) {
+	email = NormaliseEmail(email)
+	if err := s.CheckPasswordRate(ctx, "contact:"+businessID+":"+string(mode)+":"+email); err != nil {
+		return store.Contact{}, err
+	}
+	id, err := s.st.GetIdentity(ctx, businessID, mode, store.ProviderEmail, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && id.PasswordHash == "") {
+		s.hasher.Dummy(pw)
+		s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactSignInFailed, ActorKind: store.KindContact, OrganisationID: businessID,
+			Details: map[string]string{"reason": "unknown_account", "mode": string(mode)}})
+		return store.Contact{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return store.Contact{}, err
+	}
+	rehash, verr := s.hasher.Verify(pw, id.PasswordHash)
+	if verr != nil {
+		s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactSignInFailed, ActorKind: store.KindContact, ActorID: id.ContactID,
+			OrganisationID: businessID, TargetKind: store.KindContact, TargetID: id.ContactID,
+			Details: map[string]string{"reason": "wrong_password", "mode": string(mode)}})
+		return store.Contact{}, ErrInvalidCredentials
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(pw); err == nil {
+			_ = s.st.UpdateIdentity(ctx, businessID, mode, store.ProviderEmail, email, func(old store.Identity) (store.Identity, error) {
+				old.PasswordHash = h
+				return old, nil
+			})
+		}
+	}
+	return s.st.GetContact(ctx, businessID, mode, id.ContactID)
+}
+
+// HashPassword applies the policy and hashes a new password.
+func (s *Service) HashPassword(pw string) (string, error) {
+	if err := s.CheckPassword(pw); err != nil {
+		return "", err
+	}
+	return s.hasher.Hash(pw)
+}
