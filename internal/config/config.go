@@ -197,6 +197,19 @@ type Facebook struct {
 	AppID     string `koanf:"app_id"`
 	AppSecret string `koanf:"app_secret"`
 	GraphURL  string `koanf:"graph_url"`
+	// GraphVersion prefixes Graph API paths (e.g. v21.0).
+	GraphVersion string `koanf:"graph_version"`
+	// LimitedLoginJWKSURL and LimitedLoginIssuer verify iOS Limited Login
+	// id tokens.
+	LimitedLoginJWKSURL string `koanf:"limited_login_jwks_url"`
+	LimitedLoginIssuer  string `koanf:"limited_login_issuer"`
+	// AutoRegister creates a contact on a first Facebook sign-in.
+	AutoRegister bool `koanf:"auto_register"`
+	// Timeout bounds each call to Facebook.
+	Timeout time.Duration `koanf:"timeout"`
+	// CacheTTL is how long a verified Facebook token's answer is reused
+	// (keyed by the token's hash, never the token).
+	CacheTTL time.Duration `koanf:"cache_ttl"`
 }
 
 // Default returns the configuration used when nothing overrides it.
@@ -241,6 +254,8 @@ func Default() Config {
 			SMTP:      SMTP{Port: 587, TLS: "starttls"},
 			Twilio:    Twilio{BaseURL: "https://api.twilio.com"},
 			Templates: map[string]string{}},
-		Facebook: Facebook{GraphURL: "https://graph.facebook.com"},
+		Facebook: Facebook{GraphURL: "https://graph.facebook.com", GraphVersion: "v21.0",
+			LimitedLoginJWKSURL: "https://limited.facebook.com/.well-known/oauth/openid/jwks/",
+			LimitedLoginIssuer:  "https://www.facebook.com", AutoRegister: true, Timeout: 5 * time.Second, CacheTTL: time.Minute},
 	}
 }

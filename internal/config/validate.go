@@ -134,6 +134,13 @@ func (c *Config) Validate() error {
 	gu, err := url.Parse(c.Facebook.GraphURL)
 	check(err != nil || (gu.Scheme != "http" && gu.Scheme != "https") || gu.Host == "",
 		"facebook.graph_url (%q) must be an http(s) URL", c.Facebook.GraphURL)
+	ju, err := url.Parse(c.Facebook.LimitedLoginJWKSURL)
+	check(err != nil || (ju.Scheme != "http" && ju.Scheme != "https") || ju.Host == "",
+		"facebook.limited_login_jwks_url (%q) must be an http(s) URL", c.Facebook.LimitedLoginJWKSURL)
+	check(c.Facebook.LimitedLoginIssuer == "", "facebook.limited_login_issuer must not be empty")
+	check(!strings.HasPrefix(c.Facebook.GraphVersion, "v"), "facebook.graph_version (%q) must look like v21.0", c.Facebook.GraphVersion)
+	check(c.Facebook.Timeout <= 0 || c.Facebook.Timeout > 30*time.Second, "facebook.timeout (%s) must be between 0 and 30s", c.Facebook.Timeout)
+	check(c.Facebook.CacheTTL < 0 || c.Facebook.CacheTTL > time.Hour, "facebook.cache_ttl (%s) must be between 0 and 1h", c.Facebook.CacheTTL)
 	check((c.Facebook.AppID == "") != (c.Facebook.AppSecret == ""),
 		"facebook.app_id and facebook.app_secret must be set together")
 
