@@ -261,15 +261,17 @@ func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Mem
 	if !ValidRole(m.Role) {
 		return &ValidationError{Field: "role", Message: "The role must be owner, admin or member."}
 	}
-	if _, err := s.st.GetUser(ctx, m.UserID); err != nil {
-		return err
-	}
+	// Rights first, so the answer tells nothing about ids the actor may
+	// not manage.
 	g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
 	if err != nil {
 		return err
 	}
 	if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
 		return ErrForbidden
+	}
+	if _, err := s.st.GetUser(ctx, m.UserID); err != nil {
+		return err
 	}
 	m.CreatedAt = s.now().UTC()
 	if err := s.st.CreateMembership(ctx, m); err != nil {
@@ -288,6 +290,13 @@ func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Mem
 // actor must be admin or owner there, holding at least the removed role.
 // Tokens refreshed afterwards no longer act for it.
 func (s *Service) RemoveMembership(ctx context.Context, actorID, userID, orgID string) error {
+	actor, err := s.RoleIn(ctx, actorID, orgID)
+	if err != nil {
+		return err
+	}
+	if !AtLeast(actor.Role, RoleAdmin) {
+		return ErrForbidden
+	}
 	ms, err := s.st.ListMemberships(ctx, userID)
 	if err != nil {
 		return err
