@@ -31,7 +31,7 @@ type RefreshToken struct {
 	Mode            Mode
 	Scopes          []string
 	CreatedAt       time.Time
-	FamilyExpiresAt time.Time // absolute end of the family
+	FamilyExpiresAt time.Time  // absolute end of the family
 	UsedAt          *time.Time // when it was rotated
 	RevokedAt       *time.Time
 }

@@ -7,13 +7,19 @@
 // versioned schema migrations (Migrate, run under a PostgreSQL advisory lock
 // so replicas starting together do not race) and the translation of driver
 // errors into store.ErrNotFound, store.ErrAlreadyExists and
-// store.ErrUnavailable. No other package imports gorm.
+// store.ErrUnavailable (store.ErrConflict is the answer of conditional
+// writes such as RotateRefreshToken). No other package imports gorm.
 //
 // Conventions shared by every method:
 //
 //   - Timestamps are stored and returned in UTC with microsecond precision
 //     (PostgreSQL's resolution); a zero CreatedAt is set to the current time.
 //   - User emails are lower-cased on write and on look-up, and are unique.
+//     Contact emails and the subjects of EMAIL identities are lower-cased
+//     on write and on look-up too.
+//   - Contacts, identities and contact organisations are keyed by
+//     (business, mode, …): the same contact id may exist in another
+//     business or mode, and no look-up crosses from one to another.
 //   - Empty optional references (Organisation.ParentID, Client.OrganisationID)
 //     are stored as NULL. References are foreign keys: creating a row that
 //     points at a missing organisation or user fails with store.ErrNotFound.

@@ -28,13 +28,15 @@ const (
 //     an error wrapping store.ErrUnavailable and the cause, so logs keep
 //     the cause and errors.Is(err, context.DeadlineExceeded) still works.
 //
-// Errors already carrying a store sentinel pass through unchanged. Driver
+// Errors already carrying a store sentinel (store.ErrConflict included)
+// pass through unchanged. Driver
 // messages quote neither SQL values nor the DSN.
 func mapErr(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists),
+		errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrUnavailable):
 		return err
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)

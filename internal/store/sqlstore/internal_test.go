@@ -117,6 +117,7 @@ func TestMapErr(t *testing.T) {
 		{"deadline", context.DeadlineExceeded, []error{store.ErrUnavailable, context.DeadlineExceeded}, nil},
 		{"wrapped deadline", fmt.Errorf("query: %w", context.Canceled), []error{store.ErrUnavailable, context.Canceled}, nil},
 		{"already mapped", already, []error{store.ErrNotFound}, []error{store.ErrUnavailable}},
+		{"conflict", fmt.Errorf("rotate: %w", store.ErrConflict), []error{store.ErrConflict}, []error{store.ErrUnavailable}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

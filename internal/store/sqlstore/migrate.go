@@ -20,6 +20,7 @@ const migrationsTable = "schema_migrations"
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{ID: "0001_initial", Migrate: migrate0001},
+		{ID: "0002_identity", Migrate: migrate0002},
 	}
 }
 
@@ -59,6 +60,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func runMigrations(db *gorm.DB) error {
+	if err := newMigrator(db).Migrate(); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+func newMigrator(db *gorm.DB) *gormigrate.Gormigrate {
 	opts := &gormigrate.Options{
 		TableName:      migrationsTable,
 		IDColumnName:   "id",
@@ -67,10 +75,7 @@ func runMigrations(db *gorm.DB) error {
 		// An older binary rolled back beside a newer schema keeps working.
 		ValidateUnknownMigrations: false,
 	}
-	if err := gormigrate.New(db, opts, migrations()).Migrate(); err != nil {
-		return fmt.Errorf("apply migrations: %w", err)
-	}
-	return nil
+	return gormigrate.New(db, opts, migrations())
 }
 
 // PendingMigrations returns how many migrations Migrate would apply.
@@ -208,4 +213,108 @@ func migrate0001(tx *gorm.DB) error {
 		&m0001APIKey{},
 		&m0001SigningKey{},
 	)
+}
+
+// 0002_identity: the tables of store.IdentityStore (refresh tokens, audit
+// events, contacts, identities, contact organisations).
+
+type m0002RefreshToken struct {
+	Hash            string     `gorm:"column:hash;primaryKey;not null"`
+	FamilyID        string     `gorm:"column:family_id;not null;index:idx_refresh_tokens_family"`
+	ParentHash      string     `gorm:"column:parent_hash;not null"`
+	ChildHash       string     `gorm:"column:child_hash;not null"`
+	SubjectKind     string     `gorm:"column:subject_kind;not null;index:idx_refresh_tokens_subject,priority:1"`
+	SubjectID       string     `gorm:"column:subject_id;not null;index:idx_refresh_tokens_subject,priority:2"`
+	ClientID        string     `gorm:"column:client_id;not null"`
+	OrganisationID  string     `gorm:"column:organisation_id;not null"`
+	HomeOrg         string     `gorm:"column:home_org;not null"`
+	Mode            string     `gorm:"column:mode;not null"`
+	Scopes          string     `gorm:"column:scopes;not null"` // JSON array
+	CreatedAt       time.Time  `gorm:"column:created_at;not null"`
+	FamilyExpiresAt time.Time  `gorm:"column:family_expires_at;not null;index:idx_refresh_tokens_family_expires"`
+	UsedAt          *time.Time `gorm:"column:used_at"`
+	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+}
+
+func (m0002RefreshToken) TableName() string { return "refresh_tokens" }
+
+type m0002AuditEvent struct {
+	ID             string    `gorm:"column:id;primaryKey;not null"`
+	At             time.Time `gorm:"column:at;not null;index:idx_audit_events_organisation_at,priority:2,sort:desc;index:idx_audit_events_at"`
+	Action         string    `gorm:"column:action;not null"`
+	Success        bool      `gorm:"column:success;not null"`
+	ActorKind      string    `gorm:"column:actor_kind;not null"`
+	ActorID        string    `gorm:"column:actor_id;not null"`
+	OrganisationID string    `gorm:"column:organisation_id;not null;index:idx_audit_events_organisation_at,priority:1"`
+	TargetKind     string    `gorm:"column:target_kind;not null"`
+	TargetID       string    `gorm:"column:target_id;not null"`
+	IP             string    `gorm:"column:ip;not null"`
+	UserAgent      string    `gorm:"column:user_agent;not null"`
+	RequestID      string    `gorm:"column:request_id;not null"`
+	Details        string    `gorm:"column:details;not null"` // JSON object
+}
+
+func (m0002AuditEvent) TableName() string { return "audit_events" }
+
+type m0002Contact struct {
+	BusinessID        string             `gorm:"column:business_id;primaryKey;not null;index:idx_contacts_email,priority:1;index:idx_contacts_phone,priority:1"`
+	Mode              string             `gorm:"column:mode;primaryKey;not null;index:idx_contacts_email,priority:2;index:idx_contacts_phone,priority:2"`
+	ID                string             `gorm:"column:id;primaryKey;not null"`
+	Code              string             `gorm:"column:code;not null"` // unique when non-empty: idx_contacts_code below
+	FirstName         string             `gorm:"column:first_name;not null"`
+	LastName          string             `gorm:"column:last_name;not null"`
+	Title             string             `gorm:"column:title;not null"`
+	Email             string             `gorm:"column:email;not null;index:idx_contacts_email,priority:3"` // lower-cased by the store
+	PhoneNumber       string             `gorm:"column:phone_number;not null;index:idx_contacts_phone,priority:3"`
+	AvatarURL         string             `gorm:"column:avatar_url;not null"`
+	EmailOptOut       bool               `gorm:"column:email_opt_out;not null"`
+	SMSOptOut         bool               `gorm:"column:sms_opt_out;not null"`
+	ServiceAcceptance bool               `gorm:"column:service_acceptance;not null"`
+	CreatedAt         time.Time          `gorm:"column:created_at;not null"`
+	UpdatedAt         time.Time          `gorm:"column:updated_at;not null"`
+	Business          *m0001Organisation `gorm:"foreignKey:BusinessID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0002Contact) TableName() string { return "contacts" }
+
+type m0002Identity struct {
+	BusinessID   string        `gorm:"column:business_id;primaryKey;not null;index:idx_identities_contact,priority:1"`
+	Mode         string        `gorm:"column:mode;primaryKey;not null;index:idx_identities_contact,priority:2"`
+	Provider     string        `gorm:"column:provider;primaryKey;not null"`
+	Subject      string        `gorm:"column:subject;primaryKey;not null"` // lower-cased for EMAIL by the store
+	ContactID    string        `gorm:"column:contact_id;not null;index:idx_identities_contact,priority:3"`
+	PasswordHash string        `gorm:"column:password_hash;not null"`
+	CreatedAt    time.Time     `gorm:"column:created_at;not null"`
+	Contact      *m0002Contact `gorm:"foreignKey:BusinessID,Mode,ContactID;references:BusinessID,Mode,ID;constraint:OnUpdate:RESTRICT,OnDelete:CASCADE"`
+}
+
+func (m0002Identity) TableName() string { return "identities" }
+
+type m0002ContactOrganisation struct {
+	BusinessID     string             `gorm:"column:business_id;primaryKey;not null"`
+	Mode           string             `gorm:"column:mode;primaryKey;not null"`
+	ContactID      string             `gorm:"column:contact_id;primaryKey;not null"`
+	OrganisationID string             `gorm:"column:organisation_id;primaryKey;not null;index:idx_contact_organisations_organisation"`
+	Relationship   string             `gorm:"column:relationship;not null"`
+	CreatedAt      time.Time          `gorm:"column:created_at;not null"`
+	Contact        *m0002Contact      `gorm:"foreignKey:BusinessID,Mode,ContactID;references:BusinessID,Mode,ID;constraint:OnUpdate:RESTRICT,OnDelete:CASCADE"`
+	Organisation   *m0001Organisation `gorm:"foreignKey:OrganisationID;references:ID;constraint:OnUpdate:RESTRICT,OnDelete:RESTRICT"`
+}
+
+func (m0002ContactOrganisation) TableName() string { return "contact_organisations" }
+
+func migrate0002(tx *gorm.DB) error {
+	// Referenced tables first.
+	if err := tx.Migrator().CreateTable(
+		&m0002RefreshToken{},
+		&m0002AuditEvent{},
+		&m0002Contact{},
+		&m0002Identity{},
+		&m0002ContactOrganisation{},
+	); err != nil {
+		return err
+	}
+	// A partial unique index: contacts without a code do not collide.
+	// The same statement works on SQLite and PostgreSQL.
+	return tx.Exec("CREATE UNIQUE INDEX idx_contacts_code ON contacts (business_id, mode, code) WHERE code <> ''").Error
 }

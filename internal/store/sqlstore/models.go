@@ -195,6 +195,193 @@ func (r signingKeyRow) toStore() store.SigningKey {
 	}
 }
 
+type refreshTokenRow struct {
+	Hash            string     `gorm:"column:hash;primaryKey"`
+	FamilyID        string     `gorm:"column:family_id"`
+	ParentHash      string     `gorm:"column:parent_hash"`
+	ChildHash       string     `gorm:"column:child_hash"`
+	SubjectKind     string     `gorm:"column:subject_kind"`
+	SubjectID       string     `gorm:"column:subject_id"`
+	ClientID        string     `gorm:"column:client_id"`
+	OrganisationID  string     `gorm:"column:organisation_id"`
+	HomeOrg         string     `gorm:"column:home_org"`
+	Mode            string     `gorm:"column:mode"`
+	Scopes          string     `gorm:"column:scopes"` // JSON array of strings
+	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	FamilyExpiresAt time.Time  `gorm:"column:family_expires_at"`
+	UsedAt          *time.Time `gorm:"column:used_at"`
+	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+}
+
+func (refreshTokenRow) TableName() string { return "refresh_tokens" }
+
+func refreshTokenToRow(t store.RefreshToken) refreshTokenRow {
+	return refreshTokenRow{
+		Hash: t.Hash, FamilyID: t.FamilyID, ParentHash: t.ParentHash, ChildHash: t.ChildHash,
+		SubjectKind: t.SubjectKind, SubjectID: t.SubjectID, ClientID: t.ClientID,
+		OrganisationID: t.OrganisationID, HomeOrg: t.HomeOrg, Mode: string(t.Mode), Scopes: encodeList(t.Scopes),
+		CreatedAt: orNow(t.CreatedAt), FamilyExpiresAt: ts(t.FamilyExpiresAt),
+		UsedAt: tsPtr(t.UsedAt), RevokedAt: tsPtr(t.RevokedAt),
+	}
+}
+
+func (r refreshTokenRow) toStore() (store.RefreshToken, error) {
+	scopes, err := decodeList(r.Scopes)
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
+	return store.RefreshToken{
+		Hash: r.Hash, FamilyID: r.FamilyID, ParentHash: r.ParentHash, ChildHash: r.ChildHash,
+		SubjectKind: r.SubjectKind, SubjectID: r.SubjectID, ClientID: r.ClientID,
+		OrganisationID: r.OrganisationID, HomeOrg: r.HomeOrg, Mode: store.Mode(r.Mode), Scopes: scopes,
+		CreatedAt: r.CreatedAt.UTC(), FamilyExpiresAt: r.FamilyExpiresAt.UTC(),
+		UsedAt: utcPtr(r.UsedAt), RevokedAt: utcPtr(r.RevokedAt),
+	}, nil
+}
+
+type auditEventRow struct {
+	ID             string    `gorm:"column:id;primaryKey"`
+	At             time.Time `gorm:"column:at"`
+	Action         string    `gorm:"column:action"`
+	Success        bool      `gorm:"column:success"`
+	ActorKind      string    `gorm:"column:actor_kind"`
+	ActorID        string    `gorm:"column:actor_id"`
+	OrganisationID string    `gorm:"column:organisation_id"`
+	TargetKind     string    `gorm:"column:target_kind"`
+	TargetID       string    `gorm:"column:target_id"`
+	IP             string    `gorm:"column:ip"`
+	UserAgent      string    `gorm:"column:user_agent"`
+	RequestID      string    `gorm:"column:request_id"`
+	Details        string    `gorm:"column:details"` // JSON object of strings
+}
+
+func (auditEventRow) TableName() string { return "audit_events" }
+
+func auditEventToRow(e store.AuditEvent) auditEventRow {
+	return auditEventRow{
+		ID: e.ID, At: orNow(e.At), Action: e.Action, Success: e.Success, ActorKind: e.ActorKind, ActorID: e.ActorID,
+		OrganisationID: e.OrganisationID, TargetKind: e.TargetKind, TargetID: e.TargetID,
+		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: encodeMap(e.Details),
+	}
+}
+
+func (r auditEventRow) toStore() (store.AuditEvent, error) {
+	details, err := decodeMap(r.Details)
+	if err != nil {
+		return store.AuditEvent{}, err
+	}
+	return store.AuditEvent{
+		ID: r.ID, At: r.At.UTC(), Action: r.Action, Success: r.Success, ActorKind: r.ActorKind, ActorID: r.ActorID,
+		OrganisationID: r.OrganisationID, TargetKind: r.TargetKind, TargetID: r.TargetID,
+		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details,
+	}, nil
+}
+
+type contactRow struct {
+	BusinessID        string    `gorm:"column:business_id;primaryKey"`
+	Mode              string    `gorm:"column:mode;primaryKey"`
+	ID                string    `gorm:"column:id;primaryKey"`
+	Code              string    `gorm:"column:code"`
+	FirstName         string    `gorm:"column:first_name"`
+	LastName          string    `gorm:"column:last_name"`
+	Title             string    `gorm:"column:title"`
+	Email             string    `gorm:"column:email"`
+	PhoneNumber       string    `gorm:"column:phone_number"`
+	AvatarURL         string    `gorm:"column:avatar_url"`
+	EmailOptOut       bool      `gorm:"column:email_opt_out"`
+	SMSOptOut         bool      `gorm:"column:sms_opt_out"`
+	ServiceAcceptance bool      `gorm:"column:service_acceptance"`
+	CreatedAt         time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt         time.Time `gorm:"column:updated_at;autoCreateTime:false;autoUpdateTime:false"`
+}
+
+func (contactRow) TableName() string { return "contacts" }
+
+func contactToRow(c store.Contact) contactRow {
+	created := orNow(c.CreatedAt)
+	updated := created
+	if !c.UpdatedAt.IsZero() {
+		updated = ts(c.UpdatedAt)
+	}
+	return contactRow{
+		BusinessID: c.BusinessID, Mode: string(c.Mode), ID: c.ID, Code: c.Code,
+		FirstName: c.FirstName, LastName: c.LastName, Title: c.Title,
+		Email: normEmail(c.Email), PhoneNumber: c.PhoneNumber, AvatarURL: c.AvatarURL,
+		EmailOptOut: c.EmailOptOut, SMSOptOut: c.SMSOptOut, ServiceAcceptance: c.ServiceAcceptance,
+		CreatedAt: created, UpdatedAt: updated,
+	}
+}
+
+func (r contactRow) toStore() store.Contact {
+	return store.Contact{
+		BusinessID: r.BusinessID, Mode: store.Mode(r.Mode), ID: r.ID, Code: r.Code,
+		FirstName: r.FirstName, LastName: r.LastName, Title: r.Title,
+		Email: r.Email, PhoneNumber: r.PhoneNumber, AvatarURL: r.AvatarURL,
+		EmailOptOut: r.EmailOptOut, SMSOptOut: r.SMSOptOut, ServiceAcceptance: r.ServiceAcceptance,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type identityRow struct {
+	BusinessID   string    `gorm:"column:business_id;primaryKey"`
+	Mode         string    `gorm:"column:mode;primaryKey"`
+	Provider     string    `gorm:"column:provider;primaryKey"`
+	Subject      string    `gorm:"column:subject;primaryKey"`
+	ContactID    string    `gorm:"column:contact_id"`
+	PasswordHash string    `gorm:"column:password_hash"`
+	CreatedAt    time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (identityRow) TableName() string { return "identities" }
+
+func identityToRow(i store.Identity) identityRow {
+	return identityRow{
+		BusinessID: i.BusinessID, Mode: string(i.Mode), Provider: i.Provider, Subject: normSubject(i.Provider, i.Subject),
+		ContactID: i.ContactID, PasswordHash: i.PasswordHash, CreatedAt: orNow(i.CreatedAt),
+	}
+}
+
+func (r identityRow) toStore() store.Identity {
+	return store.Identity{
+		BusinessID: r.BusinessID, Mode: store.Mode(r.Mode), Provider: r.Provider, Subject: r.Subject,
+		ContactID: r.ContactID, PasswordHash: r.PasswordHash, CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+// normSubject lower-cases the subject of an EMAIL identity; other
+// providers' subjects (E.164 numbers, Facebook ids) are kept as given.
+func normSubject(provider, subject string) string {
+	if provider == store.ProviderEmail {
+		return normEmail(subject)
+	}
+	return subject
+}
+
+type contactOrganisationRow struct {
+	BusinessID     string    `gorm:"column:business_id;primaryKey"`
+	Mode           string    `gorm:"column:mode;primaryKey"`
+	ContactID      string    `gorm:"column:contact_id;primaryKey"`
+	OrganisationID string    `gorm:"column:organisation_id;primaryKey"`
+	Relationship   string    `gorm:"column:relationship"`
+	CreatedAt      time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (contactOrganisationRow) TableName() string { return "contact_organisations" }
+
+func contactOrganisationToRow(co store.ContactOrganisation) contactOrganisationRow {
+	return contactOrganisationRow{
+		BusinessID: co.BusinessID, Mode: string(co.Mode), ContactID: co.ContactID, OrganisationID: co.OrganisationID,
+		Relationship: co.Relationship, CreatedAt: orNow(co.CreatedAt),
+	}
+}
+
+func (r contactOrganisationRow) toStore() store.ContactOrganisation {
+	return store.ContactOrganisation{
+		BusinessID: r.BusinessID, Mode: store.Mode(r.Mode), ContactID: r.ContactID, OrganisationID: r.OrganisationID,
+		Relationship: r.Relationship, CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
 func nullString(s string) *string {
 	if s == "" {
 		return nil
@@ -242,4 +429,30 @@ func decodeList(s string) ([]string, error) {
 		return nil, nil
 	}
 	return l, nil
+}
+
+// encodeMap stores a string map as a JSON object; nil and empty both
+// become "{}".
+func encodeMap(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map[string]string always marshals
+	return string(b)
+}
+
+// decodeMap reads a map written by encodeMap; an empty map reads back as
+// nil.
+func decodeMap(s string) (map[string]string, error) {
+	if s == "" || s == "{}" || s == "null" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
 }

@@ -60,6 +60,21 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 	})
 }
 
+// ListUsers returns users ordered by creation then id. A page size of 0
+// means 50; sizes are capped at 500.
+func (s *Store) ListUsers(ctx context.Context, p store.Page) ([]store.User, error) {
+	offset, limit := page(p)
+	var rows []userRow
+	if err := s.conn(ctx).Order("created_at, id").Offset(offset).Limit(limit).Find(&rows).Error; err != nil {
+		return nil, mapErr("list users", err)
+	}
+	out := make([]store.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStore()
+	}
+	return out, nil
+}
+
 // CreateMembership stores m. The user and the organisation must exist
 // (else store.ErrNotFound); a second membership of the same user in the
 // same organisation is store.ErrAlreadyExists.
@@ -74,6 +89,24 @@ func (s *Store) ListMemberships(ctx context.Context, userID string) ([]store.Mem
 	var rows []membershipRow
 	if err := s.conn(ctx).Where("user_id = ?", userID).Order("created_at, organisation_id").Find(&rows).Error; err != nil {
 		return nil, mapErr("list memberships", err)
+	}
+	out := make([]store.Membership, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStore()
+	}
+	return out, nil
+}
+
+// ListOrganisationMembers returns the memberships held in organisationID,
+// ordered by creation then user id; none is not an error. A page size of
+// 0 means 50; sizes are capped at 500.
+func (s *Store) ListOrganisationMembers(ctx context.Context, organisationID string, p store.Page) ([]store.Membership, error) {
+	offset, limit := page(p)
+	var rows []membershipRow
+	err := s.conn(ctx).Where("organisation_id = ?", organisationID).
+		Order("created_at, user_id").Offset(offset).Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, mapErr("list organisation members", err)
 	}
 	out := make([]store.Membership, len(rows))
 	for i, r := range rows {

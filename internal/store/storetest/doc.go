@@ -7,7 +7,10 @@
 // bytes), the sentinel errors, case-insensitive email uniqueness, update
 // closures, transaction commit and rollback (nested included), ordering
 // and pagination, TouchAPIKeys never moving backwards, UpdateSigningKeys
-// being exclusive under concurrency, and ErrUnavailable after Close.
+// being exclusive under concurrency, refresh-token rotation letting exactly
+// one of several concurrent rotations win (the others get ErrConflict),
+// revocations keeping an earlier time, tenant and mode isolation of
+// contacts and identities, and ErrUnavailable after Close.
 //
 // Timestamps are compared as instants and must come back in UTC; backends
 // must keep at least microsecond precision (PostgreSQL's), so the suite

@@ -16,6 +16,86 @@ var txTests = []subtest{
 	{"UpdatesInsideRollBack", testTxUpdatesRollBack},
 	{"NestedFailureUndoesOnlyItsPart", testTxNested},
 	{"UsableAfterFailedStatement", testTxAfterConflict},
+	{"ContactAndIdentityRollBack", testTxContactIdentityRollback},
+	{"ContactAndIdentityCommit", testTxContactIdentityCommit},
+}
+
+// testTxContactIdentityRollback creates a contact, its identity and a
+// link together, then fails: none of them is kept.
+func testTxContactIdentityRollback(t *testing.T, s store.Store) {
+	seedOrg(t, s, "biz")
+	c := mkContact("biz", store.ModeLive, "c1")
+	c.Code = "CODE-1"
+	i := store.Identity{BusinessID: "biz", Mode: store.ModeLive, Provider: store.ProviderEmail, Subject: c.Email, ContactID: "c1", CreatedAt: base}
+	err := s.Tx(ctx(t), func(tx store.Store) error {
+		if err := tx.CreateContact(ctx(t), c); err != nil {
+			return err
+		}
+		if err := tx.CreateIdentity(ctx(t), i); err != nil {
+			return err
+		}
+		if err := tx.AddContactOrganisation(ctx(t), store.ContactOrganisation{BusinessID: "biz", Mode: store.ModeLive, ContactID: "c1", OrganisationID: "biz", Relationship: store.RelationshipJoined}); err != nil {
+			return err
+		}
+		if _, err := tx.GetIdentity(ctx(t), "biz", store.ModeLive, store.ProviderEmail, c.Email); err != nil {
+			return fmt.Errorf("identity not visible inside the transaction: %w", err)
+		}
+		return errBoom
+	})
+	if err != errBoom { //nolint:errorlint // the very same error must come back
+		t.Fatalf("Tx returned %v, want fn's error unchanged", err)
+	}
+	_, err = s.GetContact(ctx(t), "biz", store.ModeLive, "c1")
+	wantErr(t, err, store.ErrNotFound, "GetContact after rollback")
+	_, err = s.GetIdentity(ctx(t), "biz", store.ModeLive, store.ProviderEmail, c.Email)
+	wantErr(t, err, store.ErrNotFound, "GetIdentity after rollback")
+	links, err := s.ListContactOrganisations(ctx(t), "biz", store.ModeLive, "c1")
+	must(t, err, "ListContactOrganisations")
+	if len(links) != 0 {
+		t.Errorf("contact organisations after rollback: %+v", links)
+	}
+	// Nothing is left behind to collide with: the same contact and
+	// identity can be created again.
+	must(t, s.CreateContact(ctx(t), c), "CreateContact after rollback")
+	must(t, s.CreateIdentity(ctx(t), i), "CreateIdentity after rollback")
+}
+
+// testTxContactIdentityCommit: refused creates inside the transaction do
+// not poison it; what succeeded commits together.
+func testTxContactIdentityCommit(t *testing.T, s store.Store) {
+	seedOrg(t, s, "biz")
+	taken := mkContact("biz", store.ModeLive, "taken")
+	taken.Code = "CODE-1"
+	seedContact(t, s, taken)
+	c := mkContact("biz", store.ModeLive, "c1")
+	i := store.Identity{BusinessID: "biz", Mode: store.ModeLive, Provider: store.ProviderPhone, Subject: "+447700900123", ContactID: "c1", CreatedAt: base}
+	err := s.Tx(ctx(t), func(tx store.Store) error {
+		dup := mkContact("biz", store.ModeLive, "c-dup")
+		dup.Code = "CODE-1"
+		if err := tx.CreateContact(ctx(t), dup); !errors.Is(err, store.ErrAlreadyExists) {
+			return fmt.Errorf("CreateContact(taken code): got %v, want ErrAlreadyExists", err)
+		}
+		if err := tx.CreateContact(ctx(t), c); err != nil {
+			return err
+		}
+		orphan := i
+		orphan.ContactID = "nope"
+		if err := tx.CreateIdentity(ctx(t), orphan); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("CreateIdentity(missing contact): got %v, want ErrNotFound", err)
+		}
+		if err := tx.UpdateContact(ctx(t), "biz", store.ModeLive, "c1", func(c store.Contact) (store.Contact, error) {
+			c.FirstName = "changed"
+			return c, errBoom
+		}); err != errBoom { //nolint:errorlint // the very same error must come back
+			return fmt.Errorf("UpdateContact returned %v, want fn's error", err)
+		}
+		return tx.CreateIdentity(ctx(t), i)
+	})
+	must(t, err, "Tx")
+	checkContact(t, s, c)
+	checkIdentity(t, s, i)
+	_, err = s.GetContact(ctx(t), "biz", store.ModeLive, "c-dup")
+	wantErr(t, err, store.ErrNotFound, "GetContact(refused duplicate)")
 }
 
 func testTxCommit(t *testing.T, s store.Store) {
@@ -301,7 +381,10 @@ func testClosed(t *testing.T, s store.Store) {
 			return s.UpdateSigningKeys(ctx(t), func([]store.SigningKey) ([]store.SigningKey, []string, error) { return nil, nil, nil })
 		}},
 		{"Tx", func() error { return s.Tx(ctx(t), func(store.Store) error { return nil }) }},
+		{"ListUsers", func() error { _, err := s.ListUsers(ctx(t), store.Page{}); return err }},
+		{"ListOrganisationMembers", func() error { _, err := s.ListOrganisationMembers(ctx(t), "biz", store.Page{}); return err }},
 	}
+	calls = append(calls, identityCallsAfterClose(t, s)...)
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.call()
@@ -310,5 +393,51 @@ func testClosed(t *testing.T, s store.Store) {
 				t.Errorf("%s after Close: %v also matches ErrNotFound/ErrAlreadyExists", c.name, err)
 			}
 		})
+	}
+}
+
+// identityCallsAfterClose lists a call of every IdentityStore method.
+func identityCallsAfterClose(t *testing.T, s store.Store) []struct {
+	name string
+	call func() error
+} {
+	tok := mkRefresh("h", "fam", base)
+	contact := mkContact("biz", store.ModeLive, "c1")
+	ident := store.Identity{BusinessID: "biz", Mode: store.ModeLive, Provider: store.ProviderEmail, Subject: "a@example.com", ContactID: "c1"}
+	return []struct {
+		name string
+		call func() error
+	}{
+		{"CreateRefreshToken", func() error { return s.CreateRefreshToken(ctx(t), tok) }},
+		{"GetRefreshToken", func() error { _, err := s.GetRefreshToken(ctx(t), "h"); return err }},
+		{"RotateRefreshToken", func() error { return s.RotateRefreshToken(ctx(t), "h", base, mkChild(tok, "h2", base)) }},
+		{"RevokeRefreshFamily", func() error { return s.RevokeRefreshFamily(ctx(t), "fam", base) }},
+		{"RevokeRefreshTokensOf", func() error { return s.RevokeRefreshTokensOf(ctx(t), store.KindUser, "u1", base) }},
+		{"DeleteExpiredRefreshTokens", func() error { _, err := s.DeleteExpiredRefreshTokens(ctx(t), base); return err }},
+		{"CreateAuditEvent", func() error { return s.CreateAuditEvent(ctx(t), mkEvent("e", "biz", "x", "u1", base)) }},
+		{"ListAuditEvents", func() error { _, err := s.ListAuditEvents(ctx(t), store.AuditFilter{}, store.Page{}); return err }},
+		{"CreateContact", func() error { return s.CreateContact(ctx(t), contact) }},
+		{"GetContact", func() error { _, err := s.GetContact(ctx(t), "biz", store.ModeLive, "c1"); return err }},
+		{"UpdateContact", func() error {
+			return s.UpdateContact(ctx(t), "biz", store.ModeLive, "c1", func(c store.Contact) (store.Contact, error) { return c, nil })
+		}},
+		{"FindContacts", func() error { _, err := s.FindContacts(ctx(t), "biz", store.ModeLive, "a@example.com", ""); return err }},
+		{"CreateIdentity", func() error { return s.CreateIdentity(ctx(t), ident) }},
+		{"GetIdentity", func() error {
+			_, err := s.GetIdentity(ctx(t), "biz", store.ModeLive, store.ProviderEmail, "a@example.com")
+			return err
+		}},
+		{"ListIdentities", func() error { _, err := s.ListIdentities(ctx(t), "biz", store.ModeLive, "c1"); return err }},
+		{"UpdateIdentity", func() error {
+			return s.UpdateIdentity(ctx(t), "biz", store.ModeLive, store.ProviderEmail, "a@example.com",
+				func(i store.Identity) (store.Identity, error) { return i, nil })
+		}},
+		{"AddContactOrganisation", func() error {
+			return s.AddContactOrganisation(ctx(t), store.ContactOrganisation{BusinessID: "biz", Mode: store.ModeLive, ContactID: "c1", OrganisationID: "biz"})
+		}},
+		{"ListContactOrganisations", func() error {
+			_, err := s.ListContactOrganisations(ctx(t), "biz", store.ModeLive, "c1")
+			return err
+		}},
 	}
 }

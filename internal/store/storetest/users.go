@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,7 @@ var userTests = []subtest{
 			t.Errorf("UpdateUser(missing) called fn")
 		}
 	}},
+	{"List", testListUsers},
 	{"UpdateToTakenEmail", func(t *testing.T, s store.Store) {
 		seedUser(t, s, "u1", "one@example.com")
 		want := seedUser(t, s, "u2", "two@example.com")
@@ -161,6 +163,7 @@ var membershipTests = []subtest{
 		}
 	}},
 	{"Delete", testDeleteMembership},
+	{"ListOrganisationMembers", testListOrganisationMembers},
 }
 
 func testMembershipRoundTrip(t *testing.T, s store.Store) {
@@ -207,4 +210,87 @@ func testDeleteMembership(t *testing.T, s store.Store) {
 	}
 	wantErr(t, s.DeleteMembership(ctx(t), "u1", "root"), store.ErrNotFound, "DeleteMembership(again)")
 	wantErr(t, s.DeleteMembership(ctx(t), "nobody", "nowhere"), store.ErrNotFound, "DeleteMembership(unknown)")
+}
+
+func testListUsers(t *testing.T, s store.Store) {
+	got, err := s.ListUsers(ctx(t), store.Page{})
+	must(t, err, "ListUsers(empty store)")
+	if len(got) != 0 {
+		t.Errorf("ListUsers on an empty store = %+v", got)
+	}
+	// Created out of order; u-b and u-a share a time and sort by id.
+	var users []store.User
+	for _, u := range []struct {
+		id      string
+		created time.Time
+	}{{"u-late", at(3 * time.Hour)}, {"u-b", at(2 * time.Hour)}, {"u-a", at(2 * time.Hour)}, {"u-early", at(time.Hour)}, {"u-first", at(0)}} {
+		user := mkUser(u.id, u.id+"@example.com")
+		user.CreatedAt, user.UpdatedAt = u.created, u.created.Add(time.Minute)
+		must(t, s.CreateUser(ctx(t), user), "CreateUser "+u.id)
+		users = append(users, user)
+	}
+	all := []string{"u-first", "u-early", "u-a", "u-b", "u-late"}
+	userID := func(u store.User) string { return u.ID }
+	tests := []struct {
+		name string
+		page store.Page
+		want []string
+	}{
+		{"all", store.Page{}, all},
+		{"first page", store.Page{Size: 2}, all[:2]},
+		{"second page", store.Page{Offset: 2, Size: 2}, all[2:4]},
+		{"last page", store.Page{Offset: 4, Size: 2}, all[4:]},
+		{"past the end", store.Page{Offset: 5, Size: 2}, []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListUsers(ctx(t), tc.page)
+			must(t, err, "ListUsers")
+			checkIDs(t, fmt.Sprintf("ListUsers(%+v)", tc.page), ids(got, userID), tc.want)
+		})
+	}
+	got, err = s.ListUsers(ctx(t), store.Page{Offset: 2, Size: 1})
+	must(t, err, "ListUsers")
+	checkEqual(t, "listed user", got, []store.User{users[2]})
+	checkUTC(t, "listed user", got)
+}
+
+func testListOrganisationMembers(t *testing.T, s store.Store) {
+	seedOrg(t, s, "root")
+	must(t, s.CreateOrganisation(ctx(t), mkOrg("biz", "root", at(time.Minute))), "create biz")
+	for _, id := range []string{"u1", "u2", "u3", "u4"} {
+		seedUser(t, s, id, id+"@example.com")
+	}
+	// Out of order; u3 and u2 share a time and sort by user id.
+	ms := []store.Membership{
+		{UserID: "u4", OrganisationID: "biz", Role: "member", CreatedAt: at(3 * time.Hour)},
+		{UserID: "u3", OrganisationID: "biz", Role: "admin", IsDefault: true, CreatedAt: at(2 * time.Hour)},
+		{UserID: "u2", OrganisationID: "biz", Role: "member", CreatedAt: at(2 * time.Hour)},
+		{UserID: "u1", OrganisationID: "biz", Role: "owner", IsDefault: true, CreatedAt: at(time.Hour)},
+		{UserID: "u1", OrganisationID: "root", Role: "owner", CreatedAt: at(0)},
+	}
+	for _, m := range ms {
+		must(t, s.CreateMembership(ctx(t), m), "CreateMembership "+m.UserID+"/"+m.OrganisationID)
+	}
+	tests := []struct {
+		name string
+		org  string
+		page store.Page
+		want []store.Membership
+	}{
+		{"biz", "biz", store.Page{}, []store.Membership{ms[3], ms[2], ms[1], ms[0]}},
+		{"root", "root", store.Page{}, []store.Membership{ms[4]}},
+		{"unknown organisation", "nope", store.Page{}, nil},
+		{"first page", "biz", store.Page{Size: 2}, []store.Membership{ms[3], ms[2]}},
+		{"second page", "biz", store.Page{Offset: 2, Size: 2}, []store.Membership{ms[1], ms[0]}},
+		{"past the end", "biz", store.Page{Offset: 4, Size: 2}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListOrganisationMembers(ctx(t), tc.org, tc.page)
+			must(t, err, "ListOrganisationMembers")
+			checkEqual(t, fmt.Sprintf("ListOrganisationMembers(%s, %+v)", tc.org, tc.page), got, tc.want)
+			checkUTC(t, "members", got)
+		})
+	}
 }

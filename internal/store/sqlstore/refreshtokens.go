@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/authd/authd/internal/store"
+)
+
+// CreateRefreshToken stores t; a taken hash is store.ErrAlreadyExists.
+func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	row := refreshTokenToRow(t)
+	return mapErr("create refresh token", s.write(ctx, func(db *gorm.DB) error { return db.Create(&row).Error }))
+}
+
+// GetRefreshToken returns the token whose hash is hash.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
+	var row refreshTokenRow
+	if err := s.conn(ctx).Where("hash = ?", hash).Take(&row).Error; err != nil {
+		return store.RefreshToken{}, mapErr("get refresh token", err)
+	}
+	t, err := row.toStore()
+	return t, mapErr("get refresh token", err)
+}
+
+// RotateRefreshToken marks the parent used and records child.Hash as its
+// child, then creates child, in one transaction. The parent is claimed by
+// a single conditional UPDATE (… WHERE used_at IS NULL AND revoked_at IS
+// NULL): on PostgreSQL a concurrent rotation waits for the row lock and
+// then finds the condition false; SQLite's single writer serialises them.
+// Exactly one of several concurrent rotations therefore succeeds; the
+// others get store.ErrConflict, as does rotating a used or revoked parent.
+// A missing parent is store.ErrNotFound; a taken child hash is
+// store.ErrAlreadyExists, and the parent is then left unused.
+//
+// child.ParentHash is set to parentHash; the caller supplies every other
+// field (FamilyID, FamilyExpiresAt, … of the parent's family). A zero
+// usedAt means now.
+func (s *Store) RotateRefreshToken(ctx context.Context, parentHash string, usedAt time.Time, child store.RefreshToken) error {
+	const op = "rotate refresh token"
+	child.ParentHash = parentHash
+	row := refreshTokenToRow(child)
+	used := orNow(usedAt)
+	return s.tx(ctx, true, func(tx *Store) error {
+		db := tx.conn(ctx)
+		res := db.Exec(`UPDATE refresh_tokens SET used_at = ?, child_hash = ?
+			WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL`, used, row.Hash, parentHash)
+		if res.Error != nil {
+			return mapErr(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			var exists bool
+			if err := db.Raw("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)", parentHash).Scan(&exists).Error; err != nil {
+				return mapErr(op, err)
+			}
+			if exists {
+				return fmt.Errorf("%s: parent already used or revoked: %w", op, store.ErrConflict)
+			}
+			return mapErr(op, gorm.ErrRecordNotFound)
+		}
+		return mapErr(op, db.Create(&row).Error)
+	})
+}
+
+// RevokeRefreshFamily sets revoked_at of every token of the family that
+// is not revoked yet; an unknown family is not an error.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
+	return s.revokeRefresh(ctx, "revoke refresh family", "family_id = ?", orNow(at), familyID)
+}
+
+// RevokeRefreshTokensOf sets revoked_at of every token of the subject
+// (every family: the tokens of a family share their subject) that is not
+// revoked yet; a subject without tokens is not an error.
+func (s *Store) RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error {
+	return s.revokeRefresh(ctx, "revoke refresh tokens of subject", "subject_kind = ? AND subject_id = ?", orNow(at), subjectKind, subjectID)
+}
+
+func (s *Store) revokeRefresh(ctx context.Context, op, where string, at time.Time, args ...any) error {
+	return mapErr(op, s.write(ctx, func(db *gorm.DB) error {
+		return db.Exec("UPDATE refresh_tokens SET revoked_at = ? WHERE "+where+" AND revoked_at IS NULL",
+			append([]any{at}, args...)...).Error
+	}))
+}
+
+// DeleteExpiredRefreshTokens deletes the tokens whose family expired
+// strictly before before, and returns how many it deleted.
+func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		res := db.Where("family_expires_at < ?", ts(before)).Delete(&refreshTokenRow{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, mapErr("delete expired refresh tokens", err)
+	}
+	return n, nil
+}
