@@ -58,22 +58,42 @@ func Generate(typ string, mode store.Mode) (string, error) {
 	return b.String(), nil
 }
 
-// Parse checks a key's shape and checksum without any look-up.
+// Parse checks a key's shape and checksum without any look-up. It accepts
+// exactly the strings Pattern matches whose checksum is right, and neither
+// allocates nor uses the regular expression (it is on every request's path).
 func Parse(key string) (Parsed, error) {
-	if len(key) != keyLen || !Pattern.MatchString(key) {
+	if len(key) != keyLen || key[1] != 'k' || key[2] != '_' || key[7] != '_' {
 		return Parsed{}, ErrMalformed
+	}
+	var p Parsed
+	switch key[0] {
+	case 's':
+		p.Type = store.APIKeySecret
+	case 'p':
+		p.Type = store.APIKeyPublic
+	default:
+		return Parsed{}, ErrMalformed
+	}
+	switch key[3:7] {
+	case "live":
+		p.Mode = store.ModeLive
+	case "test":
+		p.Mode = store.ModeTest
+	default:
+		return Parsed{}, ErrMalformed
+	}
+	for i := prefixLen; i < keyLen; i++ {
+		if !isBase62[key[i]] {
+			return Parsed{}, ErrMalformed
+		}
 	}
 	// The checksum covers the prefix too, so a key whose type or mode was
 	// edited is refused like any other typo.
-	if checksum(key[:prefixLen+randLen]) != key[prefixLen+randLen:] {
+	if !checksumMatches(key[:prefixLen+randLen], key[prefixLen+randLen:]) {
 		return Parsed{}, ErrMalformed
 	}
-	p := Parsed{Prefix: key[:prefixLen], Last4: key[len(key)-displayLen:], Mode: store.Mode(key[3:7])}
-	if key[0] == 's' {
-		p.Type = store.APIKeySecret
-	} else {
-		p.Type = store.APIKeyPublic
-	}
+	p.Prefix = key[:prefixLen]
+	p.Last4 = key[len(key)-displayLen:]
 	return p, nil
 }
 
@@ -103,11 +123,41 @@ func prefix(typ string, mode store.Mode) (string, error) {
 }
 
 func checksum(body string) string {
-	n := crc32.ChecksumIEEE([]byte(body))
-	out := make([]byte, checkLen)
+	var out [checkLen]byte
+	encodeChecksum(crc(body), &out)
+	return string(out[:])
+}
+
+// checksumMatches reports whether sum is body's checksum, without
+// allocating.
+func checksumMatches(body, sum string) bool {
+	var out [checkLen]byte
+	encodeChecksum(crc(body), &out)
+	return len(sum) == checkLen && string(out[:]) == sum
+}
+
+// crc is crc32.ChecksumIEEE(body) computed byte by byte over the standard
+// table: the body is short, and crc32's assembly paths make their argument
+// escape (one allocation per key checked).
+func crc(body string) uint32 {
+	c := ^uint32(0)
+	for i := 0; i < len(body); i++ {
+		c = crc32.IEEETable[byte(c)^body[i]] ^ (c >> 8)
+	}
+	return ^c
+}
+
+func encodeChecksum(n uint32, out *[checkLen]byte) {
 	for i := checkLen - 1; i >= 0; i-- {
 		out[i] = base62[n%62]
 		n /= 62
 	}
-	return string(out)
 }
+
+// isBase62 tells the characters of base62.
+var isBase62 = func() (t [256]bool) {
+	for i := range len(base62) {
+		t[base62[i]] = true
+	}
+	return t
+}()

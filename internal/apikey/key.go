@@ -19,7 +19,8 @@ type Key struct {
 	Mode           store.Mode
 	Type           string // store.APIKeyPublic or store.APIKeySecret
 	Name           string
-	Scopes         []string
+	Scopes         []string // shared: callers must not modify it
+	Scope          string   // Scopes joined by spaces (RFC 6749 §3.3)
 	ExpiresAt      *time.Time
 	RateLimit      int // requests per second; 0: none
 }

@@ -11,19 +11,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/bootstrap"
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/cache/rediscache"
 	"github.com/authd/authd/internal/config"
+	"github.com/authd/authd/internal/forwardauth"
 	"github.com/authd/authd/internal/httpapi"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/keys"
 	"github.com/authd/authd/internal/oauth"
+	"github.com/authd/authd/internal/otp"
+	"github.com/authd/authd/internal/otp/sender"
 	"github.com/authd/authd/internal/password"
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/secretbox"
+	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
@@ -45,6 +50,17 @@ type App struct {
 	Identity *identity.Service
 	Refresh  *refresh.Service
 	SignIn   *signin.Service
+
+	// API keys (issue 6): the one verifier, key management, forward-auth.
+	KeyVerifier *apikey.Verifier
+	KeyService  *apikey.Service
+	ForwardAuth *forwardauth.Decider
+
+	// Self-service contacts (issues 4 and 5).
+	OTP         *otp.Service
+	OTPSender   sender.Sender // set before New only by tests (a fake)
+	SelfService *selfservice.Service
+
 	Registry *prometheus.Registry
 	Public   http.Handler
 	Admin    http.Handler
@@ -114,6 +130,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 	if err = a.wireSignIn(); err != nil {
 		return nil, err
 	}
+	if err = a.wireSelfService(); err != nil {
+		return nil, fmt.Errorf("self-service: %w", err)
+	}
+	if err = a.wireAPIKeys(ctx); err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	}
 
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -122,8 +144,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 	a.OAuth = oauth.New(oauth.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-	}, a.Store, a.Tokens, logger, metrics.TokenIssued)
-	a.OAuth.EnableSignIn(a.SignIn, a.SignIn)
+	}, newClientCache(a.Store, clientCacheTTL), a.Tokens, logger, metrics.TokenIssued)
+	a.OAuth.EnableSignIn(a.SignIn, a.SignIn, oauth.NewFacebookExchanger(a.SelfService))
+	a.OAuth.EnableOTP(a.SelfService, a.SignIn)
+	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
 
 	pub, err := httpapi.NewPublic(httpapi.Deps{
 		Logger:         logger,
@@ -134,6 +158,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, 
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Tokens:         a.Tokens,
+		APIKeys:        a.KeyVerifier,
+		APIKeyAdmin:    &httpapi.APIKeyDeps{Service: a.KeyService, Authorizer: a.Identity},
+		ForwardAuth:    a.ForwardAuth,
+		Contacts: &httpapi.ContactDeps{
+			Identity:    a.Identity,
+			SignIn:      a.SignIn,
+			Store:       a.Store,
+			SelfService: a.SelfService,
+			ClientID:    bootstrap.ClientSelfService,
+			Revoker:     a.Tokens,
+		},
 		Backoffice: &httpapi.BackofficeDeps{
 			Identity: a.Identity,
 			SignIn:   a.SignIn,
@@ -189,6 +224,9 @@ func (a *App) cleanupLoop(ctx context.Context) {
 func (a *App) Close() {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.KeyVerifier != nil {
+		_ = a.KeyVerifier.Close() // flushes last-used times: before the store closes
 	}
 	if a.Cache != nil {
 		_ = a.Cache.Close()

@@ -165,3 +165,48 @@ func BenchmarkTokenExchange(b *testing.B) {
 		serveForm(b, n.s, form)
 	}
 }
+
+// API-key benchmarks (issue 6): introspecting a key over loopback, against
+// BenchmarkLoopbackHealthz on the same machine (target: ≥ 60 % of its
+// throughput), and the same key through /forward-auth.
+
+func BenchmarkLoopbackIntrospectAPIKey(b *testing.B) {
+	s := newTestServer(b, nil)
+	if m := s.introspect(b, s.Boot.APIKeys["live"].Secret, "api_key"); m["active"] != true {
+		b.Fatalf("the key is inactive: %v", m)
+	}
+	body := url.Values{"token": {s.Boot.APIKeys["live"].Secret}, "token_type_hint": {"api_key"}}.Encode()
+	secret := s.Boot.Clients.Introspection.ClientSecret
+	loopback(b, s.URL+"/oauth2/introspect", func(c *http.Client, u string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("introspection", secret)
+		return c.Do(req)
+	})
+}
+
+func BenchmarkLoopbackForwardAuthAPIKey(b *testing.B) {
+	s := newTestServer(b, nil)
+	key := s.Boot.APIKeys["live"].Secret
+	loopback(b, s.URL+"/forward-auth", func(c *http.Client, u string) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("api_key", key)
+		return c.Do(req)
+	})
+}
+
+func BenchmarkIntrospectAPIKey(b *testing.B) {
+	s := newTestServer(b, nil)
+	body := url.Values{"token": {s.Boot.APIKeys["live"].Secret}, "token_type_hint": {"api_key"}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/oauth2/introspect", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("introspection", s.Boot.Clients.Introspection.ClientSecret)
+		w := httptest.NewRecorder()
+		s.App.Public.ServeHTTP(w, req)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"active":true`) {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}

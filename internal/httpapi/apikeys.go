@@ -1,9 +1,275 @@
 package httpapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/apikey"
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
+)
+
+// APIKeyService manages API keys (apikey.Service).
+type APIKeyService interface {
+	Create(ctx context.Context, actor apikey.Actor, p apikey.CreateParams) (apikey.Info, error)
+	List(ctx context.Context, scope apikey.Scope, page store.Page) ([]apikey.Info, error)
+	Get(ctx context.Context, scope apikey.Scope, id string) (apikey.Info, error)
+	Roll(ctx context.Context, actor apikey.Actor, scope apikey.Scope, id string, oldExpiresAt *time.Time) (apikey.Info, apikey.Info, error)
+	Revoke(ctx context.Context, actor apikey.Actor, scope apikey.Scope, id string) (apikey.Info, error)
+}
+
+// Authorizer tells a user's role in an organisation (identity.Service):
+// identity.ErrForbidden when the user has none.
+type Authorizer interface {
+	RoleIn(ctx context.Context, userID, orgID string) (identity.Grant, error)
+}
 
 // APIKeyDeps are the services of the back-office API-key endpoints.
-// (Owned by the API-key work: filled in there.)
-type APIKeyDeps struct{}
+type APIKeyDeps struct {
+	Service    APIKeyService
+	Authorizer Authorizer
+}
 
-func (a *api) mountAPIKeys(*gin.RouterGroup) {}
+// Page sizes of the API-key listing.
+const (
+	defaultAPIKeyPageSize = 20
+	maxAPIKeyPageSize     = 100
+)
+
+// mountAPIKeys serves /backoffice/v1/api-keys. Managing keys takes a user
+// token whose role in the token's organisation is admin or owner; the mode
+// is the token's. Reading them also admits a secret key holding
+// api_keys:read (of its own organisation and mode).
+func (a *api) mountAPIKeys(bo *gin.RouterGroup) {
+	manage := requireBearer(a.Tokens, token.KindUser)
+	read := requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeAPIKeysRead, token.KindUser)
+	bo.POST("/api-keys", manage, wrap(a.createAPIKey))
+	bo.GET("/api-keys", read, wrap(a.listAPIKeys))
+	bo.GET("/api-keys/:id", read, wrap(a.getAPIKey))
+	bo.POST("/api-keys/:id/roll", manage, wrap(a.rollAPIKey))
+	bo.DELETE("/api-keys/:id", manage, wrap(a.revokeAPIKey))
+}
+
+// apiKeyScope is the caller's view: the organisation and mode of its token
+// (an admin or owner there) or of its own secret key.
+func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
+	if k, ok := keyOf(c); ok {
+		return apikey.Scope{OrganisationID: k.OrganisationID, Mode: k.Mode},
+			apikey.Actor{Kind: store.KindAPIKey, ID: k.ID}, nil
+	}
+	claims, ok := claimsOf(c)
+	if !ok || claims.Kind != token.KindUser {
+		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
+	}
+	mode := store.Mode(claims.Mode)
+	if claims.Org == "" || !mode.Valid() {
+		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbiddenOrg, "The token acts for no organisation.")
+	}
+	grant, err := a.APIKeyAdmin.Authorizer.RoleIn(c.Request.Context(), claims.Subject, claims.Org)
+	switch {
+	case errors.Is(err, identity.ErrForbidden):
+		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbiddenOrg, "The user has no rights on the token's organisation.")
+	case err != nil:
+		return apikey.Scope{}, apikey.Actor{}, err
+	case !identity.AtLeast(grant.Role, identity.RoleAdmin):
+		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbidden, "Managing API keys needs the admin or owner role.")
+	}
+	return apikey.Scope{OrganisationID: claims.Org, Mode: mode}, apikey.Actor{Kind: store.KindUser, ID: claims.Subject}, nil
+}
+
+// apiKeyJSON is an API key as the API shows it. Key is present on create
+// and roll, and for public keys; a secret key otherwise shows only its
+// prefix and last four characters.
+type apiKeyJSON struct {
+	ID             string     `json:"id"`
+	OrganisationID string     `json:"organisation_id"`
+	Type           string     `json:"type"`
+	Mode           string     `json:"mode"`
+	Name           string     `json:"name"`
+	Scopes         []string   `json:"scopes"`
+	Key            string     `json:"key,omitempty"`
+	Prefix         string     `json:"prefix"`
+	Last4          string     `json:"last4"`
+	Masked         string     `json:"masked"`
+	Status         string     `json:"status"`
+	RateLimit      int        `json:"rate_limit"`
+	RolledFrom     *string    `json:"rolled_from"`
+	CreatedBy      string     `json:"created_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ExpiresAt      *time.Time `json:"expires_at"`
+	RevokedAt      *time.Time `json:"revoked_at"`
+	LastUsedAt     *time.Time `json:"last_used_at"`
+}
+
+func toAPIKeyJSON(in apikey.Info) apiKeyJSON {
+	out := apiKeyJSON{
+		ID: in.ID, OrganisationID: in.OrganisationID, Type: in.Type, Mode: string(in.Mode), Name: in.Name,
+		Scopes: in.Scopes, Key: in.Key, Prefix: in.Prefix, Last4: in.Last4, Masked: in.Masked, Status: in.Status,
+		RateLimit: in.RateLimit, CreatedBy: in.CreatedBy, CreatedAt: in.CreatedAt,
+		ExpiresAt: in.ExpiresAt, RevokedAt: in.RevokedAt, LastUsedAt: in.LastUsedAt,
+	}
+	if in.RolledFrom != "" {
+		out.RolledFrom = &in.RolledFrom
+	}
+	return out
+}
+
+type createAPIKeyRequest struct {
+	Type      string   `json:"type"`
+	Name      string   `json:"name"`
+	Scopes    []string `json:"scopes"`
+	RateLimit int      `json:"rate_limit"`
+}
+
+func (a *api) createAPIKey(c *gin.Context) error {
+	scope, actor, err := a.apiKeyScope(c)
+	if err != nil {
+		return err
+	}
+	var req createAPIKeyRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	in, err := a.APIKeyAdmin.Service.Create(c.Request.Context(), actor, apikey.CreateParams{
+		OrganisationID: scope.OrganisationID, Mode: scope.Mode, Type: req.Type, Name: req.Name,
+		Scopes: req.Scopes, RateLimit: req.RateLimit,
+	})
+	if err != nil {
+		return apiKeyError(err)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, toAPIKeyJSON(in))
+	return nil
+}
+
+type apiKeyListJSON struct {
+	APIKeys []apiKeyJSON `json:"api_keys"`
+	Page    int          `json:"page"`
+	Size    int          `json:"size"`
+}
+
+func (a *api) listAPIKeys(c *gin.Context) error {
+	scope, _, err := a.apiKeyScope(c)
+	if err != nil {
+		return err
+	}
+	page, err := apiKeyQueryInt(c, "page", 1, 1, 1000000)
+	if err != nil {
+		return err
+	}
+	size, err := apiKeyQueryInt(c, "size", defaultAPIKeyPageSize, 1, maxAPIKeyPageSize)
+	if err != nil {
+		return err
+	}
+	list, err := a.APIKeyAdmin.Service.List(c.Request.Context(), scope, store.Page{Offset: (page - 1) * size, Size: size})
+	if err != nil {
+		return apiKeyError(err)
+	}
+	out := apiKeyListJSON{APIKeys: make([]apiKeyJSON, len(list)), Page: page, Size: size}
+	for i, in := range list {
+		out.APIKeys[i] = toAPIKeyJSON(in)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (a *api) getAPIKey(c *gin.Context) error {
+	scope, _, err := a.apiKeyScope(c)
+	if err != nil {
+		return err
+	}
+	in, err := a.APIKeyAdmin.Service.Get(c.Request.Context(), scope, c.Param("id"))
+	if err != nil {
+		return apiKeyError(err)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, toAPIKeyJSON(in))
+	return nil
+}
+
+type rollAPIKeyRequest struct {
+	// ExpiresAt is "now" or an RFC 3339 time; absent means now.
+	ExpiresAt string `json:"expires_at"`
+}
+
+type rolledAPIKeyJSON struct {
+	apiKeyJSON
+	OldKey apiKeyJSON `json:"old_key"`
+}
+
+func (a *api) rollAPIKey(c *gin.Context) error {
+	scope, actor, err := a.apiKeyScope(c)
+	if err != nil {
+		return err
+	}
+	var req rollAPIKeyRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	var expiry *time.Time
+	if req.ExpiresAt != "" && req.ExpiresAt != "now" {
+		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
+		if err != nil {
+			return invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
+		}
+		expiry = &t
+	}
+	nk, old, err := a.APIKeyAdmin.Service.Roll(c.Request.Context(), actor, scope, c.Param("id"), expiry)
+	if err != nil {
+		return apiKeyError(err)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, rolledAPIKeyJSON{apiKeyJSON: toAPIKeyJSON(nk), OldKey: toAPIKeyJSON(old)})
+	return nil
+}
+
+func (a *api) revokeAPIKey(c *gin.Context) error {
+	scope, actor, err := a.apiKeyScope(c)
+	if err != nil {
+		return err
+	}
+	if _, err := a.APIKeyAdmin.Service.Revoke(c.Request.Context(), actor, scope, c.Param("id")); err != nil {
+		return apiKeyError(err)
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// apiKeyError maps the apikey package's errors; the rest goes to
+// renderError (store.ErrNotFound → 404, outages → 503).
+func apiKeyError(err error) error {
+	var ve *apikey.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return invalid(ve.Field, ve.Message)
+	case errors.Is(err, apikey.ErrConflict):
+		return NewError(http.StatusConflict, CodeConflict, "Only an active key can be rolled.")
+	case errors.Is(err, store.ErrNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "No such API key.")
+	}
+	return err
+}
+
+// apiKeyQueryInt reads an optional integer query parameter within [lo, hi].
+func apiKeyQueryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	s, ok := c.GetQuery(name)
+	if !ok || s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		e := NewError(http.StatusUnprocessableEntity, CodeValidation, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+".")
+		e.Field = name
+		return 0, e
+	}
+	return n, nil
+}

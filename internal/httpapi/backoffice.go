@@ -167,7 +167,6 @@ type authResponse struct {
 	ExpiresIn           int64     `json:"expires_in"`
 	Mode                string    `json:"mode"`
 	User                *userJSON `json:"user,omitempty"`
-	Contact             any       `json:"contact,omitempty"`
 	CurrentOrganisation *orgJSON  `json:"current_organisation"`
 	HomeOrganisation    *orgJSON  `json:"home_organisation,omitempty"`
 	ServiceOwner        *bool     `json:"service_owner,omitempty"`

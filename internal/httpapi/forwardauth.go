@@ -1,9 +1,82 @@
 package httpapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"context"
+	"net/http"
 
-// ForwardAuthDecider decides forward-auth requests.
-// (Owned by the API-key work: filled in there.)
-type ForwardAuthDecider interface{}
+	"github.com/gin-gonic/gin"
 
-func (a *api) mountForwardAuth(*gin.Engine) {}
+	"github.com/authd/authd/internal/forwardauth"
+)
+
+// ForwardAuthDecider decides forward-auth requests (forwardauth.Decider).
+type ForwardAuthDecider interface {
+	Decide(ctx context.Context, r forwardauth.Request) (forwardauth.Decision, error)
+}
+
+// Headers carrying the original request's URI: Traefik sends
+// X-Forwarded-Uri; nginx is configured to send X-Original-URI.
+const (
+	headerForwardedURI = "X-Forwarded-Uri"
+	headerOriginalURI  = "X-Original-URI"
+)
+
+// forwardAuthMethods are the methods /forward-auth answers: every method
+// the proxied request may have (auth_request subrequests keep it).
+var forwardAuthMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace,
+}
+
+func (a *api) mountForwardAuth(e *gin.Engine) {
+	h := wrap(a.forwardAuth)
+	for _, m := range forwardAuthMethods {
+		e.Handle(m, "/forward-auth", h)
+	}
+}
+
+// forwardAuth answers 200 with the identity headers, 401 with
+// WWW-Authenticate, 403 when a rule denies, 429 when an API key's own rate
+// limit is spent; refusals carry a problem body (Traefik shows it to the
+// client; nginx discards it).
+func (a *api) forwardAuth(c *gin.Context) error {
+	uri := c.GetHeader(headerForwardedURI)
+	if uri == "" {
+		uri = c.GetHeader(headerOriginalURI)
+	}
+	d, err := a.ForwardAuth.Decide(c.Request.Context(), forwardauth.Request{
+		Authorization: c.GetHeader("Authorization"),
+		APIKey:        c.GetHeader(APIKeyHeader),
+		URI:           uri,
+	})
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	if d.Status == http.StatusOK {
+		for _, h := range d.Headers() {
+			c.Header(h[0], h[1])
+		}
+		c.Status(http.StatusOK)
+		return nil
+	}
+	if d.Challenge != "" {
+		c.Header("WWW-Authenticate", d.Challenge)
+	}
+	switch d.Reason {
+	case forwardauth.ExpiredToken:
+		return NewError(http.StatusUnauthorized, CodeTokenExpired, "The access token expired; refresh it.")
+	case forwardauth.InvalidToken:
+		return NewError(http.StatusUnauthorized, CodeInvalidToken, "The access token is not valid.")
+	case forwardauth.InvalidKey:
+		return NewError(http.StatusUnauthorized, CodeInvalidAPIKey, "The API key is not valid.")
+	case forwardauth.NoCredentials:
+		return NewError(http.StatusUnauthorized, CodeInvalidToken, "A bearer token or an api_key header is required.")
+	case forwardauth.RateLimited:
+		return &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many requests for this API key.", RetryAfter: d.RetryAfter}
+	case forwardauth.InsufficientScope:
+		return NewError(http.StatusForbidden, CodeInsufficientScope, "The credential lacks a scope this path requires.")
+	default:
+		return NewError(http.StatusForbidden, CodeForbidden, "This credential may not call this path.")
+	}
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/otp"
+	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
 )
@@ -35,6 +37,12 @@ const (
 	CodeForbiddenOrg       = "FORBIDDEN_ORGANISATION"
 	CodeInvalidCredentials = "INVALID_CREDENTIALS"
 	CodeInvalidRefresh     = "INVALID_REFRESH_TOKEN"
+	CodeInvalidOTP         = "INVALID_OTP"
+	CodeOTPExpired         = "OTP_EXPIRED"
+	CodeOTPDelivery        = "OTP_DELIVERY_FAILED"
+	CodeInvalidFacebook    = "INVALID_FACEBOOK_TOKEN"
+	CodeFacebookDown       = "FACEBOOK_UNAVAILABLE"
+	CodeContactNotFound    = "CONTACT_NOT_FOUND"
 )
 
 // APIError is an error with an HTTP status and a stable code. Internal is
@@ -94,6 +102,7 @@ func renderError(c *gin.Context, err error) {
 		apiErr *APIError
 		valErr *identity.ValidationError
 		rlErr  *identity.RateLimitedError
+		otpRL  *otp.RateLimitedError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -101,6 +110,27 @@ func renderError(c *gin.Context, err error) {
 		apiErr = invalid(valErr.Field, valErr.Message)
 	case errors.As(err, &rlErr):
 		apiErr = &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many attempts; retry later.", RetryAfter: rlErr.RetryAfter}
+	case errors.As(err, &otpRL):
+		apiErr = &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many codes requested; retry later.", RetryAfter: otpRL.RetryAfter}
+	case errors.Is(err, selfservice.ErrInvalidOTP):
+		apiErr = NewError(http.StatusUnauthorized, CodeInvalidOTP, "The code is not valid.")
+	case errors.Is(err, selfservice.ErrOTPExpired):
+		apiErr = NewError(http.StatusUnauthorized, CodeOTPExpired, "The code expired or was used up; request a new one.")
+	case errors.Is(err, otp.ErrDeliveryFailed):
+		apiErr = &APIError{Status: http.StatusBadGateway, Code: CodeOTPDelivery, Detail: "The code could not be delivered; nothing was sent. Retry later.", Internal: err}
+	case errors.Is(err, otp.ErrInvalidRequest):
+		apiErr = invalid("channel", "The channel does not match the destination.")
+	case errors.Is(err, selfservice.ErrInvalidFacebookToken):
+		apiErr = NewError(http.StatusUnauthorized, CodeInvalidFacebook, "Facebook does not vouch for this token.")
+	case errors.Is(err, selfservice.ErrFacebookUnavailable):
+		apiErr = &APIError{Status: http.StatusServiceUnavailable, Code: CodeFacebookDown, Detail: "Facebook cannot be reached; nothing was changed. Retry later.",
+			RetryAfter: 5 * time.Second, Internal: err}
+	case errors.Is(err, selfservice.ErrContactNotFound):
+		apiErr = NewError(http.StatusNotFound, CodeContactNotFound, "No contact has this Facebook account, and this business does not register contacts automatically.")
+	case errors.Is(err, selfservice.ErrFacebookNotConfigured):
+		apiErr = invalid("provider", "Facebook sign-in is not configured.")
+	case errors.Is(err, otp.ErrRegionNotAllowed):
+		apiErr = invalid("phone_number", "SMS cannot be sent to this country.")
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		apiErr = NewError(http.StatusUnauthorized, CodeInvalidCredentials, "The credentials are not valid.")
 	case errors.Is(err, signin.ErrInvalidGrant):

@@ -35,6 +35,7 @@ type Deps struct {
 	APIKeys KeyVerifier
 
 	Backoffice  *BackofficeDeps
+	Contacts    *ContactDeps
 	APIKeyAdmin *APIKeyDeps
 	ForwardAuth ForwardAuthDecider
 }
@@ -80,6 +81,12 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	bo := e.Group("/backoffice/v1")
 	if d.Backoffice != nil {
 		a.mountBackoffice(bo)
+	}
+	if d.Contacts != nil {
+		a.mountBackofficeContacts(bo)
+		if d.Contacts.SelfService != nil {
+			a.mountSelfService(e.Group("/self-service/v1"))
+		}
 	}
 	if d.APIKeyAdmin != nil {
 		a.mountAPIKeys(bo)

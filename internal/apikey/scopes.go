@@ -1,0 +1,103 @@
+package apikey
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/authd/authd/internal/store"
+)
+
+// The scope catalogue. Endpoints that accept an API key name the scope they
+// need; a key without it gets 403 INSUFFICIENT_SCOPE. Public scopes are
+// the ones a public key (shipped in a web page or app) may hold: they
+// start self-service flows and grant no access to data.
+const (
+	// ScopeContactsRegister: register a contact (self-service).
+	ScopeContactsRegister = "contacts:register"
+	// ScopeContactsAuthenticate: sign a contact in, refresh its tokens and
+	// add credentials to it (self-service).
+	ScopeContactsAuthenticate = "contacts:authenticate"
+	// ScopeOTPSend: request and validate one-time codes (self-service).
+	ScopeOTPSend = "otp:send"
+	// ScopeContactsRead: read contacts (server to server).
+	ScopeContactsRead = "contacts:read"
+	// ScopeContactsWrite: create and change contacts (server to server).
+	ScopeContactsWrite = "contacts:write"
+	// ScopeTokensIntrospect: check access tokens and API keys, e.g. through
+	// /forward-auth rules (server to server).
+	ScopeTokensIntrospect = "tokens:introspect"
+	// ScopeAPIKeysRead: list and read the organisation's API keys (secret
+	// keys masked).
+	ScopeAPIKeysRead = "api_keys:read"
+	// ScopeAll grants every scope; secret keys only, and alone.
+	ScopeAll = "*"
+)
+
+// ScopeInfo describes one scope of the catalogue.
+type ScopeInfo struct {
+	Name        string
+	Public      bool // a public key may hold it
+	Description string
+}
+
+// Catalogue lists every scope a key may hold, in documentation order.
+var Catalogue = []ScopeInfo{
+	{ScopeContactsRegister, true, "Register a contact (POST /self-service/v1/contacts/register)."},
+	{ScopeContactsAuthenticate, true, "Sign a contact in, refresh its tokens, add credentials (self-service)."},
+	{ScopeOTPSend, true, "Request and validate one-time codes (POST /self-service/v1/otps)."},
+	{ScopeContactsRead, false, "Read contacts (GET /backoffice/v1/contacts/{id})."},
+	{ScopeContactsWrite, false, "Create and change contacts (POST /backoffice/v1/contacts)."},
+	{ScopeTokensIntrospect, false, "Check tokens and API keys (forward-auth rules)."},
+	{ScopeAPIKeysRead, false, "List and read the organisation's API keys (GET /backoffice/v1/api-keys)."},
+	{ScopeAll, false, "Every scope (secret keys only, and alone)."},
+}
+
+func scopeInfo(name string) (ScopeInfo, bool) {
+	for _, s := range Catalogue {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return ScopeInfo{}, false
+}
+
+// NormaliseScopes validates scopes for a key of type typ and returns them
+// trimmed, without duplicates, in the order given: every scope must be in
+// the catalogue; a public key may hold public scopes only; "*" only on a
+// secret key, and then alone.
+func NormaliseScopes(typ string, scopes []string) ([]string, error) {
+	if len(scopes) == 0 {
+		return nil, &ValidationError{Field: "scopes", Message: "A key needs at least one scope."}
+	}
+	out := make([]string, 0, len(scopes))
+	for i, s := range scopes {
+		s = strings.TrimSpace(s)
+		field := fmt.Sprintf("scopes[%d]", i)
+		info, ok := scopeInfo(s)
+		switch {
+		case !ok:
+			return nil, &ValidationError{Field: field, Message: fmt.Sprintf("Unknown scope %q.", s)}
+		case typ == store.APIKeyPublic && !info.Public:
+			return nil, &ValidationError{Field: field, Message: fmt.Sprintf("A public key may not hold the scope %q: only %s.", s, strings.Join(PublicScopes(), ", "))}
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if slices.Contains(out, ScopeAll) && len(out) > 1 {
+		return nil, &ValidationError{Field: "scopes", Message: `The scope "*" stands alone: it grants every scope.`}
+	}
+	return out, nil
+}
+
+// PublicScopes lists the scopes a public key may hold.
+func PublicScopes() []string {
+	var out []string
+	for _, s := range Catalogue {
+		if s.Public {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,414 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/store"
+)
+
+func TestVerifyCachesAndAnswersTheKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, ScopeContactsRead, ScopeContactsWrite)
+	k, err := f.v.Verify(ctx, in.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.ID != in.ID || k.OrganisationID != "biz" || k.Mode != store.ModeLive || k.Type != store.APIKeySecret ||
+		k.Scope != "contacts:read contacts:write" || !k.HasScope(ScopeContactsRead) || k.HasScope(ScopeOTPSend) {
+		t.Fatalf("key %+v", k)
+	}
+	n := f.st.lookupCount()
+	for range 100 {
+		if _, err := f.v.Verify(ctx, in.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.st.lookupCount(); got != n {
+		t.Fatalf("%d store look-ups for cached verifications", got-n)
+	}
+}
+
+func TestVerifyRefusesWithoutSayingWhy(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	good := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	revoked := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, err := f.svc.Revoke(ctx, admin, biz, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	expired := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, _, err := f.svc.Roll(ctx, admin, biz, expired.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	unknown, _ := Generate(store.APIKeySecret, store.ModeLive)
+	typo := []byte(good.Key)
+	typo[10] ^= 1
+	// A record whose mode disagrees with the key's text.
+	mismatch, rec, _ := NewRecord(store.APIKeySecret, store.ModeTest, "biz", "x", "u", []string{"*"}, f.box, time.Now())
+	rec.Mode = store.ModeLive
+	_ = f.st.CreateAPIKey(ctx, rec)
+
+	for name, raw := range map[string]string{
+		"revoked": revoked.Key, "expired": expired.Key, "unknown": unknown, "typo": string(typo),
+		"empty": "", "garbage": "hello", "mode mismatch": mismatch,
+	} {
+		for i := range 2 { // again from the cache
+			_, err := f.v.Verify(ctx, raw)
+			if err != ErrInvalid { //nolint:errorlint // the very same sentinel, nothing wrapped
+				t.Fatalf("%s (try %d): err = %v, want exactly ErrInvalid", name, i, err)
+			}
+		}
+	}
+}
+
+func TestChecksumTyposNeverReachTheStore(t *testing.T) {
+	f := newFixture(t)
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	n := f.st.lookupCount()
+	for i := 8; i < len(in.Key); i++ {
+		b := []byte(in.Key)
+		if b[i] == 'x' {
+			b[i] = 'y'
+		} else {
+			b[i] = 'x'
+		}
+		if _, err := f.v.Verify(context.Background(), string(b)); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("typo at %d accepted: %v", i, err)
+		}
+	}
+	if got := f.st.lookupCount(); got != n {
+		t.Fatalf("typos caused %d store look-ups", got-n)
+	}
+	if f.v.Stats().Malformed != uint64(len(in.Key)-8) {
+		t.Fatalf("stats %+v", f.v.Stats())
+	}
+}
+
+func TestUnknownKeysAreRememberedBriefly(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.NegativeTTL = 100 * time.Millisecond })
+	ctx := context.Background()
+	unknown, _ := Generate(store.APIKeySecret, store.ModeLive)
+	for range 50 {
+		_, _ = f.v.Verify(ctx, unknown)
+	}
+	if n := f.st.lookupCount(); n != 1 {
+		t.Fatalf("%d look-ups for one unknown key", n)
+	}
+	time.Sleep(250 * time.Millisecond)
+	_, _ = f.v.Verify(ctx, unknown)
+	if n := f.st.lookupCount(); n != 2 {
+		t.Fatalf("unknown key remembered past its TTL (%d look-ups)", n)
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.CacheSize = 8 })
+	ctx := context.Background()
+	var keys []string
+	for range 30 {
+		keys = append(keys, f.create(t, store.APIKeyPublic, store.ModeLive).Key)
+	}
+	for _, k := range keys {
+		if _, err := f.v.Verify(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if s := f.v.Stats(); s.Entries > 8 {
+			t.Fatalf("cache holds %d entries, bound 8", s.Entries)
+		}
+	}
+	// Evicted keys still verify (from the store).
+	if _, err := f.v.Verify(ctx, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	for range 500 {
+		u, _ := Generate(store.APIKeySecret, store.ModeLive)
+		_, _ = f.v.Verify(ctx, u)
+	}
+	if s := f.v.Stats(); s.Entries > 8 || s.Unknown > 256 {
+		t.Fatalf("after a flood of unknown keys: %+v", s)
+	}
+}
+
+func TestRevocationReachesOtherReplicas(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	other := f.newVerifier(t) // a second replica on the same store and cache
+	for _, v := range []*Verifier{f.v, other} {
+		if _, err := v.Verify(ctx, in.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.v.Verify(ctx, in.Key); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("the revoking replica still accepts the key: %v", err)
+	}
+	d := eventually(t, time.Second, "other replica refuses the revoked key", func() bool {
+		_, err := other.Verify(ctx, in.Key)
+		return errors.Is(err, ErrInvalid)
+	})
+	t.Logf("other replica refused the key after %v", d)
+}
+
+func TestLostInvalidationIsCaughtByTheEpoch(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.EpochPoll = 100 * time.Millisecond })
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, err := f.v.Verify(ctx, in.Key); err != nil {
+		t.Fatal(err)
+	}
+	// Revoke behind the verifier's back, count the change, lose the message.
+	_ = f.st.UpdateAPIKey(ctx, in.ID, func(k store.APIKey) (store.APIKey, error) {
+		now := time.Now()
+		k.RevokedAt = &now
+		return k, nil
+	})
+	if _, err := f.v.Verify(ctx, in.Key); err != nil {
+		t.Fatalf("precondition: the cached key should still verify before the poll: %v", err)
+	}
+	if _, err := f.cache.Incr(ctx, epochKey, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "epoch poll purges the cache", func() bool {
+		_, err := f.v.Verify(ctx, in.Key)
+		return errors.Is(err, ErrInvalid)
+	})
+}
+
+// flakyCache fails the epoch read while broken is set.
+type flakyCache struct {
+	cache.Cache
+	broken atomic.Bool
+}
+
+func (c *flakyCache) Get(ctx context.Context, key string) ([]byte, error) {
+	if key == epochKey && c.broken.Load() {
+		return nil, fmt.Errorf("%w: injected", cache.ErrUnavailable)
+	}
+	return c.Cache.Get(ctx, key)
+}
+
+func TestUntrustedFeedReadsTheStore(t *testing.T) {
+	f := newFixture(t)
+	fc := &flakyCache{Cache: f.cache}
+	v := f.newVerifier(t, func(o *VerifierOptions) { o.Cache = fc; o.EpochPoll = 20 * time.Millisecond })
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, err := v.Verify(ctx, in.Key); err != nil {
+		t.Fatal(err)
+	}
+	fc.broken.Store(true)
+	eventually(t, time.Second, "feed distrusted", func() bool { return !v.Stats().Trusted })
+	n := f.st.lookupCount()
+	for range 3 {
+		if _, err := v.Verify(ctx, in.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.st.lookupCount() - n; got != 3 {
+		t.Fatalf("%d look-ups for 3 verifications while the feed is down, want 3", got)
+	}
+	// A revoke while the feed is down is honoured at once (SQL is read).
+	_ = f.st.UpdateAPIKey(ctx, in.ID, func(k store.APIKey) (store.APIKey, error) {
+		now := time.Now()
+		k.RevokedAt = &now
+		return k, nil
+	})
+	if _, err := v.Verify(ctx, in.Key); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("revoked key accepted while the feed is down: %v", err)
+	}
+	fc.broken.Store(false)
+	eventually(t, time.Second, "feed trusted again", func() bool { return v.Stats().Trusted })
+}
+
+func TestFillRacingAnInvalidationIsNotCached(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	var once sync.Once
+	f.st.onLookup = func() { once.Do(func() { f.v.Forget(Hash(in.Key)) }) }
+	if _, err := f.v.Verify(ctx, in.Key); err != nil {
+		t.Fatal(err)
+	}
+	f.st.onLookup = nil
+	if s := f.v.Stats(); s.Entries != 0 {
+		t.Fatalf("a record read before an invalidation was cached (%d entries)", s.Entries)
+	}
+	n := f.st.lookupCount()
+	_, _ = f.v.Verify(ctx, in.Key)
+	if f.st.lookupCount() != n+1 {
+		t.Fatal("the next verification did not read the store")
+	}
+}
+
+func TestSharedCache(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.SharedCache = true })
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, err := f.v.Verify(ctx, in.Key); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.cache.Get(ctx, sharedPrefix+Hash(in.Key))
+	if err != nil {
+		t.Fatalf("shared cache not filled: %v", err)
+	}
+	for _, secret := range []string{in.Key, in.Key[8:], in.Key[8:38]} {
+		if strings.Contains(string(b), secret) {
+			t.Fatal("the shared cache holds the key")
+		}
+	}
+	other := f.newVerifier(t, func(o *VerifierOptions) { o.SharedCache = true })
+	n := f.st.lookupCount()
+	if k, err := other.Verify(ctx, in.Key); err != nil || k.ID != in.ID || k.Scope != "*" {
+		t.Fatalf("from the shared cache: %+v %v", k, err)
+	}
+	if f.st.lookupCount() != n {
+		t.Fatal("a shared-cache hit read the store")
+	}
+	if _, err := f.svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := f.cache.Get(ctx, sharedPrefix+Hash(in.Key)); string(b) != tombstone {
+		t.Fatalf("shared entry after revoke: %q", b)
+	}
+	third := f.newVerifier(t, func(o *VerifierOptions) { o.SharedCache = true })
+	if _, err := third.Verify(ctx, in.Key); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("fresh replica accepted a revoked key: %v", err)
+	}
+}
+
+func TestStoreOutageIsNotInvalid(t *testing.T) {
+	f := newFixture(t)
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	f.st.down = true
+	_, err := f.v.Verify(context.Background(), in.Key)
+	if !errors.Is(err, store.ErrUnavailable) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want the store's error", err)
+	}
+	f.st.down = false
+	if _, err := f.v.Verify(context.Background(), in.Key); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, err := f.svc.Create(ctx, admin, CreateParams{OrganisationID: "biz", Mode: store.ModeLive, Type: "secret", Name: "limited", Scopes: []string{"*"}, RateLimit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limited *RateLimitError
+	for i := range 4 {
+		_, err = f.v.Verify(ctx, in.Key)
+		if i < 3 && err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if !errors.As(err, &limited) || limited.RetryAfter <= 0 {
+		t.Fatalf("4th request in a second: %v", err)
+	}
+	if _, err := f.v.Inspect(ctx, in.Key); err != nil {
+		t.Fatalf("introspection counted against the limit: %v", err)
+	}
+}
+
+func TestLastUsedIsBatched(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.LastUsedFlush = time.Hour })
+	ctx := context.Background()
+	a := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	b := f.create(t, store.APIKeyPublic, store.ModeLive)
+	for range 10 {
+		_, _ = f.v.Verify(ctx, a.Key)
+		_, _ = f.v.Verify(ctx, b.Key)
+	}
+	if len(f.st.touched) != 0 {
+		t.Fatal("last-used written on the request path")
+	}
+	before := time.Now().Add(-2 * time.Second)
+	_ = f.v.Close()
+	for _, id := range []string{a.ID, b.ID} {
+		if t0, ok := f.st.touched[id]; !ok || t0.Before(before) {
+			t.Fatalf("last used of %s = %v, %v", id, t0, ok)
+		}
+	}
+}
+
+func TestLastUsedBatchIsBounded(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.LastUsedFlush = time.Hour; o.MaxPendingTouches = 2 })
+	ctx := context.Background()
+	for range 5 {
+		_, _ = f.v.Verify(ctx, f.create(t, store.APIKeyPublic, store.ModeLive).Key)
+	}
+	if n := len(f.v.touches.pending); n != 2 {
+		t.Fatalf("%d pending touches, bound 2", n)
+	}
+}
+
+func TestRejectedUseIsAuditedSparingly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.create(t, store.APIKeySecret, store.ModeLive, "*")
+	if _, err := f.svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		_, _ = f.v.Verify(ctx, in.Key)
+	}
+	other := f.newVerifier(t)
+	for range 50 {
+		_, _ = other.Verify(ctx, in.Key)
+	}
+	eventually(t, time.Second, "rejection audited", func() bool { return len(f.audit.actions(audit.APIKeyRejected)) > 0 })
+	time.Sleep(100 * time.Millisecond)
+	got := f.audit.actions(audit.APIKeyRejected)
+	if len(got) != 1 || got[0].TargetID != in.ID || got[0].Details["reason"] != "revoked" || got[0].Success {
+		t.Fatalf("rejection events %+v", got)
+	}
+	unknown, _ := Generate(store.APIKeySecret, store.ModeLive)
+	_, _ = f.v.Verify(ctx, unknown)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(f.audit.actions(audit.APIKeyRejected)); n != 1 {
+		t.Fatalf("unknown keys are audited (%d events)", n)
+	}
+}
+
+func TestConcurrentVerify(t *testing.T) {
+	f := newFixture(t, func(o *VerifierOptions) { o.CacheSize = 4 })
+	ctx := context.Background()
+	var keys []Info
+	for range 10 {
+		keys = append(keys, f.create(t, store.APIKeySecret, store.ModeLive, "*"))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				k := keys[(g+i)%len(keys)]
+				got, err := f.v.Verify(ctx, k.Key)
+				if err != nil || got.ID != k.ID {
+					t.Errorf("verify %s: %+v %v", k.ID, got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 50 {
+			f.v.Forget(Hash(keys[i%len(keys)].Key))
+		}
+	})
+	wg.Wait()
+}

@@ -1,0 +1,352 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/refresh"
+	"github.com/authd/authd/internal/selfservice"
+	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
+)
+
+// Self-service API-key scopes.
+const (
+	ScopeRegister     = "contacts:register"
+	ScopeOTP          = "otp:send"
+	ScopeAuthenticate = "contacts:authenticate"
+)
+
+func (a *api) mountSelfService(g *gin.RouterGroup) {
+	h := &contacts{api: a, d: a.Contacts}
+	g.POST("/contacts/register", requireKey(a.APIKeys, "", ScopeRegister), wrap(h.register))
+	g.POST("/otps", requireKey(a.APIKeys, "", ScopeOTP), wrap(h.requestOTP))
+	g.POST("/otps/:otp_id/validate", requireKey(a.APIKeys, "", ScopeOTP), wrap(h.validateOTP))
+	g.POST("/contacts/authenticate", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.authenticate))
+	g.POST("/contacts/refresh", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.refresh))
+	g.POST("/contacts/credentials", requireKey(a.APIKeys, "", ScopeRegister), wrap(h.addCredentials))
+	contact := requireBearer(a.Tokens, token.KindContact)
+	g.GET("/contacts/me", contact, wrap(h.me))
+	g.POST("/contacts/logout", contact, wrap(h.logout))
+	g.POST("/contacts/me/identities", contact, wrap(h.linkIdentity))
+}
+
+func tenant(c *gin.Context) selfservice.Tenant {
+	k, _ := keyOf(c)
+	return selfservice.Tenant{BusinessID: k.OrganisationID, Mode: k.Mode, APIKeyID: k.ID, IP: c.ClientIP()}
+}
+
+type identityJSON struct {
+	Provider    string `json:"provider"`
+	Email       string `json:"email"`
+	PhoneNumber string `json:"phone_number"`
+	CountryCode string `json:"country_code"`
+	Password    string `json:"password"`
+}
+
+func (i identityJSON) input() selfservice.IdentityInput {
+	return selfservice.IdentityInput{Provider: strings.ToUpper(strings.TrimSpace(i.Provider)), Email: i.Email,
+		PhoneNumber: i.PhoneNumber, CountryCode: i.CountryCode, Password: i.Password}
+}
+
+type registerRequest struct {
+	contactInputJSON
+	Identity *identityJSON `json:"identity"`
+}
+
+type otpJSON struct {
+	OTPID     string `json:"otp_id"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+func (h *contacts) register(c *gin.Context) error {
+	var req registerRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Identity == nil {
+		return invalid("identity", "The identity is required.")
+	}
+	if req.ID != "" {
+		return invalid("id", "Self-registration cannot choose the contact id.")
+	}
+	ctx := c.Request.Context()
+	res, err := h.d.SelfService.Register(ctx, tenant(c), req.input(), req.Identity.input())
+	if err != nil {
+		return err
+	}
+	if res.Principal != nil {
+		toks, err := h.d.SignIn.Mint(ctx, *res.Principal, h.d.ClientID, nil)
+		if err != nil {
+			return err
+		}
+		h.d.SignIn.SignedIn(ctx, *res.Principal, "password")
+		return h.respondAuth(c, http.StatusCreated, res.Contact, toks)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, gin.H{"contact": toContactJSON(res.Contact),
+		"otp": otpJSON{OTPID: res.OTP.ID, ExpiresAt: res.OTP.ExpiresAt.UTC().Format(rfc3339)}})
+	return nil
+}
+
+type otpRequest struct {
+	Channel     string `json:"channel"`
+	Email       string `json:"email"`
+	PhoneNumber string `json:"phone_number"`
+	CountryCode string `json:"country_code"`
+}
+
+func (h *contacts) requestOTP(c *gin.Context) error {
+	var req otpRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	in := selfservice.IdentityInput{Email: req.Email, PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode}
+	switch strings.ToUpper(req.Channel) {
+	case "SMS":
+		in.Provider = store.ProviderPhone
+	case "EMAIL":
+		in.Provider = store.ProviderEmail
+	default:
+		return invalid("channel", "The channel must be SMS or EMAIL.")
+	}
+	issued, err := h.d.SelfService.RequestOTP(c.Request.Context(), tenant(c), in)
+	if err != nil {
+		var ve *identity.ValidationError
+		if errors.As(err, &ve) {
+			ve.Field = strings.TrimPrefix(ve.Field, "identity.")
+		}
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(rfc3339)})
+	return nil
+}
+
+type validateRequest struct {
+	Code string `json:"code"`
+}
+
+func (h *contacts) validateOTP(c *gin.Context) error {
+	var req validateRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Code == "" {
+		return invalid("code", "The code is required.")
+	}
+	t := tenant(c)
+	ctx := c.Request.Context()
+	ct, p, err := h.d.SelfService.ValidateOTP(ctx, &t, c.Param("otp_id"), req.Code)
+	if err != nil {
+		return err
+	}
+	toks, err := h.d.SignIn.Mint(ctx, p, h.d.ClientID, nil)
+	if err != nil {
+		return err
+	}
+	return h.respondAuth(c, http.StatusOK, ct, toks)
+}
+
+type contactAuthenticateRequest struct {
+	Provider string `json:"provider"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Token    string `json:"token"`
+	// TokenType is access_token (Graph) or id_token (Limited Login);
+	// guessed from the token when absent.
+	TokenType string `json:"token_type"`
+	Nonce     string `json:"nonce"`
+}
+
+func (h *contacts) authenticate(c *gin.Context) error {
+	var req contactAuthenticateRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	t := tenant(c)
+	ctx := c.Request.Context()
+	var ct store.Contact
+	switch strings.ToUpper(req.Provider) {
+	case store.ProviderEmail:
+		if req.Email == "" {
+			return invalid("email", "The email is required.")
+		}
+		if req.Password == "" {
+			return invalid("password", "The password is required.")
+		}
+		var err error
+		if ct, err = h.d.Identity.AuthenticateContact(ctx, t.BusinessID, t.Mode, req.Email, req.Password); err != nil {
+			return err
+		}
+	case store.ProviderFacebook:
+		if req.Token == "" {
+			return invalid("token", "The Facebook token is required.")
+		}
+		kind := req.TokenType
+		if kind == "" {
+			kind = selfservice.FacebookTokenType(req.Token)
+		}
+		var err error
+		if ct, err = h.d.SelfService.FacebookSignIn(ctx, t, req.Token, kind, req.Nonce); err != nil {
+			return err
+		}
+	default:
+		return invalid("provider", "The provider must be EMAIL or FACEBOOK.")
+	}
+	p := signin.ContactPrincipal(ct)
+	toks, err := h.d.SignIn.Mint(ctx, p, h.d.ClientID, nil)
+	if err != nil {
+		return err
+	}
+	h.d.SignIn.SignedIn(ctx, p, strings.ToLower(req.Provider))
+	return h.respondAuth(c, http.StatusOK, ct, toks)
+}
+
+func (h *contacts) refresh(c *gin.Context) error {
+	var req refreshRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return invalid("refresh_token", "The refresh_token is required.")
+	}
+	t := tenant(c)
+	ctx := c.Request.Context()
+	// The key's tenant must be the token's: checked before rotating, so a
+	// foreign key cannot burn someone's token.
+	rec, err := h.d.SignIn.RefreshTokens().Lookup(ctx, req.RefreshToken)
+	if err == nil && (rec.SubjectKind != store.KindContact || rec.OrganisationID != t.BusinessID || rec.Mode != t.Mode) {
+		return signin.ErrInvalidGrant
+	}
+	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID)
+	if err != nil {
+		return err
+	}
+	if p.Kind != store.KindContact || p.Org != t.BusinessID || p.Mode != t.Mode {
+		return signin.ErrInvalidGrant
+	}
+	ct, err := h.d.Identity.Contact(ctx, p.Org, p.Mode, p.ID)
+	if err != nil {
+		return err
+	}
+	return h.respondAuth(c, http.StatusOK, ct, toks)
+}
+
+func (h *contacts) me(c *gin.Context) error {
+	claims, _ := claimsOf(c)
+	ct, err := h.d.Identity.Contact(c.Request.Context(), claims.Org, store.Mode(claims.Mode), claims.Subject)
+	if err != nil {
+		return err
+	}
+	orgs, err := h.contactOrganisations(c, ct)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"contact": toContactJSON(ct), "organisations": orgs})
+	return nil
+}
+
+func (h *contacts) logout(c *gin.Context) error {
+	var req refreshRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return invalid("refresh_token", "The refresh_token is required.")
+	}
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	rs := h.d.SignIn.RefreshTokens()
+	rec, err := rs.Lookup(ctx, req.RefreshToken)
+	if err != nil && rec.FamilyID == "" {
+		// unknown: nothing to end
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	if rec.SubjectKind != store.KindContact || rec.SubjectID != claims.Subject || rec.OrganisationID != claims.Org {
+		return NewError(http.StatusForbidden, CodeForbidden, "The refresh token belongs to someone else.")
+	}
+	if _, err := rs.RevokeFamily(ctx, req.RefreshToken, rec.ClientID, true); err != nil && !errors.Is(err, refresh.ErrInvalid) {
+		return err
+	}
+	// The access token used here ends too.
+	if h.d.Revoker != nil {
+		if err := h.d.Revoker.Revoke(ctx, claims); err != nil {
+			return err
+		}
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+type credentialsRequest struct {
+	Match struct {
+		Email       string `json:"email"`
+		PhoneNumber string `json:"phone_number"`
+		CountryCode string `json:"country_code"`
+	} `json:"match"`
+	Identity *identityJSON `json:"identity"`
+}
+
+func (h *contacts) addCredentials(c *gin.Context) error {
+	var req credentialsRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Identity == nil {
+		return invalid("identity", "The identity is required.")
+	}
+	issued, err := h.d.SelfService.AddCredentials(c.Request.Context(), tenant(c),
+		selfservice.Match{Email: req.Match.Email, PhoneNumber: req.Match.PhoneNumber, CountryCode: req.Match.CountryCode}, req.Identity.input())
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(rfc3339)})
+	return nil
+}
+
+type linkRequest struct {
+	Provider  string `json:"provider"`
+	Token     string `json:"token"`
+	TokenType string `json:"token_type"`
+	Nonce     string `json:"nonce"`
+}
+
+// linkIdentity attaches a Facebook account to the signed-in contact: the
+// only way an existing contact gains Facebook sign-in (a Facebook email
+// never merges into a contact by itself).
+func (h *contacts) linkIdentity(c *gin.Context) error {
+	var req linkRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if strings.ToUpper(req.Provider) != store.ProviderFacebook {
+		return invalid("provider", "Only FACEBOOK identities can be linked here.")
+	}
+	if req.Token == "" {
+		return invalid("token", "The Facebook token is required.")
+	}
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	ct, err := h.d.Identity.Contact(ctx, claims.Org, store.Mode(claims.Mode), claims.Subject)
+	if err != nil {
+		return err
+	}
+	kind := req.TokenType
+	if kind == "" {
+		kind = selfservice.FacebookTokenType(req.Token)
+	}
+	subject, err := h.d.SelfService.LinkFacebook(ctx, ct, req.Token, kind, req.Nonce)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"provider": store.ProviderFacebook, "subject": subject})
+	return nil
+}

@@ -1,0 +1,76 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ory/fosite"
+
+	"github.com/authd/authd/internal/selfservice"
+	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
+)
+
+// OTPValidator checks a one-time code and returns the contact it signs in.
+type OTPValidator interface {
+	ValidateOTP(ctx context.Context, t *selfservice.Tenant, otpID, code string) (store.Contact, signin.Principal, error)
+}
+
+// otpGrant is urn:authd:params:oauth:grant-type:otp: otp_id and code (the
+// code was requested with POST /self-service/v1/otps, whose API key gave
+// it its tenant).
+type otpGrant struct {
+	otp    OTPValidator
+	signin *signin.Service
+}
+
+var _ fosite.TokenEndpointHandler = (*otpGrant)(nil)
+
+func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	if !r.GetClient().GetGrantTypes().Has(GrantOTP) {
+		return fosite.ErrUnauthorizedClient.WithHint("The client may not use the OTP grant.")
+	}
+	f := r.GetRequestForm()
+	id, code := f.Get("otp_id"), f.Get("code")
+	if id == "" || code == "" {
+		return fosite.ErrInvalidRequest.WithHint("otp_id and code are required.")
+	}
+	_, p, err := g.otp.ValidateOTP(ctx, nil, id, code)
+	switch {
+	case errors.Is(err, selfservice.ErrInvalidOTP):
+		return fosite.ErrInvalidGrant.WithHint("The code is not valid.")
+	case errors.Is(err, selfservice.ErrOTPExpired):
+		return fosite.ErrInvalidGrant.WithHint("The code expired or was used up.")
+	case err != nil:
+		return err
+	}
+	toks, err := g.signin.Mint(ctx, p, r.GetClient().GetID(), nil)
+	if err != nil {
+		return err
+	}
+	s := r.GetSession().(*Session)
+	s.setPrincipal(p)
+	s.issued = &toks
+	return nil
+}
+
+func (g *otpGrant) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	return populateIssued(r, resp)
+}
+
+func (g *otpGrant) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
+
+func (g *otpGrant) CanHandleTokenEndpointRequest(_ context.Context, r fosite.AccessRequester) bool {
+	return r.GetGrantTypes().ExactOne(GrantOTP)
+}
+
+// EnableOTP registers the OTP grant.
+func (p *Provider) EnableOTP(v OTPValidator, s *signin.Service) {
+	p.AddGrant(GrantOTP, &otpGrant{otp: v, signin: s})
+}

@@ -1,0 +1,101 @@
+package otp
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// expires is the shared last sentence of the built-in texts.
+const expires = `It expires in {{.Minutes}} minute{{if ne .Minutes 1}}s{{end}}.`
+
+// builtinTemplates are the default texts, keyed "<channel>.<purpose>". For
+// email the first line is the subject.
+var builtinTemplates = map[string]string{
+	"sms.signin":          "Your code is {{.Code}}. " + expires,
+	"sms.register":        "Your verification code is {{.Code}}. " + expires,
+	"sms.add_credentials": "Your code to add a sign-in method is {{.Code}}. " + expires,
+
+	"email.signin": "Your sign-in code\n\nYour code is {{.Code}}.\n\n" + expires +
+		"\nIf you did not ask to sign in, ignore this email.\n",
+	"email.register": "Confirm your email address\n\nYour verification code is {{.Code}}.\n\n" + expires +
+		"\nIf you did not ask to register, ignore this email.\n",
+	"email.add_credentials": "Add a sign-in method\n\nYour code to add a sign-in method is {{.Code}}.\n\n" + expires +
+		"\nIf you did not ask for it, ignore this email; nothing changes without this code.\n",
+}
+
+// templateData is what a template sees.
+type templateData struct {
+	Code    string
+	Minutes int
+	Purpose string
+	Channel string
+}
+
+// templates holds the parsed texts (built-ins with overrides applied).
+type templates struct {
+	byKey   map[string]*template.Template
+	minutes int
+}
+
+// parseTemplates parses the built-ins and the overrides, and renders each
+// once with sample data so a broken override fails at start-up, not on a
+// user's request.
+func parseTemplates(overrides map[string]string, ttl time.Duration) (*templates, error) {
+	t := &templates{
+		byKey:   map[string]*template.Template{},
+		minutes: max(1, int((ttl+time.Minute-1)/time.Minute)),
+	}
+	texts := make(map[string]string, len(builtinTemplates)+len(overrides))
+	for k, v := range builtinTemplates {
+		texts[k] = v
+	}
+	for k, v := range overrides {
+		ch, purpose, ok := strings.Cut(k, ".")
+		if !ok || (ch != string(ChannelSMS) && ch != string(ChannelEmail)) || purpose == "" {
+			return nil, fmt.Errorf("otp: template key %q must be sms.<purpose> or email.<purpose>", k)
+		}
+		texts[k] = v
+	}
+	for k, text := range texts {
+		tpl, err := template.New(k).Option("missingkey=error").Parse(text)
+		if err != nil {
+			return nil, fmt.Errorf("otp: template %s: %w", k, err)
+		}
+		t.byKey[k] = tpl
+		ch, purpose, _ := strings.Cut(k, ".")
+		subject, body, err := t.render(Channel(ch), Purpose(purpose), "123456")
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(subject+body, "123456") {
+			return nil, fmt.Errorf("otp: template %s does not contain {{.Code}}", k)
+		}
+	}
+	return t, nil
+}
+
+// render returns the subject (email only) and body of a message.
+func (t *templates) render(ch Channel, p Purpose, code string) (subject, body string, err error) {
+	key := string(ch) + "." + string(p)
+	tpl, ok := t.byKey[key]
+	if !ok {
+		return "", "", fmt.Errorf("otp: no template %s", key)
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, templateData{Code: code, Minutes: t.minutes, Purpose: string(p), Channel: string(ch)}); err != nil {
+		return "", "", fmt.Errorf("otp: template %s: %w", key, err)
+	}
+	text := b.String()
+	if ch != ChannelEmail {
+		return "", strings.TrimSpace(text), nil
+	}
+	first, rest, _ := strings.Cut(strings.TrimLeft(text, "\r\n"), "\n")
+	subject = strings.TrimSpace(first)
+	body = strings.TrimLeft(rest, "\r\n")
+	if strings.TrimSpace(body) == "" {
+		body = subject
+	}
+	return subject, body, nil
+}

@@ -1,0 +1,296 @@
+// Package selfservice runs the contact flows of the CRM's reference guide:
+// registration (phone or email with a one-time code, or email with a
+// password), sign-in by one-time code, and adding credentials to a contact
+// created in the back office. It orchestrates identity (contacts and
+// identities), otp (codes) and signin (tokens); the HTTP handlers and the
+// OAuth OTP grant both call it.
+package selfservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/otp"
+	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
+)
+
+var (
+	// ErrInvalidOTP: the code is wrong.
+	ErrInvalidOTP = errors.New("selfservice: invalid one-time code")
+	// ErrOTPExpired: unknown, used up, expired or of another tenant.
+	ErrOTPExpired = errors.New("selfservice: one-time code expired")
+)
+
+// OTP is the one-time code service.
+type OTP interface {
+	Issue(ctx context.Context, r otp.Request) (otp.Issued, error)
+	Verify(ctx context.Context, id, code string) (otp.Verified, error)
+}
+
+// Tenant is who a self-service call acts for: the business and mode of
+// the public API key (or of the client, for OAuth grants).
+type Tenant struct {
+	BusinessID string
+	Mode       store.Mode
+	APIKeyID   string
+	IP         string
+}
+
+// Service runs the flows.
+type Service struct {
+	id     *identity.Service
+	otp    OTP
+	signin *signin.Service
+	logger *slog.Logger
+
+	fb             FacebookVerifier
+	fbAutoRegister bool
+}
+
+// New returns a Service.
+func New(id *identity.Service, o OTP, s *signin.Service, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{id: id, otp: o, signin: s, logger: logger}
+}
+
+// Identity input of registration and add-credentials.
+type IdentityInput struct {
+	Provider    string // EMAIL or PHONE
+	Email       string
+	PhoneNumber string
+	CountryCode string
+	Password    string // EMAIL only; empty: sign in by one-time code
+}
+
+// Registered is the outcome of Register: an OTP to validate (the contact
+// is stored once it is), or a signed-in contact (email + password).
+type Registered struct {
+	Contact   store.Contact
+	OTP       *otp.Issued
+	Principal *signin.Principal
+}
+
+// resolved is an identity input checked and normalised.
+type resolved struct {
+	provider, subject string
+	channel           otp.Channel
+	region            string
+}
+
+func (s *Service) resolve(in IdentityInput) (resolved, error) {
+	switch in.Provider {
+	case store.ProviderPhone:
+		p, err := identity.NormalisePhone(in.PhoneNumber, in.CountryCode, "identity.phone_number")
+		if err != nil {
+			return resolved{}, err
+		}
+		return resolved{provider: store.ProviderPhone, subject: p.E164, channel: otp.ChannelSMS, region: p.Region}, nil
+	case store.ProviderEmail:
+		e := identity.NormaliseEmail(in.Email)
+		if !identity.ValidEmail(e) {
+			return resolved{}, &identity.ValidationError{Field: "identity.email", Message: "The email address is not valid."}
+		}
+		return resolved{provider: store.ProviderEmail, subject: e, channel: otp.ChannelEmail}, nil
+	}
+	return resolved{}, &identity.ValidationError{Field: "identity.provider", Message: "The provider must be PHONE or EMAIL."}
+}
+
+// Register registers a contact. A phone or email already signing a contact
+// in, in this business and mode, is identity.ErrConflict.
+func (s *Service) Register(ctx context.Context, t Tenant, in identity.ContactInput, idIn IdentityInput) (Registered, error) {
+	r, err := s.resolve(idIn)
+	if err != nil {
+		return Registered{}, err
+	}
+	if idIn.Password != "" && r.provider != store.ProviderEmail {
+		return Registered{}, &identity.ValidationError{Field: "identity.password", Message: "A password goes with the EMAIL provider only."}
+	}
+	// The identity is also the contact's email or phone on record.
+	if r.provider == store.ProviderEmail {
+		in.Email = r.subject
+	} else {
+		in.PhoneNumber, in.CountryCode = r.subject, ""
+	}
+	c, err := s.id.BuildContact(t.BusinessID, t.Mode, in)
+	if err != nil {
+		return Registered{}, err
+	}
+	taken, err := s.id.IdentityTaken(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
+	if err != nil {
+		return Registered{}, err
+	}
+	if taken {
+		return Registered{}, identity.ErrConflict
+	}
+	if idIn.Password != "" {
+		hash, err := s.id.HashPassword(idIn.Password)
+		if err != nil {
+			var ve *identity.ValidationError
+			if errors.As(err, &ve) {
+				ve.Field = "identity.password"
+			}
+			return Registered{}, err
+		}
+		if err := s.id.RegisterContact(ctx, c, store.Identity{Provider: r.provider, Subject: r.subject, PasswordHash: hash}); err != nil {
+			return Registered{}, err
+		}
+		p := signin.ContactPrincipal(c)
+		return Registered{Contact: c, Principal: &p}, nil
+	}
+	pending, err := json.Marshal(c)
+	if err != nil {
+		return Registered{}, err
+	}
+	issued, err := s.otp.Issue(ctx, otp.Request{
+		BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP,
+		Channel: r.channel, To: r.subject, Region: r.region, Purpose: otp.PurposeRegister, Deliver: true,
+		Data: map[string]string{"contact": string(pending), "provider": r.provider, "subject": r.subject},
+	})
+	if err != nil {
+		return Registered{}, err
+	}
+	return Registered{Contact: c, OTP: &issued}, nil
+}
+
+// RequestOTP sends a sign-in code to a phone or email. The answer is the
+// same whether or not a contact has that identity; nothing is sent when
+// none has.
+func (s *Service) RequestOTP(ctx context.Context, t Tenant, idIn IdentityInput) (otp.Issued, error) {
+	r, err := s.resolve(idIn)
+	if err != nil {
+		return otp.Issued{}, err
+	}
+	req := otp.Request{BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP,
+		Channel: r.channel, To: r.subject, Region: r.region, Purpose: otp.PurposeSignIn}
+	ident, err := s.id.Identity(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
+	switch {
+	case err == nil:
+		req.Deliver = true
+		req.Data = map[string]string{"contact_id": ident.ContactID}
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		return otp.Issued{}, err
+	}
+	return s.otp.Issue(ctx, req)
+}
+
+// Match identifies a contact created in the back office by what is on
+// record.
+type Match struct {
+	Email       string
+	PhoneNumber string
+	CountryCode string
+}
+
+// AddCredentials starts attaching a new identity to the one contact whose
+// email or phone on record matches: a code goes to that matched channel,
+// and validating it attaches the identity. The answer is the same when
+// nothing (or more than one contact) matches, or the identity is taken.
+func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn IdentityInput) (otp.Issued, error) {
+	var (
+		channel        otp.Channel
+		to, region     string
+		email, phoneNo string
+	)
+	switch {
+	case m.Email != "" && m.PhoneNumber != "":
+		return otp.Issued{}, &identity.ValidationError{Field: "match", Message: "Match on email or on phone_number, not both."}
+	case m.Email != "":
+		email = identity.NormaliseEmail(m.Email)
+		if !identity.ValidEmail(email) {
+			return otp.Issued{}, &identity.ValidationError{Field: "match.email", Message: "The email address is not valid."}
+		}
+		channel, to = otp.ChannelEmail, email
+	case m.PhoneNumber != "":
+		p, err := identity.NormalisePhone(m.PhoneNumber, m.CountryCode, "match.phone_number")
+		if err != nil {
+			return otp.Issued{}, err
+		}
+		phoneNo, channel, to, region = p.E164, otp.ChannelSMS, p.E164, p.Region
+	default:
+		return otp.Issued{}, &identity.ValidationError{Field: "match", Message: "Give the email or phone_number on record."}
+	}
+	r, err := s.resolve(idIn)
+	if err != nil {
+		return otp.Issued{}, err
+	}
+	var hash string
+	if idIn.Password != "" {
+		if r.provider != store.ProviderEmail {
+			return otp.Issued{}, &identity.ValidationError{Field: "identity.password", Message: "A password goes with the EMAIL provider only."}
+		}
+		if hash, err = s.id.HashPassword(idIn.Password); err != nil {
+			var ve *identity.ValidationError
+			if errors.As(err, &ve) {
+				ve.Field = "identity.password"
+			}
+			return otp.Issued{}, err
+		}
+	}
+	req := otp.Request{BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP,
+		Channel: channel, To: to, Region: region, Purpose: otp.PurposeAddCredentials}
+	matches, err := s.id.FindContacts(ctx, t.BusinessID, t.Mode, email, phoneNo)
+	if err != nil {
+		return otp.Issued{}, err
+	}
+	taken, err := s.id.IdentityTaken(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
+	if err != nil {
+		return otp.Issued{}, err
+	}
+	if len(matches) == 1 && !taken {
+		req.Deliver = true
+		req.Data = map[string]string{"contact_id": matches[0].ID, "provider": r.provider, "subject": r.subject, "password_hash": hash}
+	}
+	return s.otp.Issue(ctx, req)
+}
+
+// ValidateOTP checks a code and signs its contact in: for a registration
+// it stores the contact and its identity first, for add-credentials it
+// attaches the identity. t, when not nil, must be the tenant the code was
+// issued for.
+func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, signin.Principal, error) {
+	v, err := s.otp.Verify(ctx, otpID, code)
+	switch {
+	case errors.Is(err, otp.ErrInvalidCode):
+		return store.Contact{}, signin.Principal{}, ErrInvalidOTP
+	case errors.Is(err, otp.ErrExpired):
+		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+	case err != nil:
+		return store.Contact{}, signin.Principal{}, err
+	}
+	if t != nil && (v.BusinessID != t.BusinessID || v.Mode != t.Mode) {
+		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+	}
+	var c store.Contact
+	switch v.Purpose {
+	case otp.PurposeSignIn:
+		c, err = s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])
+	case otp.PurposeRegister:
+		if err = json.Unmarshal([]byte(v.Data["contact"]), &c); err == nil {
+			err = s.id.RegisterContact(ctx, c, store.Identity{Provider: v.Data["provider"], Subject: v.Data["subject"]})
+		}
+	case otp.PurposeAddCredentials:
+		c, err = s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])
+		if err == nil {
+			err = s.id.AttachIdentity(ctx, store.Identity{BusinessID: v.BusinessID, Mode: v.Mode, ContactID: c.ID,
+				Provider: v.Data["provider"], Subject: v.Data["subject"], PasswordHash: v.Data["password_hash"]})
+		}
+	default:
+		err = ErrOTPExpired
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+	}
+	if err != nil {
+		return store.Contact{}, signin.Principal{}, err
+	}
+	p := signin.ContactPrincipal(c)
+	s.signin.SignedIn(ctx, p, "otp")
+	return c, p, nil
+}
