@@ -43,8 +43,9 @@ func bindJSON(c *gin.Context, dst any) error {
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return NewError(http.StatusBadRequest, CodeBadRequest, "The body is not valid JSON.")
 	case errors.As(err, &typeErr):
-		e := NewError(http.StatusUnprocessableEntity, CodeValidation, fmt.Sprintf("The field %s must be %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())))
-		e.Field = typeErr.Field
+		field := jsonPath(typeErr.Field)
+		e := NewError(http.StatusUnprocessableEntity, CodeValidation, fmt.Sprintf("The field %s must be %s.", field, jsonKind(typeErr.Type.Kind().String())))
+		e.Field = field
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
@@ -91,4 +92,18 @@ func invalid(field, msg string) *APIError {
 	e := NewError(http.StatusUnprocessableEntity, CodeValidation, msg)
 	e.Field = field
 	return e
+}
+
+// jsonPath drops the Go type names encoding/json puts in the path of a
+// field of an embedded struct: authd's JSON names are snake_case.
+func jsonPath(p string) string {
+	segs := strings.Split(p, ".")
+	out := segs[:0]
+	for _, s := range segs {
+		if strings.ToLower(s) != s {
+			continue
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ".")
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-const requestIDHeader = "X-Request-Id"
+const (
+	requestIDHeader = "X-Request-Id"
+	ctxLogger       = "authd.logger"
+)
 
 type ctxKey struct{}
 
@@ -57,6 +60,7 @@ func validRequestID(id string) bool {
 // body, which may carry tokens, codes and passwords.
 func accessLog(logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		c.Set(ctxLogger, logger)
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()

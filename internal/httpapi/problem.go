@@ -153,7 +153,11 @@ func renderError(c *gin.Context, err error) {
 			Detail: "An internal error occurred.", Internal: err}
 	}
 	if apiErr.Internal != nil || apiErr.Status >= 500 {
-		slog.ErrorContext(c.Request.Context(), "request failed",
+		logger := slog.Default()
+		if l, ok := c.Get(ctxLogger); ok {
+			logger = l.(*slog.Logger)
+		}
+		logger.ErrorContext(c.Request.Context(), "request failed",
 			"request_id", requestID(c), "route", c.FullPath(), "status", apiErr.Status, "code", apiErr.Code, "error", err)
 	}
 	writeProblem(c, apiErr)
