@@ -48,7 +48,7 @@ func TestDiscovery(t *testing.T) {
 		"revocation_endpoint":    s.URL + "/oauth2/revoke",
 		"jwks_uri":               s.URL + "/.well-known/jwks.json",
 		"grant_types_supported": []any{"client_credentials", "password", "refresh_token",
-			"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"urn:authd:params:oauth:grant-type:otp", "urn:ietf:params:oauth:grant-type:token-exchange"},
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(m[k], v) {
