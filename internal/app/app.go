@@ -58,7 +58,7 @@ type App struct {
 
 	// Self-service contacts (issues 4 and 5).
 	OTP         *otp.Service
-	OTPSender   sender.Sender // set before New only by tests (a fake)
+	OTPSender   sender.Sender // Options.OTPSender, when set
 	SelfService *selfservice.Service
 
 	Registry *prometheus.Registry
@@ -103,8 +103,19 @@ func KeysConfig(cfg *config.Config) keys.Config {
 
 // New wires every service. It opens and migrates the store, connects the
 // cache and loads (or, on an empty store, creates) the signing keys.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (a *App, err error) {
-	a = &App{Config: cfg, Logger: logger}
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return NewWithOptions(ctx, cfg, logger, Options{})
+}
+
+// Options replace parts of the wiring (tests and benchmarks).
+type Options struct {
+	// OTPSender replaces the configured OTP sender.
+	OTPSender sender.Sender
+}
+
+// NewWithOptions is New with parts replaced.
+func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (a *App, err error) {
+	a = &App{Config: cfg, Logger: logger, OTPSender: opts.OTPSender}
 	defer func() {
 		if err != nil {
 			a.Close()

@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/authd/authd/internal/app"
+	"github.com/authd/authd/internal/otp/sender"
 )
 
 // In-process benchmarks of whole requests through the gin engine (no
@@ -68,6 +71,7 @@ func BenchmarkIntrospectAccessToken(b *testing.B) {
 func loopback(b *testing.B, path string, do func(c *http.Client, base string) (*http.Response, error)) {
 	b.Helper()
 	b.ReportAllocs()
+	b.ResetTimer() // the server's start-up (bootstrap hashes a password) is not the request's cost
 	b.RunParallel(func(pb *testing.PB) {
 		c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		for pb.Next() {
@@ -208,5 +212,59 @@ func BenchmarkIntrospectAPIKey(b *testing.B) {
 		if w.Code != 200 || !strings.Contains(w.Body.String(), `"active":true`) {
 			b.Fatal(w.Code, w.Body.String())
 		}
+	}
+}
+
+// OTP benchmarks (issue 4): a fake sender, so delivery is excluded;
+// cooldown and limits are out of the way.
+
+func benchOTP(b *testing.B) (*testServer, *sender.Fake, string) {
+	cfg := testConfig(b)
+	cfg.OTP.ResendCooldown = 0
+	cfg.OTP.PerIdentifierPerHour = 1 << 30
+	cfg.OTP.PerIPPerHour = 1 << 30
+	cfg.OTP.PerAPIKeyPerMinute = 1 << 30
+	cfg.OTP.SMSBudgetPerBusinessPerHour = 0
+	fake := &sender.Fake{}
+	s := newTestServerWith(b, cfg, app.Options{OTPSender: fake})
+	key := s.Boot.APIKeys["live"].Public
+	// a registered contact to sign in
+	serveJSON(b, s, "/self-service/v1/contacts/register", key,
+		`{"first_name":"B","identity":{"provider":"EMAIL","email":"bench@example.com","password":"bench-long-password"}}`, 201)
+	return s, fake, key
+}
+
+func serveJSON(b *testing.B, s *testServer, path, key, body string, want int) []byte {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("api_key", key)
+	w := httptest.NewRecorder()
+	s.App.Public.ServeHTTP(w, req)
+	if w.Code != want {
+		b.Fatal(w.Code, w.Body.String())
+	}
+	return w.Body.Bytes()
+}
+
+func BenchmarkOTPRequest(b *testing.B) {
+	s, _, key := benchOTP(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		serveJSON(b, s, "/self-service/v1/otps", key, `{"channel":"EMAIL","email":"bench@example.com"}`, 201)
+	}
+}
+
+func BenchmarkOTPValidateAndIssue(b *testing.B) {
+	s, fake, key := benchOTP(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		var o struct {
+			OTPID string `json:"otp_id"`
+		}
+		_ = json.Unmarshal(serveJSON(b, s, "/self-service/v1/otps", key, `{"channel":"EMAIL","email":"bench@example.com"}`, 201), &o)
+		m, _ := fake.Last()
+		b.StartTimer()
+		serveJSON(b, s, "/self-service/v1/otps/"+o.OTPID+"/validate", key, `{"code":"`+m.Code+`"}`, 200)
 	}
 }

@@ -47,6 +47,11 @@ func testConfig(t testing.TB) *config.Config {
 // and serves the public and admin handlers with httptest.
 func newTestServer(t testing.TB, cfg *config.Config) *testServer {
 	t.Helper()
+	return newTestServerWith(t, cfg, app.Options{})
+}
+
+func newTestServerWith(t testing.TB, cfg *config.Config, opts app.Options) *testServer {
+	t.Helper()
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
@@ -60,7 +65,7 @@ func newTestServer(t testing.TB, cfg *config.Config) *testServer {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, logger)
+	a, err := app.NewWithOptions(ctx, cfg, logger, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
