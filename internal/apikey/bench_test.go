@@ -2,10 +2,15 @@ package apikey_test
 
 import (
 	"context"
+	"database/sql"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver, for the benchmark's schema
 
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/cache/memcache"
@@ -22,7 +27,7 @@ func benchEnv(b *testing.B, cacheSize, n int) (*apikey.Verifier, []string) {
 	ctx := context.Background()
 	dsn := "sqlite://" + filepath.Join(b.TempDir(), "bench.db")
 	if pg := os.Getenv("AUTHD_TEST_POSTGRES_DSN"); pg != "" && os.Getenv("AUTHD_BENCH_POSTGRES") == "1" {
-		dsn = pg
+		dsn = postgresSchema(b, pg)
 	}
 	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
@@ -55,6 +60,29 @@ func benchEnv(b *testing.B, cacheSize, n int) (*apikey.Verifier, []string) {
 	}
 	b.Cleanup(func() { _ = v.Close() })
 	return v, keys
+}
+
+// postgresSchema creates an empty schema, dropped at the end, and returns
+// a DSN selecting it.
+func postgresSchema(b *testing.B, base string) string {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	schema := "bench_apikey_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "_")
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // BenchmarkVerifyCacheHit: the key is in the in-process cache (the

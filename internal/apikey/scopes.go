@@ -13,10 +13,11 @@ import (
 // the ones a public key (shipped in a web page or app) may hold: they
 // start self-service flows and grant no access to data.
 const (
-	// ScopeContactsRegister: register a contact (self-service).
+	// ScopeContactsRegister: register a contact, and add credentials to a
+	// contact created in the back office (self-service).
 	ScopeContactsRegister = "contacts:register"
-	// ScopeContactsAuthenticate: sign a contact in, refresh its tokens and
-	// add credentials to it (self-service).
+	// ScopeContactsAuthenticate: sign a contact in and refresh its tokens
+	// (self-service).
 	ScopeContactsAuthenticate = "contacts:authenticate"
 	// ScopeOTPSend: request and validate one-time codes (self-service).
 	ScopeOTPSend = "otp:send"
@@ -43,9 +44,9 @@ type ScopeInfo struct {
 
 // Catalogue lists every scope a key may hold, in documentation order.
 var Catalogue = []ScopeInfo{
-	{ScopeContactsRegister, true, "Register a contact (POST /self-service/v1/contacts/register)."},
-	{ScopeContactsAuthenticate, true, "Sign a contact in, refresh its tokens, add credentials (self-service)."},
-	{ScopeOTPSend, true, "Request and validate one-time codes (POST /self-service/v1/otps)."},
+	{ScopeContactsRegister, true, "Register a contact; add credentials to a back-office contact (self-service)."},
+	{ScopeContactsAuthenticate, true, "Sign a contact in and refresh its tokens (self-service)."},
+	{ScopeOTPSend, true, "Request and validate one-time codes (POST /self-service/v1/otps...)."},
 	{ScopeContactsRead, false, "Read contacts (GET /backoffice/v1/contacts/{id})."},
 	{ScopeContactsWrite, false, "Create and change contacts (POST /backoffice/v1/contacts)."},
 	{ScopeTokensIntrospect, false, "Check tokens and API keys (forward-auth rules)."},

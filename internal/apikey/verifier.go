@@ -133,6 +133,7 @@ type Verifier struct {
 
 	lookups   atomic.Uint64
 	malformed atomic.Uint64
+	lastWarn  atomic.Int64 // coarse time of the last backend warning logged
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -302,7 +303,7 @@ func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error)
 		case errors.Is(err, cache.ErrMiss):
 			fillShared = true
 		default:
-			v.o.Logger.WarnContext(ctx, "apikey: shared cache unavailable, reading SQL", "error", err)
+			v.warn(ctx, "apikey: shared cache unavailable, reading SQL", err)
 		}
 	}
 	v.lookups.Add(1)
@@ -321,7 +322,7 @@ func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error)
 			}
 			// SetNX: never overwrite a tombstone written meanwhile.
 			if _, err := v.o.Cache.SetNX(ctx, sharedPrefix+hash, b, ttl); err != nil {
-				v.o.Logger.WarnContext(ctx, "apikey: cannot fill the shared cache", "error", err)
+				v.warn(ctx, "apikey: cannot fill the shared cache", err)
 			}
 		}
 	}
@@ -353,13 +354,23 @@ func (v *Verifier) allow(ctx context.Context, e *entry) error {
 	res, err := v.o.Cache.Allow(ctx, e.rlKey, cache.PerSecond(e.key.RateLimit))
 	if err != nil {
 		// The limit protects the CRM, not the key: fail open.
-		v.o.Logger.WarnContext(ctx, "apikey: rate limit unavailable", "key_id", e.key.ID, "error", err)
+		v.warn(ctx, "apikey: rate limit unavailable, not enforced", err)
 		return nil
 	}
 	if !res.Allowed {
 		return &RateLimitError{RetryAfter: res.RetryAfter}
 	}
 	return nil
+}
+
+// warn logs a backend failure on the request path at most every 10 s:
+// an outage must not flood the log.
+func (v *Verifier) warn(ctx context.Context, msg string, err error) {
+	now, last := v.clock.Load(), v.lastWarn.Load()
+	if now-last < int64(10*time.Second) || !v.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	v.o.Logger.WarnContext(ctx, msg, "error", err)
 }
 
 // Forget drops the key with this hex hash from the in-process caches.

@@ -268,3 +268,33 @@ func BenchmarkOTPValidateAndIssue(b *testing.B) {
 		serveJSON(b, s, "/self-service/v1/otps/"+o.OTPID+"/validate", key, `{"code":"`+m.Code+`"}`, 200)
 	}
 }
+
+// In-process references for the API-key figures: the admin listener's
+// /healthz and /forward-auth with an API key, through their engines.
+
+func BenchmarkHealthzHandler(b *testing.B) {
+	s := newTestServer(b, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		s.App.Admin.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+func BenchmarkForwardAuthAPIKey(b *testing.B) {
+	s := newTestServer(b, nil)
+	key := s.Boot.APIKeys["live"].Secret
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/forward-auth", nil)
+		req.Header.Set("api_key", key)
+		w := httptest.NewRecorder()
+		s.App.Public.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}
