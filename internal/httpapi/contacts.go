@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
@@ -111,8 +112,8 @@ type contacts struct {
 
 func (a *api) mountBackofficeContacts(g *gin.RouterGroup) {
 	h := &contacts{api: a, d: a.Contacts}
-	g.POST("/contacts", requireBearerOrSecretKey(a.Tokens, a.APIKeys, "contacts:write", "user"), wrap(h.create))
-	g.GET("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, "contacts:read", "user"), wrap(h.get))
+	g.POST("/contacts", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.create))
+	g.GET("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsRead, "user"), wrap(h.get))
 }
 
 // tenantOf is the business and mode of a back-office caller: the secret

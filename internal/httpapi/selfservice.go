@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/selfservice"
@@ -15,11 +16,11 @@ import (
 	"github.com/authd/authd/internal/token"
 )
 
-// Self-service API-key scopes.
+// Self-service API-key scopes (apikey's catalogue).
 const (
-	ScopeRegister     = "contacts:register"
-	ScopeOTP          = "otp:send"
-	ScopeAuthenticate = "contacts:authenticate"
+	ScopeRegister     = apikey.ScopeContactsRegister
+	ScopeOTP          = apikey.ScopeOTPSend
+	ScopeAuthenticate = apikey.ScopeContactsAuthenticate
 )
 
 func (a *api) mountSelfService(g *gin.RouterGroup) {

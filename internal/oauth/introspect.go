@@ -54,18 +54,7 @@ func (p *Provider) AddIntrospector(i Introspector) { p.introspectors = append(p.
 // Introspect answers for tok, trying the hinted kind first (RFC 7662 §2.1:
 // the hint may be ignored; a wrong hint must not make a token inactive).
 func (p *Provider) Introspect(ctx context.Context, tok, hint string) (Introspection, error) {
-	ordered := make([]Introspector, 0, len(p.introspectors))
-	for _, i := range p.introspectors {
-		if i.Hint() == hint {
-			ordered = append(ordered, i)
-		}
-	}
-	for _, i := range p.introspectors {
-		if i.Hint() != hint {
-			ordered = append(ordered, i)
-		}
-	}
-	for _, i := range ordered {
+	for _, i := range hintFirst(p.introspectors, hint) {
 		res, err := i.Introspect(ctx, tok)
 		if errors.Is(err, ErrUnknownToken) {
 			continue
@@ -81,17 +70,8 @@ func (p *Provider) Introspect(ctx context.Context, tok, hint string) (Introspect
 func (p *Provider) IntrospectionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if r.Method != http.MethodPost {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The introspection endpoint accepts POST only."))
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
-			return
-		}
-		client, err := p.authenticateClient(ctx, r)
-		if err != nil {
-			p.writeTokenError(ctx, w, nil, err)
+		client, ok := p.clientRequest(w, r)
+		if !ok {
 			return
 		}
 		if client.IsPublic() || !client.GetScopes().Has(ScopeIntrospect) {
@@ -161,4 +141,45 @@ func (a accessTokenIntrospector) Introspect(ctx context.Context, tok string) (In
 		Kind:      c.Kind,
 		HomeOrg:   c.HomeOrg,
 	}, nil
+}
+
+// hinted is a token kind named by a token_type_hint.
+type hinted interface{ Hint() string }
+
+// hintFirst orders handlers with the hinted kind first (a hint may be
+// wrong: the others are still tried).
+func hintFirst[T hinted](all []T, hint string) []T {
+	out := make([]T, 0, len(all))
+	for _, h := range all {
+		if h.Hint() == hint {
+			out = append(out, h)
+		}
+	}
+	for _, h := range all {
+		if h.Hint() != hint {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// clientRequest checks the method and form of an introspection or
+// revocation request and authenticates its client; on failure it has
+// written the RFC 6749 error.
+func (p *Provider) clientRequest(w http.ResponseWriter, r *http.Request) (fosite.Client, bool) {
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("This endpoint accepts POST only."))
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
+		return nil, false
+	}
+	client, err := p.authenticateClient(ctx, r)
+	if err != nil {
+		p.writeTokenError(ctx, w, nil, err)
+		return nil, false
+	}
+	return client, true
 }

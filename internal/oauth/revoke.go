@@ -33,17 +33,8 @@ func (p *Provider) AddRevoker(r Revoker) { p.revokers = append(p.revokers, r) }
 func (p *Provider) RevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if r.Method != http.MethodPost {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The revocation endpoint accepts POST only."))
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
-			return
-		}
-		client, err := p.authenticateClient(ctx, r)
-		if err != nil {
-			p.writeTokenError(ctx, w, nil, err)
+		client, ok := p.clientRequest(w, r)
+		if !ok {
 			return
 		}
 		tok := r.PostForm.Get("token")
@@ -52,19 +43,7 @@ func (p *Provider) RevocationHandler() http.Handler {
 			return
 		}
 		anyClient := !client.IsPublic() && client.GetScopes().Has(ScopeRevokeAny)
-		hint := r.PostForm.Get("token_type_hint")
-		ordered := make([]Revoker, 0, len(p.revokers))
-		for _, rv := range p.revokers {
-			if rv.Hint() == hint {
-				ordered = append(ordered, rv)
-			}
-		}
-		for _, rv := range p.revokers {
-			if rv.Hint() != hint {
-				ordered = append(ordered, rv)
-			}
-		}
-		for _, rv := range ordered {
+		for _, rv := range hintFirst(p.revokers, r.PostForm.Get("token_type_hint")) {
 			err := rv.Revoke(ctx, tok, client.GetID(), anyClient)
 			if errors.Is(err, ErrUnknownToken) {
 				continue
