@@ -102,7 +102,7 @@ func akReplica(t *testing.T, base *config.Config, boot bool) *testServer {
 
 // akPostgresSchema creates an empty schema, dropped at the end, and
 // returns a DSN selecting it.
-func akPostgresSchema(t *testing.T, base string) string {
+func akPostgresSchema(t testing.TB, base string) string {
 	t.Helper()
 	db, err := sql.Open("pgx", base)
 	if err != nil {

@@ -298,3 +298,24 @@ func BenchmarkForwardAuthAPIKey(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefreshGrantParallel: refreshes/s of the whole server, each
+// client rotating its own family (GOMAXPROCS goroutines × -cpu).
+func BenchmarkRefreshGrantParallel(b *testing.B) {
+	n := benchNetwork(b)
+	const clients = 32 // SetParallelism(8) × GOMAXPROCS 2 = 16 goroutines
+	tokens := make(chan string, clients)
+	for i := 0; i < clients; i++ {
+		tokens <- n.s.signIn(b, n.alice, userPassword)["refresh_token"].(string)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rt := <-tokens
+		for pb.Next() {
+			m := serveForm(b, n.s, url.Values{"grant_type": {"refresh_token"}, "client_id": {"backoffice"}, "refresh_token": {rt}})
+			rt = m["refresh_token"].(string)
+		}
+	})
+}

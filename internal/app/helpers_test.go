@@ -24,9 +24,9 @@ type testServer struct {
 	Boot  *bootstrap.Result
 }
 
-// testConfig is a valid configuration on a fresh SQLite file, or on
-// PostgreSQL/Redis when AUTHD_TEST_E2E_BACKENDS=1 and their test variables
-// are set.
+// testConfig is a valid configuration on a fresh SQLite file (PostgreSQL
+// with AUTHD_TEST_E2E_POSTGRES=1), and Redis when AUTHD_TEST_REDIS_URL is
+// set.
 func testConfig(t testing.TB) *config.Config {
 	t.Helper()
 	cfg := config.Default()
@@ -36,6 +36,11 @@ func testConfig(t testing.TB) *config.Config {
 	cfg.Secrets.System = testSecret
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Admin.Addr = "127.0.0.1:0"
+	// AUTHD_TEST_E2E_POSTGRES=1 runs the end-to-end tests and benchmarks on
+	// PostgreSQL (a fresh schema each) instead of SQLite.
+	if dsn := os.Getenv("AUTHD_TEST_POSTGRES_DSN"); dsn != "" && os.Getenv("AUTHD_TEST_E2E_POSTGRES") == "1" {
+		cfg.Database.DSN = akPostgresSchema(t, dsn)
+	}
 	if url := os.Getenv("AUTHD_TEST_REDIS_URL"); url != "" {
 		cfg.Redis.URL = url
 		cfg.Redis.KeyPrefix = "authd-e2e-" + filepath.Base(dir) + ":"
