@@ -21,6 +21,7 @@ func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{ID: "0001_initial", Migrate: migrate0001},
 		{ID: "0002_identity", Migrate: migrate0002},
+		{ID: "0003_sqlite_rotate_trigger", Migrate: migrate0003},
 	}
 }
 
@@ -317,4 +318,34 @@ func migrate0002(tx *gorm.DB) error {
 	// A partial unique index: contacts without a code do not collide.
 	// The same statement works on SQLite and PostgreSQL.
 	return tx.Exec("CREATE UNIQUE INDEX idx_contacts_code ON contacts (business_id, mode, code) WHERE code <> ''").Error
+}
+
+// migrate0003 lets SQLite rotate a refresh token in one statement: an
+// INSERT of the child marked claim_parent = 1 fires a trigger that refuses
+// it unless the parent is unused and unrevoked, and marks the parent used.
+// The pure-Go SQLite driver parses every statement on every execution, so
+// one statement instead of BEGIN, UPDATE, INSERT and COMMIT is most of a
+// refresh's cost. PostgreSQL gets the columns only (it rotates with a
+// data-modifying CTE).
+func migrate0003(tx *gorm.DB) error {
+	for _, q := range []string{
+		`ALTER TABLE refresh_tokens ADD COLUMN claim_parent INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE refresh_tokens ADD COLUMN parent_used_at TIMESTAMP NULL`,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	if tx.Dialector.Name() != "sqlite" {
+		return nil
+	}
+	return tx.Exec(`CREATE TRIGGER refresh_tokens_claim_parent BEFORE INSERT ON refresh_tokens
+		WHEN NEW.claim_parent = 1
+		BEGIN
+			SELECT RAISE(ABORT, 'authd_refresh_parent_not_claimable')
+			WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens
+				WHERE hash = NEW.parent_hash AND used_at IS NULL AND revoked_at IS NULL);
+			UPDATE refresh_tokens SET used_at = NEW.parent_used_at, child_hash = NEW.hash
+			WHERE hash = NEW.parent_hash;
+		END`).Error
 }

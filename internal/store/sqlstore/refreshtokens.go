@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -46,6 +47,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash string, usedA
 	used := orNow(usedAt)
 	if s.dialect == dialectPostgres && !s.inTx {
 		return s.rotatePostgres(ctx, parentHash, used, row)
+	}
+	if s.dialect == dialectSQLite && !s.inTx {
+		return s.rotateSQLite(ctx, parentHash, used, row)
 	}
 	return s.tx(ctx, true, func(tx *Store) error {
 		db := tx.conn(ctx)
@@ -124,6 +128,32 @@ func (s *Store) rotatePostgres(ctx context.Context, parentHash string, used time
 	}
 	if res.RowsAffected == 1 {
 		return nil
+	}
+	var exists bool
+	if err := s.conn(ctx).Raw("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)", parentHash).Scan(&exists).Error; err != nil {
+		return mapErr(op, err)
+	}
+	if exists {
+		return fmt.Errorf("%s: parent already used or revoked: %w", op, store.ErrConflict)
+	}
+	return mapErr(op, gorm.ErrRecordNotFound)
+}
+
+// rotateSQLite inserts the child marked claim_parent: the trigger of
+// migration 0003 claims the parent in the same statement, or aborts it.
+func (s *Store) rotateSQLite(ctx context.Context, parentHash string, used time.Time, row refreshTokenRow) error {
+	const op = "rotate refresh token"
+	err := s.conn(ctx).Exec(`INSERT INTO refresh_tokens (hash, family_id, parent_hash, child_hash, subject_kind, subject_id,
+		client_id, organisation_id, home_org, mode, scopes, created_at, family_expires_at, used_at, revoked_at,
+		claim_parent, parent_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		row.Hash, row.FamilyID, parentHash, row.ChildHash, row.SubjectKind, row.SubjectID,
+		row.ClientID, row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.CreatedAt, row.FamilyExpiresAt,
+		row.UsedAt, row.RevokedAt, used).Error
+	if err == nil {
+		return nil
+	}
+	if !strings.Contains(err.Error(), "authd_refresh_parent_not_claimable") {
+		return mapErr(op, err)
 	}
 	var exists bool
 	if err := s.conn(ctx).Raw("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)", parentHash).Scan(&exists).Error; err != nil {
