@@ -387,10 +387,23 @@ func TestBackofficeContactGainsCredentials(t *testing.T) {
 	if code != 200 || auth["contact"].(map[string]any)["id"] != "ext-123" {
 		t.Fatalf("validate credentials: %d %v", code, auth)
 	}
+	// The contact joins merchant M of the network; another business is refused.
+	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts/ext-123/organisations", e.liveSK,
+		map[string]string{"organisation_id": e.merchM, "relationship": "joined"}); code != 201 || len(m["organisations"].([]any)) != 1 {
+		t.Fatalf("join merchant: %d %v", code, m)
+	}
+	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts/ext-123/organisations", e.liveSK,
+		map[string]string{"organisation_id": "no-such-org", "relationship": "shared"}); code != 422 || m["field"] != "organisation_id" {
+		t.Fatalf("unknown org: %d %v", code, m)
+	}
 	code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/authenticate", e.live,
 		map[string]string{"provider": "EMAIL", "email": "bea@example.com", "password": "bea-long-password"})
 	if code != 200 || m["contact"].(map[string]any)["id"] != "ext-123" {
 		t.Fatalf("password after credentials: %d %v", code, m)
+	}
+	orgs := m["organisations"].([]any)
+	if len(orgs) != 1 || orgs[0].(map[string]any)["id"] != e.merchM || orgs[0].(map[string]any)["relationship"] != "joined" {
+		t.Fatalf("organisations in the auth response: %v", orgs)
 	}
 }
 

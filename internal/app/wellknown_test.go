@@ -198,6 +198,11 @@ func TestBackendOutage(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("introspect during outage: %d %v", resp.StatusCode, m)
 	}
+	// The CRM-style endpoints answer a problem with a code, never a 500.
+	code, pm, h := s.call(t, "POST", "/backoffice/v1/users/authenticate", "", map[string]string{"username": "a@b.example", "password": "whatever-long"})
+	if code != http.StatusServiceUnavailable || pm["code"] != "SERVICE_UNAVAILABLE" || h.Get("Retry-After") == "" {
+		t.Fatalf("problem during outage: %d %v", code, pm)
+	}
 	r, body := get(t, s.Admin+"/readyz", nil)
 	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"unavailable"`) {
 		t.Fatalf("readyz during outage: %d %s", r.StatusCode, body)

@@ -29,6 +29,7 @@ const (
 	ContactRegistered   = "contact.registered"
 	ContactCreated      = "contact.created"
 	IdentityAttached    = "contact.identity_attached"
+	ContactLinked       = "contact.organisation_linked"
 	ContactSignIn       = "contact.signin"
 	ContactSignInFailed = "contact.signin_failed"
 	APIKeyCreated       = "api_key.created"

@@ -114,6 +114,7 @@ func (a *api) mountBackofficeContacts(g *gin.RouterGroup) {
 	h := &contacts{api: a, d: a.Contacts}
 	g.POST("/contacts", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.create))
 	g.GET("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsRead, "user"), wrap(h.get))
+	g.POST("/contacts/:id/organisations", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.link))
 }
 
 // tenantOf is the business and mode of a back-office caller: the secret
@@ -208,4 +209,39 @@ func (h *contacts) contactOrganisations(c *gin.Context, ct store.Contact) ([]org
 		out = append(out, j)
 	}
 	return out, nil
+}
+
+type linkOrgRequest struct {
+	OrganisationID string `json:"organisation_id"`
+	Relationship   string `json:"relationship"`
+}
+
+// link joins the contact to, or shares it with, another organisation of
+// the network; the auth response lists it with its relationship.
+func (h *contacts) link(c *gin.Context) error {
+	var req linkOrgRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.OrganisationID == "" {
+		return invalid("organisation_id", "The organisation_id is required.")
+	}
+	biz, mode, actorKind, actorID, err := h.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	if err := h.d.Identity.LinkContactOrganisation(ctx, biz, mode, c.Param("id"), req.OrganisationID, req.Relationship, actorKind, actorID); err != nil {
+		return err
+	}
+	ct, err := h.d.Identity.Contact(ctx, biz, mode, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	orgs, err := h.contactOrganisations(c, ct)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"contact": toContactJSON(ct), "organisations": orgs})
+	return nil
 }

@@ -247,3 +247,41 @@ func (s *Service) HashPassword(pw string) (string, error) {
 	}
 	return s.hasher.Hash(pw)
 }
+
+// LinkContactOrganisation joins a contact to, or shares it with, another
+// organisation of its business's network (the same tree, e.g. a merchant
+// of the business).
+func (s *Service) LinkContactOrganisation(ctx context.Context, businessID string, mode store.Mode, contactID, orgID, relationship, actorKind, actorID string) error {
+	if relationship != store.RelationshipJoined && relationship != store.RelationshipShared {
+		return &ValidationError{Field: "relationship", Message: "The relationship must be joined or shared."}
+	}
+	if _, err := s.st.GetContact(ctx, businessID, mode, contactID); err != nil {
+		return err
+	}
+	target, err := ancestors(ctx, orgID, s.organisation)
+	if errors.Is(err, store.ErrNotFound) {
+		return &ValidationError{Field: "organisation_id", Message: "No such organisation."}
+	}
+	if err != nil {
+		return err
+	}
+	home, err := ancestors(ctx, businessID, s.organisation)
+	if err != nil {
+		return err
+	}
+	if len(target) == 0 || len(home) == 0 || target[len(target)-1].ID != home[len(home)-1].ID || orgID == businessID {
+		return &ValidationError{Field: "organisation_id", Message: "The organisation must be another organisation of the business's network."}
+	}
+	err = s.st.AddContactOrganisation(ctx, store.ContactOrganisation{BusinessID: businessID, Mode: mode, ContactID: contactID,
+		OrganisationID: orgID, Relationship: relationship, CreatedAt: s.now().UTC()})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactLinked, Success: true, ActorKind: actorKind, ActorID: actorID,
+		OrganisationID: businessID, TargetKind: store.KindContact, TargetID: contactID,
+		Details: map[string]string{"organisation_id": orgID, "relationship": relationship, "mode": string(mode)}})
+	return nil
+}
