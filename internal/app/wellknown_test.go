@@ -155,11 +155,11 @@ func TestAdminEndpoints(t *testing.T) {
 	if _, err := s.clientCredentials().Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := get(t, s.Admin+"/healthz", nil)
+	resp, _ := get(t, s.Admin+"/healthz", nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz %d", resp.StatusCode)
 	}
-	resp, body = get(t, s.Admin+"/readyz", nil)
+	resp, body := get(t, s.Admin+"/readyz", nil)
 	var ready struct {
 		Status string            `json:"status"`
 		Checks map[string]string `json:"checks"`
@@ -168,7 +168,7 @@ func TestAdminEndpoints(t *testing.T) {
 	if resp.StatusCode != 200 || ready.Status != "ok" || ready.Checks["database"] != "ok" || ready.Checks["signing_key"] != "ok" {
 		t.Fatalf("readyz %d %s", resp.StatusCode, body)
 	}
-	resp, body = get(t, s.Admin+"/metrics", nil)
+	_, body = get(t, s.Admin+"/metrics", nil)
 	for _, want := range []string{
 		`authd_tokens_issued_total{grant_type="client_credentials"} 1`,
 		`authd_http_requests_total{method="POST",route="/oauth2/token",status="200"} 1`,

@@ -53,7 +53,7 @@ func validContactID(id string) bool {
 		return false
 	}
 	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !idChar(r) {
 			return false
 		}
 	}
@@ -284,4 +284,9 @@ func (s *Service) LinkContactOrganisation(ctx context.Context, businessID string
 		OrganisationID: businessID, TargetKind: store.KindContact, TargetID: contactID,
 		Details: map[string]string{"organisation_id": orgID, "relationship": relationship, "mode": string(mode)}})
 	return nil
+}
+
+// idChar: letters, digits, '-', '_' and '.'.
+func idChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }

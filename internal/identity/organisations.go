@@ -59,7 +59,7 @@ func validType(t string) bool {
 		return false
 	}
 	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r == '_') {
+		if (r < 'a' || r > 'z') && r != '_' {
 			return false
 		}
 	}

@@ -60,10 +60,6 @@ func (s *Session) setPrincipal(p signin.Principal) {
 	s.Subject, s.Kind, s.Org, s.Mode, s.HomeOrg = p.ID, p.Kind, p.Org, string(p.Mode), p.HomeOrg
 }
 
-func (s *Session) principal() signin.Principal {
-	return signin.Principal{Kind: s.Kind, ID: s.Subject, Org: s.Org, Mode: store.Mode(s.Mode), HomeOrg: s.HomeOrg}
-}
-
 // ropcStorage is fosite's resource-owner storage over authd's services.
 // Refresh tokens are minted by the refresh strategy (refreshStrategy), so
 // the session methods here have nothing left to store.

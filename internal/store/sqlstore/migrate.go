@@ -336,7 +336,7 @@ func migrate0003(tx *gorm.DB) error {
 			return err
 		}
 	}
-	if tx.Dialector.Name() != "sqlite" {
+	if tx.Name() != "sqlite" {
 		return nil
 	}
 	return tx.Exec(`CREATE TRIGGER refresh_tokens_claim_parent BEFORE INSERT ON refresh_tokens

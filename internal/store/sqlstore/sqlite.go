@@ -32,7 +32,7 @@ var sqlitePragmas = []string{
 func openSQLite(ctx context.Context, rest string, lg *slog.Logger) (*gorm.DB, error) {
 	path, rawQuery, _ := strings.Cut(rest, "?")
 	if path == "" {
-		return nil, errors.New("sqlstore: sqlite DSN has no path: want sqlite:///abs/file.db, sqlite://./rel/file.db or sqlite://:memory:")
+		return nil, errors.New("sqlstore: sqlite DSN has no path (want sqlite:///abs/file.db, sqlite://./rel/file.db or sqlite://:memory:)")
 	}
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {
