@@ -1,0 +1,184 @@
+package refresh_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/internal/refresh"
+	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/store/sqlstore"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var cfg = refresh.Config{AbsoluteTTL: 24 * time.Hour, IdleTTL: time.Hour, ReuseGrace: 10 * time.Second}
+
+func setup(t *testing.T) (*refresh.Service, *clock, store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "r.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	return refresh.New(st, []byte("0123456789abcdef0123456789abcdef"), cfg, nil, clk.now), clk, st
+}
+
+var grant = refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "app", OrganisationID: "o1", Mode: store.ModeLive}
+
+func TestLifetimes(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		steps   []time.Duration // wait, then redeem, for each step
+		wantErr error           // of the last redeem
+	}{
+		{"rotates", []time.Duration{time.Minute, time.Minute}, nil},
+		{"idle window restarts at each rotation", []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute}, nil},
+		{"idle too long", []time.Duration{61 * time.Minute}, refresh.ErrInvalid},
+		{"absolute end", []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute,
+			50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute,
+			50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute,
+			50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute,
+			50 * time.Minute, 50 * time.Minute, 50 * time.Minute}, refresh.ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, clk, _ := setup(t)
+			tok, _, err := rs.Start(ctx, grant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last error
+			for _, d := range tc.steps {
+				clk.add(d)
+				next, _, err := rs.Redeem(ctx, tok, "app")
+				last = err
+				if err != nil {
+					break
+				}
+				tok = next
+			}
+			if !errors.Is(last, tc.wantErr) && !(tc.wantErr == nil && last == nil) {
+				t.Fatalf("last redeem: %v, want %v", last, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestReuseGraceAndClients(t *testing.T) {
+	ctx := context.Background()
+	rs, clk, _ := setup(t)
+	t0, _, _ := rs.Start(ctx, grant)
+	if _, _, err := rs.Redeem(ctx, t0, "other-client"); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("another client redeemed: %v", err)
+	}
+	t1, rec1, err := rs.Redeem(ctx, t0, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The immediate parent within the grace interval: the same child.
+	clk.add(5 * time.Second)
+	again, rec, err := rs.Redeem(ctx, t0, "app")
+	if err != nil || again != t1 || rec.Hash != rec1.Hash {
+		t.Fatalf("grace replay: %v (same child %v)", err, again == t1)
+	}
+	// Past the grace interval: reuse, the family is revoked.
+	clk.add(6 * time.Second)
+	if _, _, err := rs.Redeem(ctx, t0, "app"); !errors.Is(err, refresh.ErrReused) {
+		t.Fatalf("late replay: %v", err)
+	}
+	if _, _, err := rs.Redeem(ctx, t1, "app"); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("child survived reuse: %v", err)
+	}
+	if _, err := rs.Lookup(ctx, t1); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("lookup of a revoked family: %v", err)
+	}
+	for _, garbage := range []string{"", "rt_short", "ey.x.y"} {
+		if _, _, err := rs.Redeem(ctx, garbage, "app"); !errors.Is(err, refresh.ErrInvalid) {
+			t.Fatalf("%q: %v", garbage, err)
+		}
+	}
+}
+
+// TestConcurrentRedeem: a burst of redeems of one token (a retrying app)
+// yields one child, handed to every caller within the grace interval.
+func TestConcurrentRedeem(t *testing.T) {
+	ctx := context.Background()
+	rs, _, _ := setup(t)
+	t0, _, _ := rs.Start(ctx, grant)
+	var wg sync.WaitGroup
+	children := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, err := rs.Redeem(ctx, t0, "app")
+			if err != nil {
+				t.Errorf("concurrent redeem: %v", err)
+				return
+			}
+			children <- c
+		}()
+	}
+	wg.Wait()
+	close(children)
+	seen := map[string]bool{}
+	for c := range children {
+		seen[c] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d different children", len(seen))
+	}
+}
+
+func TestRevokeSubjectAndFamily(t *testing.T) {
+	ctx := context.Background()
+	rs, _, _ := setup(t)
+	a, _, _ := rs.Start(ctx, grant)
+	b, _, _ := rs.Start(ctx, grant)
+	other, _, _ := rs.Start(ctx, refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u2", ClientID: "app"})
+	if _, err := rs.RevokeFamily(ctx, a, "not-app", false); !errors.Is(err, refresh.ErrOtherClient) {
+		t.Fatalf("other client's revoke: %v", err)
+	}
+	if _, err := rs.RevokeFamily(ctx, a, "app", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rs.Redeem(ctx, a, "app"); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("revoked family: %v", err)
+	}
+	b2, _, err := rs.Redeem(ctx, b, "app")
+	if err != nil {
+		t.Fatalf("a second family died with the first: %v", err)
+	}
+	if _, err := rs.Lookup(ctx, b2); err != nil {
+		t.Fatalf("live token: %v", err)
+	}
+	if err := rs.RevokeSubject(ctx, store.KindUser, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Lookup(ctx, b2); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("subject revoke missed a family: %v", err)
+	}
+	if _, err := rs.Lookup(ctx, other); err != nil {
+		t.Fatalf("another subject's family died: %v", err)
+	}
+}
