@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -43,7 +45,11 @@ func testConfig(t testing.TB) *config.Config {
 	}
 	if url := os.Getenv("AUTHD_TEST_REDIS_URL"); url != "" {
 		cfg.Redis.URL = url
-		cfg.Redis.KeyPrefix = "authd-e2e-" + filepath.Base(dir) + ":"
+		// A random prefix: tests (and earlier runs) never share rate-limit
+		// buckets, codes or revocations in the one Redis.
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		cfg.Redis.KeyPrefix = "authd-e2e-" + hex.EncodeToString(b[:]) + ":"
 	}
 	return &cfg
 }
