@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,7 +66,8 @@ type App struct {
 	Public   http.Handler
 	Admin    http.Handler
 
-	cancel context.CancelFunc
+	cancel   context.CancelFunc
+	draining atomic.Bool
 }
 
 // OpenStore opens and migrates the SQL store named by cfg.
@@ -198,7 +200,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if cfg.Redis.URL != "" {
 		checks = append(checks, httpapi.Check{Name: "redis", Func: a.Cache.Ping})
 	}
-	a.Admin = httpapi.NewAdmin(httpapi.AdminDeps{Logger: logger, Gatherer: a.Registry, Checks: checks})
+	a.Admin = httpapi.NewAdmin(httpapi.AdminDeps{Logger: logger, Gatherer: a.Registry, Checks: checks, Draining: a.draining.Load})
 	return a, nil
 }
 

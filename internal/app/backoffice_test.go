@@ -436,6 +436,10 @@ func TestRemovedRightsAndDisabledUser(t *testing.T) {
 	if code, m := n.refresh(t, bob["refresh_token"].(string)); code != 400 {
 		t.Fatalf("disabled user's refresh: %d %v", code, m)
 	}
+	// His access token no longer opens the back office either.
+	if code, m, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/organisations", bob["access_token"].(string), nil); code != 401 || m["code"] != "INVALID_TOKEN" {
+		t.Fatalf("disabled user's access token: %d %v", code, m)
+	}
 	code, m, _ = n.s.call(t, "POST", "/backoffice/v1/users/authenticate", "", map[string]string{"username": n.bob, "password": userPassword})
 	if code != 401 || m["code"] != "INVALID_CREDENTIALS" {
 		t.Fatalf("disabled sign-in: %d %v", code, m)

@@ -48,6 +48,11 @@ func (a *App) Serve(ctx context.Context, ready func(public, admin net.Addr)) err
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	a.draining.Store(true)
+	if cfg.HTTP.ShutdownDrain > 0 && serveErr == nil {
+		a.Logger.Info("authd draining: /readyz answers 503", "for", cfg.HTTP.ShutdownDrain.String())
+		time.Sleep(cfg.HTTP.ShutdownDrain)
+	}
 	a.Logger.Info("authd shutting down", "timeout", cfg.HTTP.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()

@@ -275,3 +275,38 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal("listener still accepting after shutdown")
 	}
 }
+
+// TestShutdownDrain: after SIGTERM (ctx cancelled) /readyz answers 503 for
+// http.shutdown_drain while requests are still served, then the listeners
+// close.
+func TestShutdownDrain(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.HTTP.ShutdownDrain = 600 * time.Millisecond
+	s := newTestServer(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.App.Serve(ctx, func(pub, adm net.Addr) { addrs <- [2]string{pub.String(), adm.String()} })
+	}()
+	a := <-addrs
+	pub, adm := "http://"+a[0], "http://"+a[1]
+	if r, _ := get(t, adm+"/readyz", nil); r.StatusCode != 200 {
+		t.Fatalf("readyz before shutdown: %d", r.StatusCode)
+	}
+	cancel()
+	time.Sleep(150 * time.Millisecond)
+	r, body := get(t, adm+"/readyz", nil)
+	if r.StatusCode != 503 || !strings.Contains(string(body), "draining") {
+		t.Fatalf("readyz while draining: %d %s", r.StatusCode, body)
+	}
+	if r, _ := get(t, pub+"/.well-known/jwks.json", nil); r.StatusCode != 200 {
+		t.Fatalf("request while draining: %d", r.StatusCode)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(pub + "/.well-known/jwks.json"); err == nil {
+		t.Fatal("still serving after the drain")
+	}
+}

@@ -82,6 +82,9 @@ type HTTP struct {
 	WriteTimeout      time.Duration `koanf:"write_timeout"`
 	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+	// ShutdownDrain is how long /readyz answers 503 after SIGTERM before
+	// the listeners close, so load balancers stop sending traffic first.
+	ShutdownDrain time.Duration `koanf:"shutdown_drain"`
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed
 	// when deciding a client's IP (rate limits, audit). Empty: none.
 	TrustedProxies []string `koanf:"trusted_proxies"`

@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 	} {
 		check(d.v <= 0, "%s (%s) must be positive", d.key, d.v)
 	}
+	check(c.HTTP.ShutdownDrain < 0 || c.HTTP.ShutdownDrain > time.Minute, "http.shutdown_drain (%s) must be between 0 and 1m", c.HTTP.ShutdownDrain)
 	for _, cidr := range c.HTTP.TrustedProxies {
 		_, _, err := net.ParseCIDR(cidr)
 		check(err != nil && net.ParseIP(cidr) == nil, "http.trusted_proxies: %q is not an IP or CIDR", cidr)

@@ -22,6 +22,8 @@ type AdminDeps struct {
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
 	Checks   []Check
+	// Draining, when it reports true, makes /readyz answer 503 (shutdown).
+	Draining func() bool
 }
 
 // NewAdmin builds the admin engine: /healthz, /readyz, /metrics.
@@ -37,6 +39,9 @@ func NewAdmin(d AdminDeps) *gin.Engine {
 		defer cancel()
 		status, code := "ok", http.StatusOK
 		checks := map[string]string{}
+		if d.Draining != nil && d.Draining() {
+			status, code = "draining", http.StatusServiceUnavailable
+		}
 		for _, ch := range d.Checks {
 			if err := ch.Func(ctx); err != nil {
 				d.Logger.WarnContext(ctx, "readiness check failed", "check", ch.Name, "error", err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -23,20 +24,21 @@ type BackofficeDeps struct {
 
 func (a *api) mountBackoffice(g *gin.RouterGroup) {
 	b := &backoffice{api: a, d: a.Backoffice}
-	user := requireBearer(a.Tokens, token.KindUser)
+	bearer := requireBearer(a.Tokens, token.KindUser)
+	active := wrap(b.userActive)
 	g.POST("/users/authenticate", wrap(b.authenticate))
 	g.POST("/users/refresh", wrap(b.refresh))
-	g.GET("/users/me/organisations", user, wrap(b.myOrganisations))
-	g.POST("/users", user, wrap(b.createUser))
-	g.GET("/users", user, wrap(b.listUsers))
-	g.POST("/users/:id/disable", user, wrap(b.disableUser))
-	g.POST("/users/:id/memberships", user, wrap(b.addMembership))
-	g.DELETE("/users/:id/memberships/:organisation_id", user, wrap(b.removeMembership))
-	g.POST("/organisations", user, wrap(b.createOrganisation))
-	g.GET("/organisations", user, wrap(b.listOrganisations))
-	g.GET("/organisations/:id", user, wrap(b.getOrganisation))
-	g.POST("/organisations/:id/switch", user, wrap(b.switchOrganisation))
-	g.GET("/audit-events", user, wrap(b.auditEvents))
+	g.GET("/users/me/organisations", bearer, active, wrap(b.myOrganisations))
+	g.POST("/users", bearer, active, wrap(b.createUser))
+	g.GET("/users", bearer, active, wrap(b.listUsers))
+	g.POST("/users/:id/disable", bearer, active, wrap(b.disableUser))
+	g.POST("/users/:id/memberships", bearer, active, wrap(b.addMembership))
+	g.DELETE("/users/:id/memberships/:organisation_id", bearer, active, wrap(b.removeMembership))
+	g.POST("/organisations", bearer, active, wrap(b.createOrganisation))
+	g.GET("/organisations", bearer, active, wrap(b.listOrganisations))
+	g.GET("/organisations/:id", bearer, active, wrap(b.getOrganisation))
+	g.POST("/organisations/:id/switch", bearer, active, wrap(b.switchOrganisation))
+	g.GET("/audit-events", bearer, active, wrap(b.auditEvents))
 }
 
 type backoffice struct {
@@ -459,5 +461,23 @@ func (b *backoffice) removeMembership(c *gin.Context) error {
 		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// userActive refuses the token of a user who was disabled or lost every
+// right in the token's organisation since it was issued. The answer comes
+// from the identity service's authorization cache (invalidated on every
+// change, on every replica), so it costs no query on the hot path.
+func (b *backoffice) userActive(c *gin.Context) error {
+	claims, _ := claimsOf(c)
+	_, err := b.d.Identity.ActiveRoleIn(c.Request.Context(), claims.Subject, claims.Org)
+	if errors.Is(err, identity.ErrForbidden) || errors.Is(err, identity.ErrInvalidCredentials) {
+		c.Header("WWW-Authenticate", `Bearer realm="authd", error="invalid_token"`)
+		return NewError(http.StatusUnauthorized, CodeInvalidToken, "The access token is no longer valid for this user.")
+	}
+	if err != nil {
+		return err
+	}
+	c.Next()
 	return nil
 }
