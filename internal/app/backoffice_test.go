@@ -436,6 +436,10 @@ func TestRemovedRightsAndDisabledUser(t *testing.T) {
 	if code, m := n.refresh(t, bob["refresh_token"].(string)); code != 400 {
 		t.Fatalf("disabled user's refresh: %d %v", code, m)
 	}
+	// Introspection (and so every proxy) sees his access token inactive at once.
+	if m := n.s.introspect(t, bob["access_token"].(string), ""); m["active"] != false {
+		t.Fatalf("disabled user's token introspects active: %v", m)
+	}
 	// His access token no longer opens the back office either.
 	if code, m, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/organisations", bob["access_token"].(string), nil); code != 401 || m["code"] != "INVALID_TOKEN" {
 		t.Fatalf("disabled user's access token: %d %v", code, m)

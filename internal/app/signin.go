@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
+	"errors"
+
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/token"
 )
 
 // wireSignIn builds the identity rules, the refresh-token service and the
@@ -29,6 +33,20 @@ func (a *App) wireSignIn() error {
 	}, a.Audit, nil)
 	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Store, a.Audit, signin.Config{
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
+	})
+	// Every verification of a user's access token (bearer endpoints,
+	// introspection, forward-auth, token exchange) re-checks the user from
+	// the authorization cache: disabling a user or removing a membership
+	// stops their access tokens at once, not at exp.
+	a.Tokens.SetSubjectCheck(func(ctx context.Context, c token.Claims) error {
+		if c.Kind != token.KindUser {
+			return nil
+		}
+		_, err := a.Identity.ActiveRoleIn(ctx, c.Subject, c.Org)
+		if errors.Is(err, identity.ErrForbidden) || errors.Is(err, identity.ErrInvalidCredentials) {
+			return token.ErrSubjectGone
+		}
+		return err
 	})
 	return nil
 }

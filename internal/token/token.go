@@ -101,7 +101,17 @@ type Service struct {
 	issuer string
 	leeway time.Duration
 	now    func() time.Time
+	check  func(context.Context, Claims) error
 }
+
+// ErrSubjectGone is what a SubjectCheck returns when the subject may no
+// longer use its tokens (a disabled user, a removed membership).
+var ErrSubjectGone = errors.New("token: subject no longer allowed")
+
+// SetSubjectCheck installs a check run by Verify on every otherwise valid
+// token: returning ErrSubjectGone makes the token revoked. It must be
+// cheap (the identity service answers from a cache).
+func (s *Service) SetSubjectCheck(f func(context.Context, Claims) error) { s.check = f }
 
 // New returns a Service. now may be nil (time.Now).
 func New(signer Signer, c cache.Cache, issuer string, now func() time.Time) *Service {
@@ -166,6 +176,13 @@ func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
 	}
 	if revoked {
 		return c, ErrRevoked
+	}
+	if s.check != nil {
+		if err := s.check(ctx, c); errors.Is(err, ErrSubjectGone) {
+			return c, ErrRevoked
+		} else if err != nil {
+			return Claims{}, err
+		}
 	}
 	return c, nil
 }

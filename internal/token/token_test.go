@@ -191,3 +191,32 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestSubjectCheck(t *testing.T) {
+	now := time.Now()
+	s, _ := newService(t, func() time.Time { return now })
+	ctx := context.Background()
+	tok, _ := s.Issue(claims(now))
+	gone := false
+	s.SetSubjectCheck(func(_ context.Context, c Claims) error {
+		if c.Subject != "u1" {
+			t.Errorf("checked %q", c.Subject)
+		}
+		if gone {
+			return ErrSubjectGone
+		}
+		return nil
+	})
+	if _, err := s.Verify(ctx, tok); err != nil {
+		t.Fatalf("allowed subject: %v", err)
+	}
+	gone = true
+	if _, err := s.Verify(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("subject gone: %v", err)
+	}
+	boom := errors.New("backend down")
+	s.SetSubjectCheck(func(context.Context, Claims) error { return boom })
+	if _, err := s.Verify(ctx, tok); !errors.Is(err, boom) {
+		t.Fatalf("check failure: %v", err)
+	}
+}
