@@ -129,14 +129,7 @@ func (s *Store) rotatePostgres(ctx context.Context, parentHash string, used time
 	if res.RowsAffected == 1 {
 		return nil
 	}
-	var exists bool
-	if err := s.conn(ctx).Raw("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)", parentHash).Scan(&exists).Error; err != nil {
-		return mapErr(op, err)
-	}
-	if exists {
-		return fmt.Errorf("%s: parent already used or revoked: %w", op, store.ErrConflict)
-	}
-	return mapErr(op, gorm.ErrRecordNotFound)
+	return s.rotateRefused(ctx, op, parentHash)
 }
 
 // rotateSQLite inserts the child marked claim_parent: the trigger of
@@ -155,6 +148,12 @@ func (s *Store) rotateSQLite(ctx context.Context, parentHash string, used time.T
 	if !strings.Contains(err.Error(), "authd_refresh_parent_not_claimable") {
 		return mapErr(op, err)
 	}
+	return s.rotateRefused(ctx, op, parentHash)
+}
+
+// rotateRefused tells why a parent could not be claimed: ErrConflict when
+// it exists (used or revoked), ErrNotFound when it does not.
+func (s *Store) rotateRefused(ctx context.Context, op, parentHash string) error {
 	var exists bool
 	if err := s.conn(ctx).Raw("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)", parentHash).Scan(&exists).Error; err != nil {
 		return mapErr(op, err)
