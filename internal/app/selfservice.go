@@ -19,6 +19,9 @@ func (a *App) wireSelfService() error {
 	if err != nil {
 		return err
 	}
+	if cfg.OTP.Sender == "log" && !cfg.Dev {
+		a.Logger.Warn("otp.sender is log: one-time codes are written to this log; set AUTHD_OTP_SENDER (webhook, smtp or twilio) in production")
+	}
 	httpClient := &http.Client{Timeout: cfg.OTP.SendTimeout + time.Second}
 	snd, err := sender.New(cfg.OTP, secret, a.Logger, httpClient)
 	if err != nil {
