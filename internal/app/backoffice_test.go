@@ -218,9 +218,13 @@ func TestRefreshReuseDetectionAndGrace(t *testing.T) {
 	if code != 400 || m["error"] != "invalid_grant" {
 		t.Fatalf("ancestor replay: %d %v", code, m)
 	}
-	// The whole family is dead, including the newest token.
+	// The whole family is dead, including the newest token, and so are
+	// the access tokens issued with it.
 	if code, m := n.refresh(t, rt2); code != 400 || m["error"] != "invalid_grant" {
 		t.Fatalf("family survived reuse: %d %v", code, m)
+	}
+	if m := n.s.introspect(t, r2["access_token"].(string), ""); m["active"] != false {
+		t.Fatalf("access token of a reused family still active: %v", m)
 	}
 	// The reuse is in the audit trail.
 	code, ev, _ := n.s.call(t, "GET", "/backoffice/v1/audit-events?action=refresh.reuse_detected", n.adminToken, nil)
@@ -363,6 +367,20 @@ func TestMasquerading(t *testing.T) {
 			t.Fatalf("%v", m)
 		}
 	})
+
+	// A leaked access token cannot outlive a revoked sign-in: once its
+	// refresh token is revoked (RFC 7009) the access token is dead too, so
+	// it cannot be exchanged into a fresh family.
+	leaked := n.s.signIn(t, n.alice, userPassword)
+	if resp, m := n.s.postForm(t, "/oauth2/revoke", url.Values{"token": {leaked["refresh_token"].(string)}, "client_id": {"backoffice"}}, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %v", resp.StatusCode, m)
+	}
+	if code, m := exchange(leaked["access_token"].(string), url.Values{"mode": {"live"}}); code != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("exchange of a revoked sign-in's access token: %d %v", code, m)
+	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/organisations/"+n.bizA+"/switch", leaked["access_token"].(string), nil); code != 401 {
+		t.Fatalf("switch with a revoked sign-in's access token: %d %v", code, m)
+	}
 
 	// The CRM switch endpoint does the same.
 	code, sw, _ := n.s.call(t, "POST", "/backoffice/v1/organisations/"+n.merchM+"/switch", aliceAT, map[string]string{"mode": "test"})

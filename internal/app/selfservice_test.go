@@ -209,8 +209,12 @@ func TestSelfServicePhoneFlow(t *testing.T) {
 	if code, m, _ := e.s.call(t, "GET", "/self-service/v1/contacts/me", at, nil); code != 401 || m["code"] != "INVALID_TOKEN" {
 		t.Fatalf("access token after logout: %d %v", code, m)
 	}
+	// Logout ended the family: the family's earlier access token is dead too.
+	if code, _, _ := e.s.call(t, "GET", "/self-service/v1/contacts/me", auth2["access_token"].(string), nil); code != 401 {
+		t.Fatalf("an earlier access token of the logged-out family: %d", code)
+	}
 	// A contact token cannot read contacts through the back office.
-	if code, _, _ := e.s.call(t, "GET", "/backoffice/v1/contacts/"+contact["id"].(string), auth2["access_token"].(string), nil); code != 403 {
+	if code, _, _ := e.s.call(t, "GET", "/backoffice/v1/contacts/"+contact["id"].(string), auth["access_token"].(string), nil); code != 403 {
 		t.Fatalf("contact token on back office: %d", code)
 	}
 
@@ -392,9 +396,11 @@ func TestBackofficeContactGainsCredentials(t *testing.T) {
 		map[string]string{"organisation_id": e.merchM, "relationship": "joined"}); code != 201 || len(m["organisations"].([]any)) != 1 {
 		t.Fatalf("join merchant: %d %v", code, m)
 	}
-	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts/ext-123/organisations", e.liveSK,
-		map[string]string{"organisation_id": "no-such-org", "relationship": "shared"}); code != 422 || m["field"] != "organisation_id" {
-		t.Fatalf("unknown org: %d %v", code, m)
+	for _, other := range []string{"no-such-org", e.bizB, e.so, e.bizA} {
+		if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts/ext-123/organisations", e.liveSK,
+			map[string]string{"organisation_id": other, "relationship": "shared"}); code != 422 || m["field"] != "organisation_id" {
+			t.Fatalf("link to %s (outside the business): %d %v", other, code, m)
+		}
 	}
 	code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/authenticate", e.live,
 		map[string]string{"provider": "EMAIL", "email": "bea@example.com", "password": "bea-long-password"})

@@ -31,6 +31,9 @@ func (a *App) wireSignIn() error {
 		IdleTTL:     cfg.Tokens.RefreshIdleTTL,
 		ReuseGrace:  cfg.Tokens.RefreshReuseGrace,
 	}, a.Audit, nil)
+	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
+		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
+	})
 	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Store, a.Audit, signin.Config{
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 	})

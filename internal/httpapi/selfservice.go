@@ -270,7 +270,7 @@ func (h *contacts) logout(c *gin.Context) error {
 		c.Status(http.StatusNoContent)
 		return nil
 	}
-	if rec.SubjectKind != store.KindContact || rec.SubjectID != claims.Subject || rec.OrganisationID != claims.Org {
+	if rec.SubjectKind != store.KindContact || rec.SubjectID != claims.Subject || rec.OrganisationID != claims.Org || string(rec.Mode) != claims.Mode {
 		return NewError(http.StatusForbidden, CodeForbidden, "The refresh token belongs to someone else.")
 	}
 	if _, err := rs.RevokeFamily(ctx, req.RefreshToken, rec.ClientID, true); err != nil && !errors.Is(err, refresh.ErrInvalid) {

@@ -265,12 +265,12 @@ func (s *Service) LinkContactOrganisation(ctx context.Context, businessID string
 	if err != nil {
 		return err
 	}
-	home, err := ancestors(ctx, businessID, s.organisation)
-	if err != nil {
-		return err
+	below := false
+	for _, o := range target[1:] { // strictly below: the business itself is not a link
+		below = below || o.ID == businessID
 	}
-	if len(target) == 0 || len(home) == 0 || target[len(target)-1].ID != home[len(home)-1].ID || orgID == businessID {
-		return &ValidationError{Field: "organisation_id", Message: "The organisation must be another organisation of the business's network."}
+	if !below {
+		return &ValidationError{Field: "organisation_id", Message: "The organisation must be one of the business's own network (below it)."}
 	}
 	err = s.st.AddContactOrganisation(ctx, store.ContactOrganisation{BusinessID: businessID, Mode: mode, ContactID: contactID,
 		OrganisationID: orgID, Relationship: relationship, CreatedAt: s.now().UTC()})

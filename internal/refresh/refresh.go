@@ -78,6 +78,26 @@ type Service struct {
 	cfg   Config
 	audit *audit.Recorder
 	now   func() time.Time
+	// onRevoked is told of every family ended, so the access tokens
+	// issued with it end too.
+	onRevoked func(ctx context.Context, familyID string) error
+}
+
+// OnFamilyRevoked installs the hook told of every family this service
+// ends (reuse, logout, RFC 7009, a principal that lost its rights).
+func (s *Service) OnFamilyRevoked(f func(ctx context.Context, familyID string) error) {
+	s.onRevoked = f
+}
+
+// EndFamily revokes a family and tells the hook.
+func (s *Service) EndFamily(ctx context.Context, familyID string) error {
+	if err := s.st.RevokeRefreshFamily(ctx, familyID, s.now().UTC()); err != nil {
+		return err
+	}
+	if s.onRevoked != nil {
+		return s.onRevoked(ctx, familyID)
+	}
+	return nil
 }
 
 // New returns a Service; key (≥ 32 bytes) derives child tokens.
@@ -188,7 +208,7 @@ func (s *Service) Redeem(ctx context.Context, tok, clientID string) (string, sto
 			return s.child(tok), child, nil
 		}
 	}
-	if err := s.st.RevokeRefreshFamily(ctx, rec.FamilyID, now); err != nil {
+	if err := s.EndFamily(ctx, rec.FamilyID); err != nil {
 		return "", store.RefreshToken{}, err
 	}
 	s.audit.Record(ctx, store.AuditEvent{
@@ -245,7 +265,7 @@ func (s *Service) RevokeFamily(ctx context.Context, tok, clientID string, anyCli
 	if rec.ClientID != clientID && !anyClient {
 		return rec, ErrOtherClient
 	}
-	return rec, s.st.RevokeRefreshFamily(ctx, rec.FamilyID, s.now().UTC())
+	return rec, s.EndFamily(ctx, rec.FamilyID)
 }
 
 // RevokeSubject ends every family of a user or contact.

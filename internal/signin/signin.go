@@ -137,7 +137,7 @@ func (s *Service) Refresh(ctx context.Context, rt, clientID string) (Principal, 
 	p := Principal{Kind: rec.SubjectKind, ID: rec.SubjectID, Org: rec.OrganisationID, Mode: rec.Mode, HomeOrg: rec.HomeOrg}
 	if err := s.stillAllowed(ctx, &p); err != nil {
 		if errors.Is(err, ErrInvalidGrant) {
-			_ = s.st.RevokeRefreshFamily(ctx, rec.FamilyID, s.tokens.Now().UTC())
+			_ = s.refresh.EndFamily(ctx, rec.FamilyID)
 		}
 		return Principal{}, Tokens{}, err
 	}

@@ -177,6 +177,15 @@ func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
 	if revoked {
 		return c, ErrRevoked
 	}
+	if c.Family != "" {
+		_, err := s.cache.Get(ctx, familyKey(c.Family))
+		switch {
+		case err == nil:
+			return c, ErrRevoked
+		case !errors.Is(err, cache.ErrMiss):
+			return Claims{}, err
+		}
+	}
 	if s.check != nil {
 		if err := s.check(ctx, c); errors.Is(err, ErrSubjectGone) {
 			return c, ErrRevoked
@@ -217,6 +226,17 @@ func (s *Service) Revoke(ctx context.Context, c Claims) error {
 	}
 	return s.cache.Set(ctx, revokedKey(c.ID), []byte{1}, ttl+time.Second)
 }
+
+// RevokeFamily ends every access token issued with a refresh family
+// (claim sid) for as long as such a token can live.
+func (s *Service) RevokeFamily(ctx context.Context, familyID string, accessTTL time.Duration) error {
+	if familyID == "" {
+		return nil
+	}
+	return s.cache.Set(ctx, familyKey(familyID), []byte{1}, accessTTL+s.leeway+time.Second)
+}
+
+func familyKey(id string) string { return "at:revoked-family:" + id }
 
 // IsRevoked reports whether jti is on the revocation list.
 func (s *Service) IsRevoked(ctx context.Context, jti string) (bool, error) {

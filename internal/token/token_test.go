@@ -220,3 +220,24 @@ func TestSubjectCheck(t *testing.T) {
 		t.Fatalf("check failure: %v", err)
 	}
 }
+
+func TestRevokeFamily(t *testing.T) {
+	now := time.Now()
+	s, _ := newService(t, func() time.Time { return now })
+	ctx := context.Background()
+	fam := claims(now)
+	fam.Family = "f1"
+	inFamily, _ := s.Issue(fam)
+	other := claims(now)
+	other.Family = "f2"
+	outside, _ := s.Issue(other)
+	if err := s.RevokeFamily(ctx, "f1", 15*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, inFamily); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("token of a revoked family: %v", err)
+	}
+	if _, err := s.Verify(ctx, outside); err != nil {
+		t.Fatalf("token of another family: %v", err)
+	}
+}
