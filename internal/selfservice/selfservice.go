@@ -121,6 +121,12 @@ func (s *Service) Register(ctx context.Context, t Tenant, in identity.ContactInp
 	if err != nil {
 		return Registered{}, err
 	}
+	// The 409 of a taken identity tells whether a phone or email is
+	// registered (contract.md asks for it), so probing it counts against
+	// the same per-identifier and per-IP limits as a sign-in attempt.
+	if err := s.id.CheckPasswordRate(ctx, "register:"+t.BusinessID+":"+string(t.Mode)+":"+r.subject); err != nil {
+		return Registered{}, err
+	}
 	taken, err := s.id.IdentityTaken(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
 	if err != nil {
 		return Registered{}, err
