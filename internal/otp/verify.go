@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/store"
 )
 
 // Verify checks code against the OTP id and, when right, consumes it and
@@ -26,6 +27,17 @@ import (
 // is taken with an atomic GetDel, so of two concurrent right answers
 // exactly one succeeds (the other gets ErrExpired).
 func (s *Service) Verify(ctx context.Context, id, code string) (Verified, error) {
+	return s.verify(ctx, id, code, "", "")
+}
+
+// VerifyFor is Verify for a caller bound to one business and mode (a
+// self-service API key): a code issued for another tenant is ErrExpired,
+// and the attempt is not counted, so a foreign key cannot burn it.
+func (s *Service) VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (Verified, error) {
+	return s.verify(ctx, id, code, businessID, mode)
+}
+
+func (s *Service) verify(ctx context.Context, id, code, businessID string, mode store.Mode) (Verified, error) {
 	if !validID(id) {
 		return Verified{}, ErrExpired
 	}
@@ -40,6 +52,9 @@ func (s *Service) Verify(ctx context.Context, id, code string) (Verified, error)
 	rec, err := s.open(id, sealed)
 	if err != nil {
 		return Verified{}, err
+	}
+	if businessID != "" && (rec.BusinessID != businessID || rec.Mode != mode) {
+		return Verified{}, ErrExpired
 	}
 	now := s.now()
 	left := rec.expiresAt().Sub(now)

@@ -29,6 +29,7 @@ var (
 type OTP interface {
 	Issue(ctx context.Context, r otp.Request) (otp.Issued, error)
 	Verify(ctx context.Context, id, code string) (otp.Verified, error)
+	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (otp.Verified, error)
 }
 
 // Tenant is who a self-service call acts for: the business and mode of
@@ -261,7 +262,15 @@ func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn Id
 // attaches the identity. t, when not nil, must be the tenant the code was
 // issued for.
 func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, signin.Principal, error) {
-	v, err := s.otp.Verify(ctx, otpID, code)
+	var (
+		v   otp.Verified
+		err error
+	)
+	if t != nil {
+		v, err = s.otp.VerifyFor(ctx, otpID, code, t.BusinessID, t.Mode)
+	} else {
+		v, err = s.otp.Verify(ctx, otpID, code)
+	}
 	switch {
 	case errors.Is(err, otp.ErrInvalidCode):
 		return store.Contact{}, signin.Principal{}, ErrInvalidOTP
