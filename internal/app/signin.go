@@ -34,7 +34,7 @@ func (a *App) wireSignIn() error {
 	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
 		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
 	})
-	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Store, a.Audit, signin.Config{
+	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Audit, signin.Config{
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 	})
 	// Every verification of a user's access token (bearer endpoints,

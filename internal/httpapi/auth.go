@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -98,7 +99,7 @@ func requireBearer(v TokenVerifier, kinds ...string) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if len(kinds) > 0 && !contains(kinds, claims.Kind) {
+		if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
 			return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
 		}
 		c.Set(ctxClaims, claims)
@@ -157,7 +158,7 @@ func requireBearerOrSecretKey(tv TokenVerifier, kv KeyVerifier, scope string, ki
 			if err != nil {
 				return err
 			}
-			if len(kinds) > 0 && !contains(kinds, claims.Kind) {
+			if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
 				return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
 			}
 			c.Set(ctxClaims, claims)
@@ -172,13 +173,4 @@ func requireBearerOrSecretKey(tv TokenVerifier, kv KeyVerifier, scope string, ki
 		c.Next()
 		return nil
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -89,12 +90,10 @@ func (b *backoffice) refresh(c *gin.Context) error {
 	if req.RefreshToken == "" {
 		return invalid("refresh_token", "The refresh_token is required.")
 	}
-	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID)
+	userOnly := func(r store.RefreshToken) bool { return r.SubjectKind == store.KindUser }
+	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID, userOnly)
 	if err != nil {
 		return err
-	}
-	if p.Kind != store.KindUser {
-		return signin.ErrInvalidGrant
 	}
 	return b.respondAuth(c, http.StatusOK, p, toks)
 }
@@ -217,34 +216,20 @@ func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal,
 func page(c *gin.Context) (store.Page, int, int, error) {
 	pg, size := 1, 20
 	if v := c.Query("page"); v != "" {
-		n, ok := atoi(v)
-		if !ok || n < 1 || n > 1_000_000 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
 			return store.Page{}, 0, 0, invalid("page", "page must be a positive integer.")
 		}
 		pg = n
 	}
 	if v := c.Query("size"); v != "" {
-		n, ok := atoi(v)
-		if !ok || n < 1 || n > 100 {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
 			return store.Page{}, 0, 0, invalid("size", "size must be between 1 and 100.")
 		}
 		size = n
 	}
 	return store.Page{Offset: (pg - 1) * size, Size: size}, pg, size, nil
-}
-
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	n := 0
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n, true
 }
 
 func (b *backoffice) myOrganisations(c *gin.Context) error {

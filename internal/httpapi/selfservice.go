@@ -219,18 +219,14 @@ func (h *contacts) refresh(c *gin.Context) error {
 	}
 	t := tenant(c)
 	ctx := c.Request.Context()
-	// The key's tenant must be the token's: checked before rotating, so a
-	// foreign key cannot burn someone's token.
-	rec, _ := h.d.SignIn.RefreshTokens().Lookup(ctx, req.RefreshToken) // a dead token still names its tenant
-	if rec.Hash != "" && (rec.SubjectKind != store.KindContact || rec.OrganisationID != t.BusinessID || rec.Mode != t.Mode) {
-		return signin.ErrInvalidGrant
+	// The key's tenant must be the token's, checked on the record before
+	// anything happens to it, so a foreign key cannot rotate or burn it.
+	sameTenant := func(r store.RefreshToken) bool {
+		return r.SubjectKind == store.KindContact && r.OrganisationID == t.BusinessID && r.Mode == t.Mode
 	}
-	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID)
+	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID, sameTenant)
 	if err != nil {
 		return err
-	}
-	if p.Kind != store.KindContact || p.Org != t.BusinessID || p.Mode != t.Mode {
-		return signin.ErrInvalidGrant
 	}
 	ct, err := h.d.Identity.Contact(ctx, p.Org, p.Mode, p.ID)
 	if err != nil {

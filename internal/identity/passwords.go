@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,25 +35,11 @@ func (s *Service) CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n < s.cfg.PasswordMinLength:
-		return &ValidationError{Field: "password", Message: "The password must be at least " + itoa(s.cfg.PasswordMinLength) + " characters."}
+		return &ValidationError{Field: "password", Message: "The password must be at least " + strconv.Itoa(s.cfg.PasswordMinLength) + " characters."}
 	case len(pw) > 256:
 		return &ValidationError{Field: "password", Message: "The password must be at most 256 bytes."}
 	case commonPasswords[strings.ToLower(pw)]:
 		return &ValidationError{Field: "password", Message: "The password is too common."}
 	}
 	return nil
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

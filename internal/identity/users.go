@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,10 +138,10 @@ func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (s
 	seen := map[string]bool{}
 	for i, m := range in.Memberships {
 		if !ValidRole(m.Role) {
-			return store.User{}, &ValidationError{Field: "memberships[" + itoa(i) + "].role", Message: "The role must be owner, admin or member."}
+			return store.User{}, &ValidationError{Field: "memberships[" + strconv.Itoa(i) + "].role", Message: "The role must be owner, admin or member."}
 		}
 		if seen[m.OrganisationID] {
-			return store.User{}, &ValidationError{Field: "memberships[" + itoa(i) + "].organisation_id", Message: "An organisation is listed twice."}
+			return store.User{}, &ValidationError{Field: "memberships[" + strconv.Itoa(i) + "].organisation_id", Message: "An organisation is listed twice."}
 		}
 		seen[m.OrganisationID] = true
 		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)

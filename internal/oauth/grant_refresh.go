@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -32,7 +33,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 	if rt == "" {
 		return fosite.ErrInvalidRequest.WithHint("The refresh_token parameter is missing.")
 	}
-	p, toks, err := g.signin.Refresh(ctx, rt, r.GetClient().GetID())
+	p, toks, err := g.signin.Refresh(ctx, rt, r.GetClient().GetID(), nil)
 	if errors.Is(err, signin.ErrInvalidGrant) {
 		return fosite.ErrInvalidGrant.WithHint("The refresh token is invalid, expired or revoked.")
 	}
@@ -69,24 +70,12 @@ func populateIssued(r fosite.AccessRequester, resp fosite.AccessResponder) error
 	resp.SetTokenType("bearer")
 	resp.SetExpiresIn(time.Duration(s.issued.ExpiresIn) * time.Second)
 	if s.issued.Scope != "" {
-		resp.SetScopes(fosite.RemoveEmpty(splitSpace(s.issued.Scope)))
+		resp.SetScopes(strings.Fields(s.issued.Scope))
 	}
 	if s.issued.RefreshToken != "" {
 		resp.SetExtra("refresh_token", s.issued.RefreshToken)
 	}
 	return nil
-}
-
-func splitSpace(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ' ' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // refreshIntrospector introspects refresh tokens (RFC 7662).
@@ -112,7 +101,7 @@ func (i refreshIntrospector) Introspect(ctx context.Context, tok string) (Intros
 		ClientID:  rec.ClientID,
 		TokenType: "refresh_token",
 		TokenUse:  "refresh_token",
-		Scope:     joinSpace(rec.Scopes),
+		Scope:     strings.Join(rec.Scopes, " "),
 		Sub:       rec.SubjectID,
 		Kind:      rec.SubjectKind,
 		Org:       rec.OrganisationID,
@@ -143,15 +132,4 @@ func (r refreshRevoker) Revoke(ctx context.Context, tok, clientID string, anyCli
 		return ErrUnknownToken
 	}
 	return err
-}
-
-func joinSpace(l []string) string {
-	out := ""
-	for i, s := range l {
-		if i > 0 {
-			out += " "
-		}
-		out += s
-	}
-	return out
 }

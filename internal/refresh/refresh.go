@@ -152,11 +152,17 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToke
 	return tok, rec, nil
 }
 
+// Accept decides, from a token's record, whether the caller may redeem it
+// at all (an API key's tenant, the endpoint's subject kind). A refused
+// token is ErrInvalid and nothing happens to it: no rotation, no reuse
+// detection.
+type Accept func(store.RefreshToken) bool
+
 // Redeem rotates tok for clientID: it returns the next token of the
 // family and its record. Presenting a rotated token again is reuse (the
 // family is revoked, ErrReused), except for the immediate parent within
-// the grace interval, which gets the same child back.
-func (s *Service) Redeem(ctx context.Context, tok, clientID string) (string, store.RefreshToken, error) {
+// the grace interval, which gets the same child back. accept may be nil.
+func (s *Service) Redeem(ctx context.Context, tok, clientID string, accept Accept) (string, store.RefreshToken, error) {
 	if !LooksLike(tok) {
 		return "", store.RefreshToken{}, ErrInvalid
 	}
@@ -170,7 +176,7 @@ func (s *Service) Redeem(ctx context.Context, tok, clientID string) (string, sto
 	}
 	now := s.now().UTC()
 	switch {
-	case rec.ClientID != clientID, rec.RevokedAt != nil, !now.Before(rec.FamilyExpiresAt):
+	case rec.ClientID != clientID, rec.RevokedAt != nil, !now.Before(rec.FamilyExpiresAt), accept != nil && !accept(rec):
 		return "", store.RefreshToken{}, ErrInvalid
 	}
 	if rec.UsedAt == nil {

@@ -70,7 +70,7 @@ func TestLifetimes(t *testing.T) {
 			var last error
 			for _, d := range tc.steps {
 				clk.add(d)
-				next, _, err := rs.Redeem(ctx, tok, "app")
+				next, _, err := rs.Redeem(ctx, tok, "app", nil)
 				last = err
 				if err != nil {
 					break
@@ -88,32 +88,32 @@ func TestReuseGraceAndClients(t *testing.T) {
 	ctx := context.Background()
 	rs, clk, _ := setup(t)
 	t0, _, _ := rs.Start(ctx, grant)
-	if _, _, err := rs.Redeem(ctx, t0, "other-client"); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, t0, "other-client", nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("another client redeemed: %v", err)
 	}
-	t1, rec1, err := rs.Redeem(ctx, t0, "app")
+	t1, rec1, err := rs.Redeem(ctx, t0, "app", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The immediate parent within the grace interval: the same child.
 	clk.add(5 * time.Second)
-	again, rec, err := rs.Redeem(ctx, t0, "app")
+	again, rec, err := rs.Redeem(ctx, t0, "app", nil)
 	if err != nil || again != t1 || rec.Hash != rec1.Hash {
 		t.Fatalf("grace replay: %v (same child %v)", err, again == t1)
 	}
 	// Past the grace interval: reuse, the family is revoked.
 	clk.add(6 * time.Second)
-	if _, _, err := rs.Redeem(ctx, t0, "app"); !errors.Is(err, refresh.ErrReused) {
+	if _, _, err := rs.Redeem(ctx, t0, "app", nil); !errors.Is(err, refresh.ErrReused) {
 		t.Fatalf("late replay: %v", err)
 	}
-	if _, _, err := rs.Redeem(ctx, t1, "app"); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, t1, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("child survived reuse: %v", err)
 	}
 	if _, err := rs.Lookup(ctx, t1); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("lookup of a revoked family: %v", err)
 	}
 	for _, garbage := range []string{"", "rt_short", "ey.x.y"} {
-		if _, _, err := rs.Redeem(ctx, garbage, "app"); !errors.Is(err, refresh.ErrInvalid) {
+		if _, _, err := rs.Redeem(ctx, garbage, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
 			t.Fatalf("%q: %v", garbage, err)
 		}
 	}
@@ -131,7 +131,7 @@ func TestConcurrentRedeem(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, _, err := rs.Redeem(ctx, t0, "app")
+			c, _, err := rs.Redeem(ctx, t0, "app", nil)
 			if err != nil {
 				t.Errorf("concurrent redeem: %v", err)
 				return
@@ -162,10 +162,10 @@ func TestRevokeSubjectAndFamily(t *testing.T) {
 	if _, err := rs.RevokeFamily(ctx, a, "app", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs.Redeem(ctx, a, "app"); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, a, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("revoked family: %v", err)
 	}
-	b2, _, err := rs.Redeem(ctx, b, "app")
+	b2, _, err := rs.Redeem(ctx, b, "app", nil)
 	if err != nil {
 		t.Fatalf("a second family died with the first: %v", err)
 	}
@@ -180,5 +180,25 @@ func TestRevokeSubjectAndFamily(t *testing.T) {
 	}
 	if _, err := rs.Lookup(ctx, other); err != nil {
 		t.Fatalf("another subject's family died: %v", err)
+	}
+}
+
+// TestAcceptRefusesWithoutTouching: a token the caller may not redeem (a
+// foreign tenant) is refused and left as it was: no rotation, no reuse.
+func TestAcceptRefusesWithoutTouching(t *testing.T) {
+	ctx := context.Background()
+	rs, _, _ := setup(t)
+	t0, _, _ := rs.Start(ctx, grant)
+	foreign := func(r store.RefreshToken) bool { return r.OrganisationID == "another-org" }
+	for i := 0; i < 3; i++ {
+		if _, _, err := rs.Redeem(ctx, t0, "app", foreign); !errors.Is(err, refresh.ErrInvalid) {
+			t.Fatalf("foreign caller: %v", err)
+		}
+	}
+	if _, err := rs.Lookup(ctx, t0); err != nil {
+		t.Fatalf("refused redeems touched the token: %v", err)
+	}
+	if _, _, err := rs.Redeem(ctx, t0, "app", func(r store.RefreshToken) bool { return r.OrganisationID == "o1" }); err != nil {
+		t.Fatalf("rightful caller: %v", err)
 	}
 }

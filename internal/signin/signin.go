@@ -54,17 +54,16 @@ type Service struct {
 	tokens   *token.Service
 	refresh  *refresh.Service
 	identity *identity.Service
-	st       store.Store
 	audit    *audit.Recorder
 	cfg      Config
 }
 
 // New returns a Service.
-func New(tokens *token.Service, rs *refresh.Service, id *identity.Service, st store.Store, rec *audit.Recorder, cfg Config) *Service {
-	return &Service{tokens: tokens, refresh: rs, identity: id, st: st, audit: rec, cfg: cfg}
+func New(tokens *token.Service, rs *refresh.Service, id *identity.Service, rec *audit.Recorder, cfg Config) *Service {
+	return &Service{tokens: tokens, refresh: rs, identity: id, audit: rec, cfg: cfg}
 }
 
-// Refresh exposes the refresh-token service (revocation, introspection).
+// RefreshTokens exposes the refresh-token service (revocation, introspection).
 func (s *Service) RefreshTokens() *refresh.Service { return s.refresh }
 
 // UserPrincipal is what a user's sign-in acts for: their default
@@ -126,8 +125,10 @@ func (s *Service) Mint(ctx context.Context, p Principal, clientID string, scopes
 // Refresh rotates a refresh token and issues a new pair for the same
 // subject and organisation, re-checking that the subject may still act
 // for it (a removed membership or a disabled user ends the family).
-func (s *Service) Refresh(ctx context.Context, rt, clientID string) (Principal, Tokens, error) {
-	child, rec, err := s.refresh.Redeem(ctx, rt, clientID)
+// accept (may be nil) refuses tokens the caller may not redeem before
+// anything happens to them.
+func (s *Service) Refresh(ctx context.Context, rt, clientID string, accept refresh.Accept) (Principal, Tokens, error) {
+	child, rec, err := s.refresh.Redeem(ctx, rt, clientID, accept)
 	if errors.Is(err, refresh.ErrInvalid) || errors.Is(err, refresh.ErrReused) {
 		return Principal{}, Tokens{}, ErrInvalidGrant
 	}
