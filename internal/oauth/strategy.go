@@ -47,20 +47,8 @@ func (a *accessTokens) GenerateAccessToken(_ context.Context, r fosite.Requester
 	if len(aud) == 0 {
 		aud = a.defaultAudience
 	}
-	now := a.tokens.Now()
-	tok, err := a.tokens.Issue(token.Claims{
-		Subject:   s.Subject,
-		Audience:  aud,
-		ExpiresAt: exp.Unix(),
-		IssuedAt:  now.Unix(),
-		ClientID:  r.GetClient().GetID(),
-		Scope:     strings.Join(r.GetGrantedScopes(), " "),
-		Org:       s.Org,
-		Mode:      s.Mode,
-		Kind:      s.Kind,
-		HomeOrg:   s.HomeOrg,
-		Family:    s.Family,
-	})
+	tok, _, err := a.tokens.IssueFor(token.Subject{ID: s.Subject, Kind: s.Kind, ClientID: r.GetClient().GetID(),
+		Org: s.Org, Mode: s.Mode, HomeOrg: s.HomeOrg, Family: s.Family, Scopes: r.GetGrantedScopes(), Audience: aud}, exp)
 	if err != nil {
 		return "", "", err
 	}

@@ -82,27 +82,8 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (Principal, 
 // AccessToken signs an access token for p (no refresh token); family ties
 // it to a refresh family when not empty.
 func (s *Service) AccessToken(p Principal, clientID string, scopes []string, family string) (string, token.Claims, error) {
-	now := s.tokens.Now()
-	c := token.Claims{
-		Subject:   p.ID,
-		Audience:  s.cfg.Audience,
-		IssuedAt:  now.Unix(),
-		ExpiresAt: now.Add(s.cfg.AccessTokenTTL).Unix(),
-		ClientID:  clientID,
-		Scope:     strings.Join(scopes, " "),
-		Org:       p.Org,
-		Mode:      string(p.Mode),
-		Kind:      p.Kind,
-		HomeOrg:   p.HomeOrg,
-		Family:    family,
-	}
-	if len(c.Audience) == 0 {
-		c.Audience = token.Audience{s.tokens.Issuer()}
-	}
-	c.ID = token.NewID()
-	tok, err := s.tokens.Issue(c)
-	c.Issuer = s.tokens.Issuer()
-	return tok, c, err
+	return s.tokens.IssueFor(token.Subject{ID: p.ID, Kind: p.Kind, ClientID: clientID, Org: p.Org, Mode: string(p.Mode),
+		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: s.cfg.Audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
 }
 
 // Mint starts a refresh family for p and issues the first pair.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,24 @@ func TestRevokeFamily(t *testing.T) {
 	}
 	if _, err := s.Verify(ctx, outside); err != nil {
 		t.Fatalf("token of another family: %v", err)
+	}
+}
+
+// TestIssueFor: the claims IssueFor returns are exactly those signed, with
+// the issuer as the default audience.
+func TestIssueFor(t *testing.T) {
+	now := time.Now()
+	s, _ := newService(t, func() time.Time { return now })
+	tok, c, err := s.IssueFor(Subject{ID: "u1", Kind: KindUser, ClientID: "app", Org: "o1", Mode: "test", HomeOrg: "root",
+		Family: "f", Scopes: []string{"a", "b"}}, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) || c.Audience[0] != issuer || c.Scope != "a b" || c.ExpiresAt != now.Add(time.Minute).Unix() || c.ID == "" {
+		t.Fatalf("signed %+v\nreturned %+v", got, c)
 	}
 }
