@@ -94,18 +94,22 @@ func verifyBearer(c *gin.Context, v TokenVerifier) (token.Claims, error) {
 // requireBearer admits requests with a valid access token whose kind is
 // one of kinds.
 func requireBearer(v TokenVerifier, kinds ...string) gin.HandlerFunc {
-	return wrap(func(c *gin.Context) error {
-		claims, err := verifyBearer(c, v)
-		if err != nil {
-			return err
-		}
-		if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
-			return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
-		}
-		c.Set(ctxClaims, claims)
-		c.Next()
-		return nil
-	})
+	return wrap(func(c *gin.Context) error { return admitBearer(c, v, kinds) })
+}
+
+// admitBearer verifies the bearer token, checks its kind and runs the rest
+// of the chain.
+func admitBearer(c *gin.Context, v TokenVerifier, kinds []string) error {
+	claims, err := verifyBearer(c, v)
+	if err != nil {
+		return err
+	}
+	if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
+		return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
+	}
+	c.Set(ctxClaims, claims)
+	c.Next()
+	return nil
 }
 
 // verifyKey verifies the api_key header and checks scope.
@@ -154,16 +158,7 @@ func requireKey(v KeyVerifier, keyType, scope string) gin.HandlerFunc {
 func requireBearerOrSecretKey(tv TokenVerifier, kv KeyVerifier, scope string, kinds ...string) gin.HandlerFunc {
 	return wrap(func(c *gin.Context) error {
 		if _, ok := bearerToken(c); ok || c.GetHeader(APIKeyHeader) == "" {
-			claims, err := verifyBearer(c, tv)
-			if err != nil {
-				return err
-			}
-			if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
-				return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
-			}
-			c.Set(ctxClaims, claims)
-			c.Next()
-			return nil
+			return admitBearer(c, tv, kinds)
 		}
 		k, err := verifyKey(c, kv, "secret", scope)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/ory/fosite"
 
@@ -83,7 +82,8 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 			return err
 		}
 		g.signin.SignedIn(ctx, p, iss)
-		return g.done(s, p, toks)
+		s.issue(p, toks)
+		return nil
 	}
 
 	if subjectType != TokenTypeAccessToken {
@@ -123,13 +123,7 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 	if err != nil {
 		return err
 	}
-	return g.done(s, p, toks)
-}
-
-func (g *exchangeGrant) done(s *Session, p signin.Principal, toks signin.Tokens) error {
-	s.setPrincipal(p)
-	s.issued = &toks
-	s.SetExpiresAt(fosite.AccessToken, time.Unix(toks.Claims.ExpiresAt, 0))
+	s.issue(p, toks)
 	return nil
 }
 

@@ -51,9 +51,7 @@ func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.Acce
 	if err != nil {
 		return err
 	}
-	s := r.GetSession().(*Session)
-	s.setPrincipal(p)
-	s.issued = &toks
+	r.GetSession().(*Session).issue(p, toks)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -54,6 +55,13 @@ func (g *passwordGrant) CanSkipClientAuth(ctx context.Context, r fosite.AccessRe
 
 func (g *passwordGrant) CanHandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) bool {
 	return g.inner.CanHandleTokenEndpointRequest(ctx, r)
+}
+
+// issue records tokens a grant minted itself, for populateIssued.
+func (s *Session) issue(p signin.Principal, toks signin.Tokens) {
+	s.setPrincipal(p)
+	s.issued = &toks
+	s.SetExpiresAt(fosite.AccessToken, time.Unix(toks.Claims.ExpiresAt, 0))
 }
 
 func (s *Session) setPrincipal(p signin.Principal) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
 )
 
 // refreshGrant is the refresh_token grant (RFC 6749 §6) on authd's one
@@ -40,10 +41,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 	if err != nil {
 		return err
 	}
-	s := r.GetSession().(*Session)
-	s.setPrincipal(p)
-	s.issued = &toks
-	s.SetExpiresAt(fosite.AccessToken, time.Unix(toks.Claims.ExpiresAt, 0))
+	r.GetSession().(*Session).issue(p, toks)
 	return nil
 }
 
@@ -124,7 +122,7 @@ func (r refreshRevoker) Revoke(ctx context.Context, tok, clientID string, anyCli
 	if !refresh.LooksLike(tok) {
 		return ErrUnknownToken
 	}
-	_, err := r.rs.RevokeFamily(ctx, tok, clientID, anyClient)
+	_, err := r.rs.RevokeFamily(ctx, tok, func(rec store.RefreshToken) bool { return anyClient || rec.ClientID == clientID })
 	switch {
 	case errors.Is(err, refresh.ErrOtherClient):
 		return ErrNotYourToken

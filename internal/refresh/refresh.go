@@ -39,7 +39,8 @@ var (
 	// ErrReused: a rotated token was presented again outside the grace
 	// interval; its whole family has just been revoked.
 	ErrReused = errors.New("refresh: refresh token reuse detected")
-	// ErrOtherClient: RevokeFamily of a token issued to another client.
+	// ErrOtherClient: RevokeFamily of a token the caller may not end
+	// (issued to another client, or to another person).
 	ErrOtherClient = errors.New("refresh: token issued to another client")
 )
 
@@ -163,17 +164,11 @@ type Accept func(store.RefreshToken) bool
 // family is revoked, ErrReused), except for the immediate parent within
 // the grace interval, which gets the same child back. accept may be nil.
 func (s *Service) Redeem(ctx context.Context, tok, clientID string, accept Accept) (string, store.RefreshToken, error) {
-	if !LooksLike(tok) {
-		return "", store.RefreshToken{}, ErrInvalid
-	}
-	h := Hash(tok)
-	rec, err := s.st.GetRefreshToken(ctx, h)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", store.RefreshToken{}, ErrInvalid
-	}
+	rec, err := s.find(ctx, tok)
 	if err != nil {
 		return "", store.RefreshToken{}, err
 	}
+	h := rec.Hash
 	now := s.now().UTC()
 	switch {
 	case rec.ClientID != clientID, rec.RevokedAt != nil, !now.Before(rec.FamilyExpiresAt), accept != nil && !accept(rec):
@@ -225,9 +220,8 @@ func (s *Service) Redeem(ctx context.Context, tok, clientID string, accept Accep
 	return "", store.RefreshToken{}, ErrReused
 }
 
-// Lookup returns the record of a live token (for introspection) or
-// ErrInvalid.
-func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, error) {
+// find reads tok's record: ErrInvalid for a malformed or unknown token.
+func (s *Service) find(ctx context.Context, tok string) (store.RefreshToken, error) {
 	if !LooksLike(tok) {
 		return store.RefreshToken{}, ErrInvalid
 	}
@@ -235,6 +229,13 @@ func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, e
 	if errors.Is(err, store.ErrNotFound) {
 		return store.RefreshToken{}, ErrInvalid
 	}
+	return rec, err
+}
+
+// Lookup returns the record of a live token (for introspection) or
+// ErrInvalid.
+func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, error) {
+	rec, err := s.find(ctx, tok)
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
@@ -255,20 +256,14 @@ func (s *Service) IdleExpiry(rec store.RefreshToken) time.Time {
 }
 
 // RevokeFamily ends the family of tok (logout, RFC 7009). Unknown tokens
-// are ErrInvalid; a token of another client is ErrInvalid too unless
-// anyClient.
-func (s *Service) RevokeFamily(ctx context.Context, tok, clientID string, anyClient bool) (store.RefreshToken, error) {
-	if !LooksLike(tok) {
-		return store.RefreshToken{}, ErrInvalid
-	}
-	rec, err := s.st.GetRefreshToken(ctx, Hash(tok))
-	if errors.Is(err, store.ErrNotFound) {
-		return store.RefreshToken{}, ErrInvalid
-	}
+// are ErrInvalid; a token the caller may not end (accept refuses it: another
+// client's, another person's) is ErrOtherClient and nothing changes.
+func (s *Service) RevokeFamily(ctx context.Context, tok string, accept Accept) (store.RefreshToken, error) {
+	rec, err := s.find(ctx, tok)
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
-	if rec.ClientID != clientID && !anyClient {
+	if accept != nil && !accept(rec) {
 		return rec, ErrOtherClient
 	}
 	return rec, s.EndFamily(ctx, rec.FamilyID)

@@ -156,10 +156,10 @@ func TestRevokeSubjectAndFamily(t *testing.T) {
 	a, _, _ := rs.Start(ctx, grant)
 	b, _, _ := rs.Start(ctx, grant)
 	other, _, _ := rs.Start(ctx, refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u2", ClientID: "app"})
-	if _, err := rs.RevokeFamily(ctx, a, "not-app", false); !errors.Is(err, refresh.ErrOtherClient) {
+	if _, err := rs.RevokeFamily(ctx, a, func(r store.RefreshToken) bool { return r.ClientID == "not-app" }); !errors.Is(err, refresh.ErrOtherClient) {
 		t.Fatalf("other client's revoke: %v", err)
 	}
-	if _, err := rs.RevokeFamily(ctx, a, "app", false); err != nil {
+	if _, err := rs.RevokeFamily(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := rs.Redeem(ctx, a, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
