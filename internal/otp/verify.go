@@ -59,7 +59,7 @@ func (s *Service) verify(ctx context.Context, id, code, businessID string, mode 
 	now := s.now()
 	left := rec.expiresAt().Sub(now)
 	if left <= 0 {
-		_ = s.cache.Del(ctx, key, attemptsKey(id))
+		_ = s.cache.Del(ctx, key)
 		return Verified{}, ErrExpired
 	}
 	n, err := s.cache.Incr(ctx, attemptsKey(id), left+time.Second)
@@ -88,7 +88,9 @@ func (s *Service) verify(ctx context.Context, id, code, businessID string, mode 
 	if err != nil {
 		return Verified{}, fmt.Errorf("otp: consuming code: %w", err)
 	}
-	_ = s.cache.Del(ctx, attemptsKey(id))
+	// The attempt counter is left to expire with the record's lifetime:
+	// resetting it here would give a caller that read the record before it
+	// was consumed a fresh count, and so more comparisons than MaxAttempts.
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "otp verified",
 		slog.String("otp_id", id), slog.String("business_id", rec.BusinessID), slog.String("purpose", string(rec.Purpose)))
 	return Verified{
