@@ -491,7 +491,7 @@ func TestAPIKeyIntrospection(t *testing.T) {
 	expired := akCreate(t, s, tok, map[string]any{"type": "public", "name": "e", "scopes": []string{"otp:send"}})
 	akDo(t, s, "POST", "/backoffice/v1/api-keys/"+expired["id"].(string)+"/roll", akBearer(tok), map[string]any{"expires_at": "now"})
 	unknown, _ := apikey.Generate(store.APIKeySecret, store.ModeLive)
-	typo := key[:len(key)-1] + map[bool]string{true: "a", false: "b"}[key[len(key)-1] != 'a']
+	typo := mistype(key)
 	var bodies []string
 	for name, k := range map[string]string{"revoked": revoked["key"].(string), "expired": expired["key"].(string),
 		"unknown": unknown, "typo": typo, "prefix only": "sk_live_", "wrong mode text": "sk_prod_" + key[8:]} {

@@ -427,7 +427,7 @@ func TestSelfServiceBadInput(t *testing.T) {
 		field  string
 	}{
 		{"no key", "", reg, guideRegistration, 401, "INVALID_API_KEY", ""},
-		{"typo in key", e.live[:len(e.live)-1] + "x", reg, guideRegistration, 401, "INVALID_API_KEY", ""},
+		{"typo in key", mistype(e.live), reg, guideRegistration, 401, "INVALID_API_KEY", ""},
 		{"malformed JSON", e.live, reg, `{"first_name":`, 400, "BAD_REQUEST", ""},
 		{"two values", e.live, reg, `{} {}`, 400, "BAD_REQUEST", ""},
 		{"unknown field", e.live, reg, `{"first_name":"A","shoe_size":9,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 400, "BAD_REQUEST", "shoe_size"},
@@ -462,4 +462,13 @@ func TestSelfServiceBadInput(t *testing.T) {
 	if code, m, _ := e.keyCall(t, "POST", reg, e.live, guideRegistration); code != 201 {
 		t.Fatalf("after bad input: %d %v", code, m)
 	}
+}
+
+// mistype changes the last character of s to a different one.
+func mistype(s string) string {
+	c := byte('x')
+	if s[len(s)-1] == c {
+		c = 'y'
+	}
+	return s[:len(s)-1] + string(c)
 }
