@@ -163,6 +163,21 @@ func TestPasswordGrantAndRefreshWithOAuth2Client(t *testing.T) {
 		t.Fatalf("refreshed claims %+v", c2)
 	}
 
+	// The first access token names its refresh family (sid), so it ends
+	// with the family: revoking the refresh token (RFC 7009 §2.1) ends it.
+	if c.Family == "" || claimsOf(t, n.s, fresh.AccessToken).Family != c.Family {
+		t.Fatalf("sid of the password grant's token %q, of its refresh %q", c.Family, claimsOf(t, n.s, fresh.AccessToken).Family)
+	}
+	if m := n.s.introspect(t, old.AccessToken, ""); m["active"] != true {
+		t.Fatalf("first access token before revocation: %v", m)
+	}
+	if resp, m := n.s.postForm(t, "/oauth2/revoke", url.Values{"token": {fresh.RefreshToken}, "client_id": {"backoffice"}}, "", ""); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %v", resp.StatusCode, m)
+	}
+	if m := n.s.introspect(t, old.AccessToken, ""); m["active"] != false {
+		t.Fatalf("password grant's access token outlived its family: %v", m)
+	}
+
 	// Wrong password and unknown user: the same invalid_grant.
 	for _, u := range []string{n.alice, "nobody@nowhere.example"} {
 		_, err := conf.PasswordCredentialsToken(ctx, u, "wrong-password-123")

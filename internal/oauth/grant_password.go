@@ -46,7 +46,19 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 }
 
 func (g *passwordGrant) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
+	// fosite signs the access token before it asks for the refresh token:
+	// name the family now, so the access token carries its sid and ends
+	// with it (logout, reuse detection, a disabled user).
+	if s, ok := r.GetSession().(*Session); ok && s.Family == "" && g.issuesRefresh(ctx, r) {
+		s.Family = refresh.NewFamilyID()
+	}
 	return g.inner.PopulateTokenEndpointResponse(ctx, r, resp)
+}
+
+// issuesRefresh is fosite's own test for issuing a refresh token.
+func (g *passwordGrant) issuesRefresh(ctx context.Context, r fosite.AccessRequester) bool {
+	scopes := g.inner.Config.GetRefreshTokenScopes(ctx)
+	return len(scopes) == 0 || r.GetGrantedScopes().HasOneOf(scopes...)
 }
 
 func (g *passwordGrant) CanSkipClientAuth(ctx context.Context, r fosite.AccessRequester) bool {
@@ -129,6 +141,7 @@ func (r *refreshStrategy) GenerateRefreshToken(ctx context.Context, req fosite.R
 	tok, rec, err := r.rs.Start(ctx, refresh.Grant{
 		SubjectKind: s.Kind, SubjectID: s.Subject, ClientID: req.GetClient().GetID(),
 		OrganisationID: s.Org, HomeOrg: s.HomeOrg, Mode: store.Mode(s.Mode), Scopes: req.GetGrantedScopes(),
+		FamilyID: s.Family,
 	})
 	if err != nil {
 		return "", "", err

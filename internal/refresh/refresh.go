@@ -70,7 +70,15 @@ type Grant struct {
 	HomeOrg        string
 	Mode           store.Mode
 	Scopes         []string
+	// FamilyID, when set, is the id the new family takes: it was given out
+	// (as an access token's sid) before the family existed. Empty: a new
+	// id. Use NewFamilyID to make one.
+	FamilyID string
 }
+
+// NewFamilyID returns a fresh family id, for a grant that must name the
+// family in an access token before Start opens it.
+func NewFamilyID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Service issues, rotates and revokes refresh tokens.
 type Service struct {
@@ -134,9 +142,13 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToke
 	}
 	tok := Prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.now().UTC()
+	family := g.FamilyID
+	if family == "" {
+		family = NewFamilyID()
+	}
 	rec := store.RefreshToken{
 		Hash:            Hash(tok),
-		FamilyID:        uuid.Must(uuid.NewV7()).String(),
+		FamilyID:        family,
 		SubjectKind:     g.SubjectKind,
 		SubjectID:       g.SubjectID,
 		ClientID:        g.ClientID,

@@ -202,3 +202,26 @@ func TestAcceptRefusesWithoutTouching(t *testing.T) {
 		t.Fatalf("rightful caller: %v", err)
 	}
 }
+
+// TestStartWithAnnouncedFamily: a grant that named the family in an access
+// token first gets a family of that id, and its rotations keep it.
+func TestStartWithAnnouncedFamily(t *testing.T) {
+	ctx := context.Background()
+	rs, _, _ := setup(t)
+	g := grant
+	g.FamilyID = refresh.NewFamilyID()
+	tok, rec, err := rs.Start(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.FamilyID != g.FamilyID {
+		t.Fatalf("family %q, announced %q", rec.FamilyID, g.FamilyID)
+	}
+	_, child, err := rs.Redeem(ctx, tok, "app", nil)
+	if err != nil || child.FamilyID != g.FamilyID {
+		t.Fatalf("rotation: family %q (%v), want %q", child.FamilyID, err, g.FamilyID)
+	}
+	if _, other, _ := rs.Start(ctx, grant); other.FamilyID == "" || other.FamilyID == g.FamilyID {
+		t.Fatalf("a grant without a family id got %q", other.FamilyID)
+	}
+}
