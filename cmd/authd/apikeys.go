@@ -64,6 +64,7 @@ notice within api_keys.cache_ttl.`,
 	create.Flags().StringVar(&p.Name, "name", "", "name shown in listings (required)")
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (required)")
 	create.Flags().IntVar(&p.RateLimit, "rate-limit", 0, "requests per second for this key (0: none)")
+	create.Flags().IntVar(&p.RateLimitPerMinute, "rate-limit-per-minute", 0, "requests per minute for this key (0: none)")
 	_ = create.MarkFlagRequired("org")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("scopes")
@@ -191,28 +192,30 @@ func openAPIKeys(ctx context.Context, g *globalFlags) (*apikey.Service, func(), 
 
 // cliKey is the JSON the CLI prints.
 type cliKey struct {
-	ID             string     `json:"id"`
-	OrganisationID string     `json:"organisation_id"`
-	Type           string     `json:"type"`
-	Mode           string     `json:"mode"`
-	Name           string     `json:"name"`
-	Scopes         []string   `json:"scopes"`
-	Key            string     `json:"key,omitempty"`
-	Masked         string     `json:"masked"`
-	Status         string     `json:"status"`
-	RateLimit      int        `json:"rate_limit"`
-	RolledFrom     string     `json:"rolled_from,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
-	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
-	OldKey         *cliKey    `json:"old_key,omitempty"`
+	ID                 string     `json:"id"`
+	OrganisationID     string     `json:"organisation_id"`
+	Type               string     `json:"type"`
+	Mode               string     `json:"mode"`
+	Name               string     `json:"name"`
+	Scopes             []string   `json:"scopes"`
+	Key                string     `json:"key,omitempty"`
+	Masked             string     `json:"masked"`
+	Status             string     `json:"status"`
+	RateLimit          int        `json:"rate_limit"`
+	RateLimitPerMinute int        `json:"rate_limit_per_minute"`
+	RolledFrom         string     `json:"rolled_from,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	ExpiresAt          *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt         *time.Time `json:"last_used_at,omitempty"`
+	OldKey             *cliKey    `json:"old_key,omitempty"`
 }
 
 // toCLIKey converts; withKey keeps the full key (create and roll only:
 // listings never print one).
 func toCLIKey(in apikey.Info, withKey bool) cliKey {
 	k := cliKey{ID: in.ID, OrganisationID: in.OrganisationID, Type: in.Type, Mode: string(in.Mode), Name: in.Name,
-		Scopes: in.Scopes, Masked: in.Masked, Status: in.Status, RateLimit: in.RateLimit, RolledFrom: in.RolledFrom,
+		Scopes: in.Scopes, Masked: in.Masked, Status: in.Status, RateLimit: in.RateLimit,
+		RateLimitPerMinute: in.RateLimitPerMinute, RolledFrom: in.RolledFrom,
 		CreatedAt: in.CreatedAt, ExpiresAt: in.ExpiresAt, LastUsedAt: in.LastUsedAt}
 	if withKey {
 		k.Key = in.Key
@@ -270,6 +273,8 @@ func flagName(field string) string {
 		return "--org"
 	case field == "rate_limit":
 		return "--rate-limit"
+	case field == "rate_limit_per_minute":
+		return "--rate-limit-per-minute"
 	case field == "expires_at":
 		return "--expires-at"
 	case strings.HasPrefix(field, "scopes"):

@@ -25,16 +25,22 @@ func TestAPIKeysCLI(t *testing.T) {
 	org := boot.Business.ID
 
 	// create prints the key once.
-	out, code, err = run(ctx, t, "apikeys", "create", "--org", org, "--name", "ops key", "--scopes", "contacts:read, contacts:write", "--json")
+	out, code, err = run(ctx, t, "apikeys", "create", "--org", org, "--name", "ops key", "--scopes", "contacts:read, contacts:write",
+		"--rate-limit", "50", "--rate-limit-per-minute", "1200", "--json")
 	if code != 0 {
 		t.Fatalf("create: %d %v %s", code, err, out)
 	}
 	var created struct {
 		ID, Key, Type, Mode, Masked string
 		Scopes                      []string
+		RateLimit                   int `json:"rate_limit"`
+		RateLimitPerMinute          int `json:"rate_limit_per_minute"`
 	}
 	if err := json.Unmarshal([]byte(out), &created); err != nil {
 		t.Fatalf("create output %q: %v", out, err)
+	}
+	if created.RateLimit != 50 || created.RateLimitPerMinute != 1200 {
+		t.Fatalf("limits %d/s %d/min", created.RateLimit, created.RateLimitPerMinute)
 	}
 	if !apikey.Pattern.MatchString(created.Key) || !strings.HasPrefix(created.Key, "sk_live_") || len(created.Scopes) != 2 {
 		t.Fatalf("created %+v", created)
@@ -93,6 +99,10 @@ func TestAPIKeysCLI(t *testing.T) {
 	_, code, err = run(ctx, t, "apikeys", "create", "--org", org, "--name", "x", "--type", "public", "--scopes", "contacts:read")
 	if code != exitConfig || err == nil || !strings.Contains(err.Error(), "--scopes") {
 		t.Fatalf("public key with a secret scope: %d %v", code, err)
+	}
+	_, code, err = run(ctx, t, "apikeys", "create", "--org", org, "--name", "x", "--scopes", "*", "--rate-limit-per-minute", "-1")
+	if code != exitConfig || err == nil || !strings.Contains(err.Error(), "--rate-limit-per-minute") {
+		t.Fatalf("negative per-minute limit: %d %v", code, err)
 	}
 	if _, code, _ = run(ctx, t, "apikeys", "revoke", "no-such-key"); code != exitError {
 		t.Fatalf("revoke unknown: %d", code)

@@ -91,13 +91,14 @@ type sharedRecord struct {
 	Scopes    []string   `json:"scopes"`
 	ExpiresAt *time.Time `json:"exp,omitempty"`
 	RateLimit int        `json:"rl,omitempty"`
+	PerMinute int        `json:"rlm,omitempty"`
 }
 
 const sharedVersion = 1
 
 func encodeShared(k store.APIKey) ([]byte, error) {
 	return json.Marshal(sharedRecord{V: sharedVersion, ID: k.ID, Org: k.OrganisationID, Mode: k.Mode, Type: k.Type,
-		Name: k.Name, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, RateLimit: k.RateLimit})
+		Name: k.Name, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, RateLimit: k.RateLimit, PerMinute: k.RateLimitPerMinute})
 }
 
 func decodeShared(b []byte) (store.APIKey, error) {
@@ -109,5 +110,5 @@ func decodeShared(b []byte) (store.APIKey, error) {
 		return store.APIKey{}, errors.New("apikey: unknown shared record")
 	}
 	return store.APIKey{ID: r.ID, OrganisationID: r.Org, Mode: r.Mode, Type: r.Type, Name: r.Name,
-		Scopes: r.Scopes, ExpiresAt: r.ExpiresAt, RateLimit: r.RateLimit}, nil
+		Scopes: r.Scopes, ExpiresAt: r.ExpiresAt, RateLimit: r.RateLimit, RateLimitPerMinute: r.PerMinute}, nil
 }

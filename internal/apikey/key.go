@@ -14,15 +14,16 @@ var ErrInvalid = errors.New("apikey: invalid key")
 
 // Key is what a verified API key grants.
 type Key struct {
-	ID             string
-	OrganisationID string
-	Mode           store.Mode
-	Type           string // store.APIKeyPublic or store.APIKeySecret
-	Name           string
-	Scopes         []string // shared: callers must not modify it
-	Scope          string   // Scopes joined by spaces (RFC 6749 §3.3)
-	ExpiresAt      *time.Time
-	RateLimit      int // requests per second; 0: none
+	ID                 string
+	OrganisationID     string
+	Mode               store.Mode
+	Type               string // store.APIKeyPublic or store.APIKeySecret
+	Name               string
+	Scopes             []string // shared: callers must not modify it
+	Scope              string   // Scopes joined by spaces (RFC 6749 §3.3)
+	ExpiresAt          *time.Time
+	RateLimit          int // requests per second; 0: none
+	RateLimitPerMinute int // requests per minute; 0: none
 }
 
 // HasScope reports whether the key grants scope; "*" (secret keys only)

@@ -114,12 +114,13 @@ type Actor struct {
 
 // CreateParams describe a new key.
 type CreateParams struct {
-	OrganisationID string
-	Mode           store.Mode
-	Type           string // store.APIKeyPublic or store.APIKeySecret
-	Name           string
-	Scopes         []string
-	RateLimit      int // requests per second; 0: none
+	OrganisationID     string
+	Mode               store.Mode
+	Type               string // store.APIKeyPublic or store.APIKeySecret
+	Name               string
+	Scopes             []string
+	RateLimit          int // requests per second; 0: none
+	RateLimitPerMinute int // requests per minute; 0: none
 }
 
 // Info is a key as the management API shows it.
@@ -135,15 +136,16 @@ type Info struct {
 	Masked         string
 	// Key is the full key: set on create and roll, and for public keys
 	// (which can be shown again). Never set for a secret key otherwise.
-	Key        string
-	RateLimit  int
-	RolledFrom string
-	CreatedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
-	LastUsedAt *time.Time
-	Status     string
+	Key                string
+	RateLimit          int
+	RateLimitPerMinute int
+	RolledFrom         string
+	CreatedBy          string
+	CreatedAt          time.Time
+	ExpiresAt          *time.Time
+	RevokedAt          *time.Time
+	LastUsedAt         *time.Time
+	Status             string
 }
 
 // Create issues a key. Its full text is in the returned Info, once.
@@ -168,12 +170,15 @@ func (s *Service) Create(ctx context.Context, actor Actor, p CreateParams) (Info
 	if p.RateLimit < 0 || p.RateLimit > MaxRateLimit {
 		return Info{}, &ValidationError{Field: "rate_limit", Message: fmt.Sprintf("The rate limit must be between 0 (none) and %d requests per second.", MaxRateLimit)}
 	}
+	if p.RateLimitPerMinute < 0 || p.RateLimitPerMinute > 60*MaxRateLimit {
+		return Info{}, &ValidationError{Field: "rate_limit_per_minute", Message: fmt.Sprintf("The rate limit must be between 0 (none) and %d requests per minute.", 60*MaxRateLimit)}
+	}
 	now := s.o.Now().UTC()
 	key, rec, err := NewRecord(p.Type, p.Mode, p.OrganisationID, name, actor.ID, scopes, s.o.Box, now)
 	if err != nil {
 		return Info{}, err
 	}
-	rec.RateLimit = p.RateLimit
+	rec.RateLimit, rec.RateLimitPerMinute = p.RateLimit, p.RateLimitPerMinute
 	if err := s.o.Store.CreateAPIKey(ctx, rec); err != nil {
 		return Info{}, err
 	}
@@ -254,7 +259,7 @@ func (s *Service) Roll(ctx context.Context, actor Actor, scope Scope, id string,
 	if err != nil {
 		return Info{}, Info{}, err
 	}
-	rec.RateLimit, rec.RolledFrom = old.RateLimit, old.ID
+	rec.RateLimit, rec.RateLimitPerMinute, rec.RolledFrom = old.RateLimit, old.RateLimitPerMinute, old.ID
 	err = s.o.Store.Tx(ctx, func(tx store.Store) error {
 		if err := tx.CreateAPIKey(ctx, rec); err != nil {
 			return err
@@ -340,7 +345,7 @@ func (s *Service) record(ctx context.Context, actor Actor, action string, k stor
 func (s *Service) info(ctx context.Context, k store.APIKey, now time.Time) Info {
 	in := Info{
 		ID: k.ID, OrganisationID: k.OrganisationID, Mode: k.Mode, Type: k.Type, Name: k.Name, Scopes: k.Scopes,
-		Prefix: k.Prefix, Last4: k.Last4, Masked: Mask(k.Prefix, k.Last4), RateLimit: k.RateLimit,
+		Prefix: k.Prefix, Last4: k.Last4, Masked: Mask(k.Prefix, k.Last4), RateLimit: k.RateLimit, RateLimitPerMinute: k.RateLimitPerMinute,
 		RolledFrom: k.RolledFrom, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 		RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt, Status: status(k, now),
 	}

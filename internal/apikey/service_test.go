@@ -119,6 +119,7 @@ func TestServiceCreateValidation(t *testing.T) {
 		{"bad type", CreateParams{Type: "private", Name: "x", Scopes: []string{"*"}}, "type"},
 		{"public star", CreateParams{Type: "public", Name: "x", Scopes: []string{"*"}}, "scopes[0]"},
 		{"rate limit", CreateParams{Type: "secret", Name: "x", Scopes: []string{"*"}, RateLimit: -1}, "rate_limit"},
+		{"minute limit", CreateParams{Type: "secret", Name: "x", Scopes: []string{"*"}, RateLimitPerMinute: 6000001}, "rate_limit_per_minute"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.p.OrganisationID, tc.p.Mode = "biz", store.ModeLive

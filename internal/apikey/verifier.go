@@ -333,6 +333,7 @@ func newEntry(rec store.APIKey, p Parsed) *entry {
 	e := &entry{key: Key{
 		ID: rec.ID, OrganisationID: rec.OrganisationID, Mode: rec.Mode, Type: rec.Type, Name: rec.Name,
 		Scopes: rec.Scopes, Scope: strings.Join(rec.Scopes, " "), ExpiresAt: rec.ExpiresAt, RateLimit: rec.RateLimit,
+		RateLimitPerMinute: rec.RateLimitPerMinute,
 	}}
 	if rec.ExpiresAt != nil {
 		e.expires = rec.ExpiresAt.UnixNano()
@@ -344,21 +345,36 @@ func newEntry(rec store.APIKey, p Parsed) *entry {
 		// The key's text and its record disagree: never usable.
 		e.refused = "mismatch"
 	}
-	if rec.RateLimit > 0 {
+	if rec.RateLimit > 0 || rec.RateLimitPerMinute > 0 {
 		e.rlKey = "apikeys:rl:" + rec.ID
 	}
 	return e
 }
 
+// allow spends one request of each of the key's limits: per second, then
+// per minute (a request refused by the first does not count against the
+// second).
 func (v *Verifier) allow(ctx context.Context, e *entry) error {
-	res, err := v.o.Cache.Allow(ctx, e.rlKey, cache.PerSecond(e.key.RateLimit))
-	if err != nil {
-		// The limit protects the CRM, not the key: fail open.
-		v.warn(ctx, "apikey: rate limit unavailable, not enforced", err)
-		return nil
-	}
-	if !res.Allowed {
-		return &RateLimitError{RetryAfter: res.RetryAfter}
+	for _, l := range [...]struct {
+		suffix string
+		limit  cache.Limit
+		on     bool
+	}{
+		{"", cache.PerSecond(e.key.RateLimit), e.key.RateLimit > 0},
+		{":m", cache.PerMinute(e.key.RateLimitPerMinute), e.key.RateLimitPerMinute > 0},
+	} {
+		if !l.on {
+			continue
+		}
+		res, err := v.o.Cache.Allow(ctx, e.rlKey+l.suffix, l.limit)
+		if err != nil {
+			// The limit protects the CRM, not the key: fail open.
+			v.warn(ctx, "apikey: rate limit unavailable, not enforced", err)
+			return nil
+		}
+		if !res.Allowed {
+			return &RateLimitError{RetryAfter: res.RetryAfter}
+		}
 	}
 	return nil
 }

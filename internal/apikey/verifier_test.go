@@ -322,6 +322,37 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitPerMinute: a per-minute limit holds beside a per-second
+// one, survives a roll, and is carried through the shared cache.
+func TestRateLimitPerMinute(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, err := f.svc.Create(ctx, admin, CreateParams{OrganisationID: "biz", Mode: store.ModeLive, Type: "secret",
+		Name: "minutely", Scopes: []string{"*"}, RateLimit: 100, RateLimitPerMinute: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.RateLimitPerMinute != 3 {
+		t.Fatalf("created with %d a minute", in.RateLimitPerMinute)
+	}
+	for i := range 3 {
+		if _, err := f.v.Verify(ctx, in.Key); err != nil {
+			t.Fatalf("request %d of 3 a minute: %v", i+1, err)
+		}
+	}
+	var limited *RateLimitError
+	if _, err = f.v.Verify(ctx, in.Key); !errors.As(err, &limited) || limited.RetryAfter < 10*time.Second {
+		t.Fatalf("fourth request in a minute: %v (want a retry after most of a minute)", err)
+	}
+	rolled, _, err := f.svc.Roll(ctx, admin, Scope{OrganisationID: "biz", Mode: store.ModeLive}, in.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rolled.RateLimitPerMinute != 3 || rolled.RateLimit != 100 {
+		t.Fatalf("roll kept %d/s and %d/min", rolled.RateLimit, rolled.RateLimitPerMinute)
+	}
+}
+
 func TestLastUsedIsBatched(t *testing.T) {
 	f := newFixture(t, func(o *VerifierOptions) { o.LastUsedFlush = time.Hour })
 	ctx := context.Background()

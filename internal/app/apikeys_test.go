@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -560,5 +561,27 @@ func TestAPIKeyRateLimit(t *testing.T) {
 	}
 	if r := akDo(t, s, "GET", "/backoffice/v1/api-keys", akKey(k["key"].(string)), nil); r.Status != http.StatusTooManyRequests {
 		t.Fatalf("api_key endpoint over the limit: %d", r.Status)
+	}
+
+	// A per-minute limit: two requests a minute, whatever the second holds.
+	m := akCreate(t, s, tok, map[string]any{"type": "secret", "name": "minutely", "scopes": []string{"*"}, "rate_limit_per_minute": 2})
+	if m["rate_limit_per_minute"] != float64(2) || m["rate_limit"] != float64(0) {
+		t.Fatalf("created: %v", m)
+	}
+	for i := range 2 {
+		if r := akDo(t, s, "GET", "/forward-auth", akKey(m["key"].(string)), nil); r.Status != http.StatusOK {
+			t.Fatalf("request %d of 2 a minute: %d %s", i+1, r.Status, r.Raw)
+		}
+	}
+	last = akDo(t, s, "GET", "/forward-auth", akKey(m["key"].(string)), nil)
+	if last.Status != http.StatusTooManyRequests || last.Body["code"] != "RATE_LIMITED" {
+		t.Fatalf("third request in a minute: %d %s", last.Status, last.Raw)
+	}
+	if ra, _ := strconv.Atoi(last.Header.Get("Retry-After")); ra < 10 {
+		t.Fatalf("Retry-After %q: want most of a minute", last.Header.Get("Retry-After"))
+	}
+	bad := akDo(t, s, "POST", "/backoffice/v1/api-keys", akBearer(tok), map[string]any{"type": "secret", "name": "x", "scopes": []string{"*"}, "rate_limit_per_minute": -5})
+	if bad.Status != 422 || bad.Body["field"] != "rate_limit_per_minute" {
+		t.Fatalf("negative per-minute limit: %d %s", bad.Status, bad.Raw)
 	}
 }

@@ -87,31 +87,32 @@ func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
 // and roll, and for public keys; a secret key otherwise shows only its
 // prefix and last four characters.
 type apiKeyJSON struct {
-	ID             string     `json:"id"`
-	OrganisationID string     `json:"organisation_id"`
-	Type           string     `json:"type"`
-	Mode           string     `json:"mode"`
-	Name           string     `json:"name"`
-	Scopes         []string   `json:"scopes"`
-	Key            string     `json:"key,omitempty"`
-	Prefix         string     `json:"prefix"`
-	Last4          string     `json:"last4"`
-	Masked         string     `json:"masked"`
-	Status         string     `json:"status"`
-	RateLimit      int        `json:"rate_limit"`
-	RolledFrom     *string    `json:"rolled_from"`
-	CreatedBy      string     `json:"created_by"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ExpiresAt      *time.Time `json:"expires_at"`
-	RevokedAt      *time.Time `json:"revoked_at"`
-	LastUsedAt     *time.Time `json:"last_used_at"`
+	ID                 string     `json:"id"`
+	OrganisationID     string     `json:"organisation_id"`
+	Type               string     `json:"type"`
+	Mode               string     `json:"mode"`
+	Name               string     `json:"name"`
+	Scopes             []string   `json:"scopes"`
+	Key                string     `json:"key,omitempty"`
+	Prefix             string     `json:"prefix"`
+	Last4              string     `json:"last4"`
+	Masked             string     `json:"masked"`
+	Status             string     `json:"status"`
+	RateLimit          int        `json:"rate_limit"`
+	RateLimitPerMinute int        `json:"rate_limit_per_minute"`
+	RolledFrom         *string    `json:"rolled_from"`
+	CreatedBy          string     `json:"created_by"`
+	CreatedAt          time.Time  `json:"created_at"`
+	ExpiresAt          *time.Time `json:"expires_at"`
+	RevokedAt          *time.Time `json:"revoked_at"`
+	LastUsedAt         *time.Time `json:"last_used_at"`
 }
 
 func toAPIKeyJSON(in apikey.Info) apiKeyJSON {
 	out := apiKeyJSON{
 		ID: in.ID, OrganisationID: in.OrganisationID, Type: in.Type, Mode: string(in.Mode), Name: in.Name,
 		Scopes: in.Scopes, Key: in.Key, Prefix: in.Prefix, Last4: in.Last4, Masked: in.Masked, Status: in.Status,
-		RateLimit: in.RateLimit, CreatedBy: in.CreatedBy, CreatedAt: in.CreatedAt,
+		RateLimit: in.RateLimit, RateLimitPerMinute: in.RateLimitPerMinute, CreatedBy: in.CreatedBy, CreatedAt: in.CreatedAt,
 		ExpiresAt: in.ExpiresAt, RevokedAt: in.RevokedAt, LastUsedAt: in.LastUsedAt,
 	}
 	if in.RolledFrom != "" {
@@ -121,10 +122,11 @@ func toAPIKeyJSON(in apikey.Info) apiKeyJSON {
 }
 
 type createAPIKeyRequest struct {
-	Type      string   `json:"type"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	RateLimit int      `json:"rate_limit"`
+	Type               string   `json:"type"`
+	Name               string   `json:"name"`
+	Scopes             []string `json:"scopes"`
+	RateLimit          int      `json:"rate_limit"`
+	RateLimitPerMinute int      `json:"rate_limit_per_minute"`
 }
 
 func (a *api) createAPIKey(c *gin.Context) error {
@@ -138,7 +140,7 @@ func (a *api) createAPIKey(c *gin.Context) error {
 	}
 	in, err := a.APIKeyAdmin.Service.Create(c.Request.Context(), actor, apikey.CreateParams{
 		OrganisationID: scope.OrganisationID, Mode: scope.Mode, Type: req.Type, Name: req.Name,
-		Scopes: req.Scopes, RateLimit: req.RateLimit,
+		Scopes: req.Scopes, RateLimit: req.RateLimit, RateLimitPerMinute: req.RateLimitPerMinute,
 	})
 	if err != nil {
 		return apiKeyError(err)

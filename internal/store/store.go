@@ -81,23 +81,24 @@ const (
 // SHA-256 of the key (the look-up index); a public key's plaintext may be
 // kept encrypted in Sealed so it can be shown again.
 type APIKey struct {
-	ID             string
-	OrganisationID string
-	Mode           Mode
-	Type           string // public or secret
-	Name           string
-	Prefix         string // e.g. "sk_live_"
-	Last4          string
-	Hash           string
-	Sealed         []byte // encrypted plaintext (public keys only)
-	Scopes         []string
-	RateLimit      int // requests per second; 0: none
-	RolledFrom     string
-	CreatedBy      string
-	CreatedAt      time.Time
-	ExpiresAt      *time.Time
-	RevokedAt      *time.Time
-	LastUsedAt     *time.Time
+	ID                 string
+	OrganisationID     string
+	Mode               Mode
+	Type               string // public or secret
+	Name               string
+	Prefix             string // e.g. "sk_live_"
+	Last4              string
+	Hash               string
+	Sealed             []byte // encrypted plaintext (public keys only)
+	Scopes             []string
+	RateLimit          int // requests per second; 0: none
+	RateLimitPerMinute int // requests per minute; 0: none
+	RolledFrom         string
+	CreatedBy          string
+	CreatedAt          time.Time
+	ExpiresAt          *time.Time
+	RevokedAt          *time.Time
+	LastUsedAt         *time.Time
 }
 
 // SigningKey is a JWS signing key. Private is the encrypted (sealed) private

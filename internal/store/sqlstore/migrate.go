@@ -22,6 +22,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0001_initial", Migrate: migrate0001},
 		{ID: "0002_identity", Migrate: migrate0002},
 		{ID: "0003_sqlite_rotate_trigger", Migrate: migrate0003},
+		{ID: "0004_api_key_minute_limit", Migrate: migrate0004},
 	}
 }
 
@@ -348,4 +349,10 @@ func migrate0003(tx *gorm.DB) error {
 			UPDATE refresh_tokens SET used_at = NEW.parent_used_at, child_hash = NEW.hash
 			WHERE hash = NEW.parent_hash;
 		END`).Error
+}
+
+// migrate0004 adds a per-minute limit to API keys, beside the per-second
+// one.
+func migrate0004(tx *gorm.DB) error {
+	return tx.Exec(`ALTER TABLE api_keys ADD COLUMN rate_limit_per_minute INTEGER NOT NULL DEFAULT 0`).Error
 }

@@ -127,23 +127,24 @@ func (r clientRow) toStore() (store.Client, error) {
 }
 
 type apiKeyRow struct {
-	ID             string     `gorm:"column:id;primaryKey"`
-	OrganisationID string     `gorm:"column:organisation_id"`
-	Mode           string     `gorm:"column:mode"`
-	Type           string     `gorm:"column:type"`
-	Name           string     `gorm:"column:name"`
-	Prefix         string     `gorm:"column:prefix"`
-	Last4          string     `gorm:"column:last4"`
-	Hash           string     `gorm:"column:hash"`
-	Sealed         []byte     `gorm:"column:sealed"`
-	Scopes         string     `gorm:"column:scopes"` // JSON array of strings
-	RateLimit      int        `gorm:"column:rate_limit"`
-	RolledFrom     string     `gorm:"column:rolled_from"`
-	CreatedBy      string     `gorm:"column:created_by"`
-	CreatedAt      time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	ExpiresAt      *time.Time `gorm:"column:expires_at"`
-	RevokedAt      *time.Time `gorm:"column:revoked_at"`
-	LastUsedAt     *time.Time `gorm:"column:last_used_at"`
+	ID                 string     `gorm:"column:id;primaryKey"`
+	OrganisationID     string     `gorm:"column:organisation_id"`
+	Mode               string     `gorm:"column:mode"`
+	Type               string     `gorm:"column:type"`
+	Name               string     `gorm:"column:name"`
+	Prefix             string     `gorm:"column:prefix"`
+	Last4              string     `gorm:"column:last4"`
+	Hash               string     `gorm:"column:hash"`
+	Sealed             []byte     `gorm:"column:sealed"`
+	Scopes             string     `gorm:"column:scopes"` // JSON array of strings
+	RateLimit          int        `gorm:"column:rate_limit"`
+	RateLimitPerMinute int        `gorm:"column:rate_limit_per_minute"`
+	RolledFrom         string     `gorm:"column:rolled_from"`
+	CreatedBy          string     `gorm:"column:created_by"`
+	CreatedAt          time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	ExpiresAt          *time.Time `gorm:"column:expires_at"`
+	RevokedAt          *time.Time `gorm:"column:revoked_at"`
+	LastUsedAt         *time.Time `gorm:"column:last_used_at"`
 }
 
 func (apiKeyRow) TableName() string { return "api_keys" }
@@ -152,7 +153,7 @@ func apiKeyToRow(k store.APIKey) apiKeyRow {
 	return apiKeyRow{
 		ID: k.ID, OrganisationID: k.OrganisationID, Mode: string(k.Mode), Type: k.Type, Name: k.Name,
 		Prefix: k.Prefix, Last4: k.Last4, Hash: k.Hash, Sealed: nullBytes(k.Sealed), Scopes: encodeList(k.Scopes),
-		RateLimit: k.RateLimit, RolledFrom: k.RolledFrom, CreatedBy: k.CreatedBy, CreatedAt: orNow(k.CreatedAt),
+		RateLimit: k.RateLimit, RateLimitPerMinute: k.RateLimitPerMinute, RolledFrom: k.RolledFrom, CreatedBy: k.CreatedBy, CreatedAt: orNow(k.CreatedAt),
 		ExpiresAt: tsPtr(k.ExpiresAt), RevokedAt: tsPtr(k.RevokedAt), LastUsedAt: tsPtr(k.LastUsedAt),
 	}
 }
@@ -165,7 +166,7 @@ func (r apiKeyRow) toStore() (store.APIKey, error) {
 	return store.APIKey{
 		ID: r.ID, OrganisationID: r.OrganisationID, Mode: store.Mode(r.Mode), Type: r.Type, Name: r.Name,
 		Prefix: r.Prefix, Last4: r.Last4, Hash: r.Hash, Sealed: nullBytes(r.Sealed), Scopes: scopes,
-		RateLimit: r.RateLimit, RolledFrom: r.RolledFrom, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
+		RateLimit: r.RateLimit, RateLimitPerMinute: r.RateLimitPerMinute, RolledFrom: r.RolledFrom, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(),
 		ExpiresAt: utcPtr(r.ExpiresAt), RevokedAt: utcPtr(r.RevokedAt), LastUsedAt: utcPtr(r.LastUsedAt),
 	}, nil
 }

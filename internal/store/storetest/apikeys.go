@@ -50,7 +50,7 @@ func testAPIKeyRoundTrip(t *testing.T, s store.Store) {
 		{
 			ID: "pk1", OrganisationID: "biz", Mode: store.ModeLive, Type: store.APIKeyPublic, Name: "web widget",
 			Prefix: "pk_live_", Last4: "9xQz", Hash: "hash-pk1", Sealed: []byte{0x00, 0x01, 0xfe, 0xff, 'k'},
-			Scopes: []string{"contacts:register", "otp:request"}, RateLimit: 25, RolledFrom: "pk0", CreatedBy: "u1",
+			Scopes: []string{"contacts:register", "otp:request"}, RateLimit: 25, RateLimitPerMinute: 900, RolledFrom: "pk0", CreatedBy: "u1",
 			CreatedAt: at(0), ExpiresAt: ptr(at(30 * 24 * time.Hour)), RevokedAt: ptr(at(48 * time.Hour)), LastUsedAt: ptr(at(time.Hour)),
 		},
 		{
@@ -161,10 +161,11 @@ func testUpdateAPIKey(t *testing.T, s store.Store) {
 	want.RevokedAt = ptr(at(time.Hour))
 	want.ExpiresAt = nil // cleared
 	want.RateLimit = 7
+	want.RateLimitPerMinute = 300
 	var seen store.APIKey
 	err := s.UpdateAPIKey(ctx(t), "k1", func(k store.APIKey) (store.APIKey, error) {
 		seen = k
-		k.Name, k.Scopes, k.RevokedAt, k.ExpiresAt, k.RateLimit = want.Name, want.Scopes, want.RevokedAt, want.ExpiresAt, want.RateLimit
+		k.Name, k.Scopes, k.RevokedAt, k.ExpiresAt, k.RateLimit, k.RateLimitPerMinute = want.Name, want.Scopes, want.RevokedAt, want.ExpiresAt, want.RateLimit, want.RateLimitPerMinute
 		return k, nil
 	})
 	must(t, err, "UpdateAPIKey")
