@@ -1,5 +1,5 @@
 // Package sqlstore implements store.Store on SQL databases through gorm:
-// SQLite (the pure-Go glebarez/modernc driver, no cgo) for development and
+// SQLite (the pure-Go modernc.org/sqlite driver through libtnb/sqlite, no cgo) for development and
 // single-replica installs, PostgreSQL (pgx) for production.
 //
 // It owns everything database-specific: opening a DSN (Open), the gorm row
