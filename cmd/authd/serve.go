@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -71,6 +72,9 @@ func devBootstrap(ctx context.Context, a *app.App, out io.Writer) error {
 		return fmt.Errorf("dev bootstrap: %w", err)
 	}
 	a.Logger.Warn("dev mode: bootstrapped a demo network; its credentials are printed once on stdout")
+	// Hand the admin password's argon2id working memory (19 MiB by
+	// default) back to the OS now rather than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
