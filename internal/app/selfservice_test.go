@@ -385,6 +385,19 @@ func TestBackofficeContactGainsCredentials(t *testing.T) {
 	if code != 202 || none["otp_id"] == nil || len(e.gw.messages()) != sent+1 {
 		t.Fatalf("no match: %d %v", code, none)
 	}
+	// An identity that is not on the contact's record (someone else's
+	// phone or email) is never attached: the same 202, nothing sent, so the
+	// matched channel cannot vouch for it.
+	for _, ident := range []map[string]string{
+		{"provider": "PHONE", "phone_number": "07566224395", "country_code": "GBR"},
+		{"provider": "EMAIL", "email": "victim@example.com", "password": "squatter-long-password"},
+	} {
+		code, sq, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/credentials", e.live,
+			map[string]any{"match": map[string]string{"email": "bea@example.com"}, "identity": ident})
+		if code != 202 || sq["otp_id"] == nil || len(e.gw.messages()) != sent+1 {
+			t.Fatalf("identity not on record %v: %d %v, %d messages", ident, code, sq, len(e.gw.messages())-sent)
+		}
+	}
 	// Validating attaches the credentials and signs the contact in.
 	id := acc["otp_id"].(string)
 	code, auth, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+id+"/validate", e.live, map[string]string{"code": e.gw.codeFor(id)})

@@ -197,8 +197,12 @@ type Match struct {
 
 // AddCredentials starts attaching a new identity to the one contact whose
 // email or phone on record matches: a code goes to that matched channel,
-// and validating it attaches the identity. The answer is the same when
-// nothing (or more than one contact) matches, or the identity is taken.
+// and validating it attaches the identity. The identity must itself be on
+// the contact's record (its email, or its phone): the code proves the
+// matched channel, and the back office vouched for what is on record, so
+// nobody can attach an email or phone they have not shown to be theirs.
+// The answer is the same, and nothing is sent, when nothing (or more than
+// one contact) matches, the identity is not on record, or it is taken.
 func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn IdentityInput) (otp.Issued, error) {
 	var (
 		channel        otp.Channel
@@ -250,11 +254,23 @@ func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn Id
 	if err != nil {
 		return otp.Issued{}, err
 	}
-	if len(matches) == 1 && !taken {
+	if len(matches) == 1 && !taken && onRecord(matches[0], r) {
 		req.Deliver = true
 		req.Data = map[string]string{"contact_id": matches[0].ID, "provider": r.provider, "subject": r.subject, "password_hash": hash}
 	}
 	return s.otp.Issue(ctx, req)
+}
+
+// onRecord reports whether the identity r is the contact's email or phone
+// on record.
+func onRecord(c store.Contact, r resolved) bool {
+	switch r.provider {
+	case store.ProviderEmail:
+		return c.Email != "" && c.Email == r.subject
+	case store.ProviderPhone:
+		return c.PhoneNumber != "" && c.PhoneNumber == r.subject
+	}
+	return false
 }
 
 // ValidateOTP checks a code and signs its contact in: for a registration
