@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authd/authd/internal/config"
+	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -578,5 +579,61 @@ func TestBruteForceAndEnumeration(t *testing.T) {
 		"username": {n.alice}, "password": {userPassword}}, "", "")
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("password grant while limited: %d %v", resp.StatusCode, om)
+	}
+}
+
+// TestTokensStayWithTheirClient: a token is exchanged (RFC 8693 or the
+// switch endpoint) only by the client it was issued to, and a client
+// without the refresh_token grant gets no refresh token from any grant.
+func TestTokensStayWithTheirClient(t *testing.T) {
+	n := newNetwork(t, nil)
+	ctx := context.Background()
+	for _, c := range []store.Client{
+		{ID: "reports", Name: "reports", Public: true, GrantTypes: []string{"password"}},
+		{ID: "kiosk", Name: "kiosk", Public: true, GrantTypes: []string{"password", "urn:ietf:params:oauth:grant-type:token-exchange"}},
+	} {
+		c.CreatedAt = time.Now()
+		if err := n.s.App.Store.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant := func(client string, form url.Values) (int, map[string]any) {
+		form.Set("client_id", client)
+		resp, m := n.s.postForm(t, "/oauth2/token", form, "", "")
+		return resp.StatusCode, m
+	}
+	password := url.Values{"grant_type": {"password"}, "username": {n.alice}, "password": {userPassword}}
+	exchange := func(subject string) url.Values {
+		return url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {subject},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "mode": {"test"}}
+	}
+
+	code, rep := grant("reports", password)
+	if code != 200 || rep["refresh_token"] != nil {
+		t.Fatalf("password grant for a client without refresh_token: %d %v", code, rep)
+	}
+	at := rep["access_token"].(string)
+	if c := claimsOf(t, n.s, at); c.ClientID != "reports" || c.Family != "" {
+		t.Fatalf("claims %+v: want client reports and no refresh family", c)
+	}
+	// Another client cannot exchange it, by either door.
+	if code, m := grant("backoffice", exchange(at)); code != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("exchange by another client: %d %v", code, m)
+	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/organisations/"+n.bizA+"/switch", at, map[string]string{"mode": "test"}); code != 403 || m["code"] != "FORBIDDEN" {
+		t.Fatalf("switch with another client's token: %d %v", code, m)
+	}
+	// Its own client may exchange it (when it has the grant), still
+	// without a refresh token.
+	code, kiosk := grant("kiosk", password)
+	if code != 200 || kiosk["refresh_token"] != nil {
+		t.Fatalf("kiosk password grant: %d %v", code, kiosk)
+	}
+	code, ex := grant("kiosk", exchange(kiosk["access_token"].(string)))
+	if code != 200 || ex["refresh_token"] != nil {
+		t.Fatalf("kiosk exchange: %d %v", code, ex)
+	}
+	if c := claimsOf(t, n.s, ex["access_token"].(string)); c.ClientID != "kiosk" || c.Mode != "test" || c.Family != "" {
+		t.Fatalf("exchanged claims %+v", c)
 	}
 }

@@ -22,6 +22,12 @@ type BackofficeDeps struct {
 	ClientID string
 }
 
+// signinClient: the CRM-style endpoints answer with a refresh token
+// (contract.md), so their client always refreshes.
+func (d *BackofficeDeps) signinClient() signin.Client {
+	return signin.Client{ID: d.ClientID, Refresh: true}
+}
+
 func (a *api) mountBackoffice(g *gin.RouterGroup) {
 	b := &backoffice{api: a, d: a.Backoffice}
 	bearer := requireBearer(a.Tokens, token.KindUser)
@@ -70,7 +76,7 @@ func (b *backoffice) authenticate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	toks, err := b.d.SignIn.Mint(ctx, p, b.d.ClientID, nil)
+	toks, err := b.d.SignIn.Mint(ctx, p, b.d.signinClient(), nil)
 	if err != nil {
 		return err
 	}
@@ -113,7 +119,7 @@ func (b *backoffice) switchOrganisation(c *gin.Context) error {
 		return invalid("mode", "The mode must be live or test.")
 	}
 	claims, _ := claimsOf(c)
-	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), store.Mode(req.Mode), b.d.ClientID)
+	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), store.Mode(req.Mode), b.d.signinClient())
 	if err != nil {
 		return err
 	}

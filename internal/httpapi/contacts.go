@@ -103,6 +103,12 @@ type ContactDeps struct {
 	}
 }
 
+// signinClient: the self-service endpoints answer with a refresh token
+// (contract.md), so their client always refreshes.
+func (d *ContactDeps) signinClient() signin.Client {
+	return signin.Client{ID: d.ClientID, Refresh: true}
+}
+
 var boolType = reflect.TypeOf(true)
 
 type contacts struct {

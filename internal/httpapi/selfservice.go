@@ -82,7 +82,7 @@ func (h *contacts) register(c *gin.Context) error {
 		return err
 	}
 	if res.Principal != nil {
-		toks, err := h.d.SignIn.Mint(ctx, *res.Principal, h.d.ClientID, nil)
+		toks, err := h.d.SignIn.Mint(ctx, *res.Principal, h.d.signinClient(), nil)
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (h *contacts) validateOTP(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	toks, err := h.d.SignIn.Mint(ctx, p, h.d.ClientID, nil)
+	toks, err := h.d.SignIn.Mint(ctx, p, h.d.signinClient(), nil)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 		return invalid("provider", "The provider must be EMAIL or FACEBOOK.")
 	}
 	p := signin.ContactPrincipal(ct)
-	toks, err := h.d.SignIn.Mint(ctx, p, h.d.ClientID, nil)
+	toks, err := h.d.SignIn.Mint(ctx, p, h.d.signinClient(), nil)
 	if err != nil {
 		return err
 	}

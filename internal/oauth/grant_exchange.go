@@ -77,7 +77,7 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 		if err != nil {
 			return err
 		}
-		toks, err := g.signin.Mint(ctx, p, client.ID, nil)
+		toks, err := g.signin.Mint(ctx, p, signinClient(r.GetClient()), nil)
 		if err != nil {
 			return err
 		}
@@ -96,9 +96,6 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 	case err != nil:
 		return err
 	}
-	if claims.ClientID != client.ID {
-		return fosite.ErrInvalidGrant.WithHint("The subject_token was issued to another client.")
-	}
 	org := f.Get("organisation_id")
 	if res := f.Get("resource"); res != "" {
 		if !strings.HasPrefix(res, orgResourcePrefix) {
@@ -116,8 +113,11 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 	if org == "" && mode == "" {
 		return fosite.ErrInvalidRequest.WithHint("Name the target: organisation_id (or resource) and/or mode.")
 	}
-	p, toks, err := g.signin.Switch(ctx, claims, org, mode, client.ID)
-	if errors.Is(err, signin.ErrForbiddenOrganisation) {
+	p, toks, err := g.signin.Switch(ctx, claims, org, mode, signinClient(r.GetClient()))
+	switch {
+	case errors.Is(err, signin.ErrOtherClient):
+		return fosite.ErrInvalidGrant.WithHint("The subject_token was issued to another client.")
+	case errors.Is(err, signin.ErrForbiddenOrganisation):
 		return errInvalidTarget
 	}
 	if err != nil {

@@ -47,7 +47,7 @@ func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.Acce
 	case err != nil:
 		return err
 	}
-	toks, err := g.signin.Mint(ctx, p, r.GetClient().GetID(), nil)
+	toks, err := g.signin.Mint(ctx, p, signinClient(r.GetClient()), nil)
 	if err != nil {
 		return err
 	}

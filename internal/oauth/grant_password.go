@@ -55,10 +55,22 @@ func (g *passwordGrant) PopulateTokenEndpointResponse(ctx context.Context, r fos
 	return g.inner.PopulateTokenEndpointResponse(ctx, r, resp)
 }
 
-// issuesRefresh is fosite's own test for issuing a refresh token.
+// issuesRefresh is fosite's own test for issuing a refresh token, plus
+// authd's: only to a client that may redeem one (refreshStrategy).
 func (g *passwordGrant) issuesRefresh(ctx context.Context, r fosite.AccessRequester) bool {
 	scopes := g.inner.Config.GetRefreshTokenScopes(ctx)
-	return len(scopes) == 0 || r.GetGrantedScopes().HasOneOf(scopes...)
+	return mayRefresh(r.GetClient()) && (len(scopes) == 0 || r.GetGrantedScopes().HasOneOf(scopes...))
+}
+
+// mayRefresh reports whether the client may use the refresh_token grant:
+// a client that may not gets no refresh token at all.
+func mayRefresh(c fosite.Client) bool {
+	return c != nil && c.GetGrantTypes().Has(GrantRefreshToken)
+}
+
+// signinClient is the client a grant issues tokens to, for signin.
+func signinClient(c fosite.Client) signin.Client {
+	return signin.Client{ID: c.GetID(), Refresh: mayRefresh(c)}
 }
 
 func (g *passwordGrant) CanSkipClientAuth(ctx context.Context, r fosite.AccessRequester) bool {
@@ -137,6 +149,9 @@ func (r *refreshStrategy) GenerateRefreshToken(ctx context.Context, req fosite.R
 	s, ok := req.GetSession().(*Session)
 	if !ok {
 		return "", "", errors.New("oauth: unexpected session type")
+	}
+	if !mayRefresh(req.GetClient()) {
+		return "", "", nil // fosite then answers without a refresh_token
 	}
 	tok, rec, err := r.rs.Start(ctx, refresh.Grant{
 		SubjectKind: s.Kind, SubjectID: s.Subject, ClientID: req.GetClient().GetID(),

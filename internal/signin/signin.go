@@ -23,6 +23,9 @@ var (
 	ErrInvalidGrant = errors.New("signin: invalid grant")
 	// ErrForbiddenOrganisation: the subject may not act for the target.
 	ErrForbiddenOrganisation = errors.New("signin: forbidden organisation")
+	// ErrOtherClient: the token was issued to another client than the one
+	// asking to exchange it. OAuth: invalid_grant.
+	ErrOtherClient = errors.New("signin: token issued to another client")
 )
 
 // Principal is who tokens are issued for and what they act for.
@@ -86,16 +89,28 @@ func (s *Service) AccessToken(p Principal, clientID string, scopes []string, fam
 		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: s.cfg.Audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
 }
 
-// Mint starts a refresh family for p and issues the first pair.
-func (s *Service) Mint(ctx context.Context, p Principal, clientID string, scopes []string) (Tokens, error) {
-	rt, rec, err := s.refresh.Start(ctx, refresh.Grant{
-		SubjectKind: p.Kind, SubjectID: p.ID, ClientID: clientID,
-		OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes,
-	})
-	if err != nil {
-		return Tokens{}, err
+// Client is who tokens are issued to: its id, and whether it may use the
+// refresh_token grant. A client that may not gets an access token only.
+type Client struct {
+	ID      string
+	Refresh bool
+}
+
+// Mint issues tokens for p to c: an access token and, when c may refresh,
+// the first refresh token of a new family (which the access token names).
+func (s *Service) Mint(ctx context.Context, p Principal, c Client, scopes []string) (Tokens, error) {
+	var rt, family string
+	if c.Refresh {
+		tok, rec, err := s.refresh.Start(ctx, refresh.Grant{
+			SubjectKind: p.Kind, SubjectID: p.ID, ClientID: c.ID,
+			OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes,
+		})
+		if err != nil {
+			return Tokens{}, err
+		}
+		rt, family = tok, rec.FamilyID
 	}
-	at, claims, err := s.AccessToken(p, clientID, scopes, rec.FamilyID)
+	at, claims, err := s.AccessToken(p, c.ID, scopes, family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -166,10 +181,15 @@ func homeOrg(g identity.Grant, org string) string {
 // switch endpoint): from a valid user access token, a new pair for the same
 // user acting for orgID (default: the token's) in mode (default: the
 // token's). Rights come from the user's memberships; contact tokens can
-// never be exchanged.
-func (s *Service) Switch(ctx context.Context, subject token.Claims, orgID string, mode store.Mode, clientID string) (Principal, Tokens, error) {
+// never be exchanged, and a token is exchanged only by the client it was
+// issued to (client), so one client's token never becomes another's
+// refresh family.
+func (s *Service) Switch(ctx context.Context, subject token.Claims, orgID string, mode store.Mode, client Client) (Principal, Tokens, error) {
 	if subject.Kind != store.KindUser {
 		return Principal{}, Tokens{}, ErrForbiddenOrganisation
+	}
+	if subject.ClientID != client.ID {
+		return Principal{}, Tokens{}, ErrOtherClient
 	}
 	if orgID == "" {
 		orgID = subject.Org
@@ -186,7 +206,7 @@ func (s *Service) Switch(ctx context.Context, subject token.Claims, orgID string
 		}
 		return Principal{}, Tokens{}, err
 	}
-	toks, err := s.Mint(ctx, p, clientID, subject.Scopes())
+	toks, err := s.Mint(ctx, p, client, subject.Scopes())
 	if err != nil {
 		return Principal{}, Tokens{}, err
 	}
