@@ -443,6 +443,7 @@ func TestSelfServiceBadInput(t *testing.T) {
 		{"typo in key", mistype(e.live), reg, guideRegistration, 401, "INVALID_API_KEY", ""},
 		{"malformed JSON", e.live, reg, `{"first_name":`, 400, "BAD_REQUEST", ""},
 		{"two values", e.live, reg, `{} {}`, 400, "BAD_REQUEST", ""},
+		{"chosen code", e.live, reg, `{"code":"CRM-1","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "code"},
 		{"unknown field", e.live, reg, `{"first_name":"A","shoe_size":9,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 400, "BAD_REQUEST", "shoe_size"},
 		{"wrong type", e.live, reg, `{"first_name":7,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "first_name"},
 		{"bad boolean", e.live, reg, `{"sms_opt_out":"yes","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "sms_opt_out"},

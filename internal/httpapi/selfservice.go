@@ -73,8 +73,15 @@ func (h *contacts) register(c *gin.Context) error {
 	if req.Identity == nil {
 		return invalid("identity", "The identity is required.")
 	}
+	// The id and the cross-reference code belong to the CRM's systems
+	// (POST /backoffice/v1/contacts): a self-registration choosing them
+	// could probe which are taken, and a clash would surface only after
+	// the one-time code was spent.
 	if req.ID != "" {
 		return invalid("id", "Self-registration cannot choose the contact id.")
+	}
+	if req.Code != "" {
+		return invalid("code", "Self-registration cannot choose the cross-reference code.")
 	}
 	ctx := c.Request.Context()
 	res, err := h.d.SelfService.Register(ctx, tenant(c), req.input(), req.Identity.input())
