@@ -22,6 +22,18 @@ type feed struct {
 	seen    int64
 	pending map[int64]bool
 	healthy bool
+	// down: the feed was interrupted since it was last healthy.
+	down bool
+}
+
+// recovered ends an outage: shared records written before now may predate
+// an invalidation that could not reach the shared state, so the verifier
+// stops using them.
+func (f *feed) recovered() {
+	if f.down {
+		f.v.sharedSince.Store(f.v.o.Now().UnixNano())
+		f.down = false
+	}
 }
 
 // subscribe (re)subscribes and reads the epoch; on success the cache is
@@ -37,6 +49,7 @@ func (f *feed) subscribe(ctx context.Context) error {
 	}
 	f.msgs, f.seen, f.pending = msgs, epoch, map[int64]bool{}
 	f.v.purge()
+	f.recovered()
 	f.healthy = true
 	f.v.trusted.Store(true)
 	return nil
@@ -47,6 +60,7 @@ func (f *feed) distrust(reason string, err error) {
 		f.v.o.Logger.Warn("apikey: invalidation feed interrupted; verifying against SQL until it recovers", "reason", reason, "error", err)
 	}
 	f.healthy = false
+	f.down = true
 	f.v.trusted.Store(false)
 	f.v.purge()
 }
@@ -116,6 +130,7 @@ func (f *feed) poll(ctx context.Context) {
 		// Changes made while the feed was down may not be counted (their
 		// writer could not reach the cache either): start afresh.
 		f.v.purge()
+		f.recovered()
 		f.healthy = true
 		f.v.o.Logger.Info("apikey: invalidation feed restored")
 	}

@@ -92,23 +92,28 @@ type sharedRecord struct {
 	ExpiresAt *time.Time `json:"exp,omitempty"`
 	RateLimit int        `json:"rl,omitempty"`
 	PerMinute int        `json:"rlm,omitempty"`
+	// At is when the record was written (Unix nanoseconds).
+	At int64 `json:"at,omitempty"`
 }
 
 const sharedVersion = 1
 
-func encodeShared(k store.APIKey) ([]byte, error) {
+func encodeShared(k store.APIKey, at time.Time) ([]byte, error) {
 	return json.Marshal(sharedRecord{V: sharedVersion, ID: k.ID, Org: k.OrganisationID, Mode: k.Mode, Type: k.Type,
-		Name: k.Name, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, RateLimit: k.RateLimit, PerMinute: k.RateLimitPerMinute})
+		Name: k.Name, Scopes: k.Scopes, ExpiresAt: k.ExpiresAt, RateLimit: k.RateLimit, PerMinute: k.RateLimitPerMinute,
+		At: at.UnixNano()})
 }
 
-func decodeShared(b []byte) (store.APIKey, error) {
+// decodeShared returns the record and when it was written (Unix
+// nanoseconds; 0 when not recorded).
+func decodeShared(b []byte) (store.APIKey, int64, error) {
 	var r sharedRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return store.APIKey{}, err
+		return store.APIKey{}, 0, err
 	}
 	if r.V != sharedVersion || r.ID == "" {
-		return store.APIKey{}, errors.New("apikey: unknown shared record")
+		return store.APIKey{}, 0, errors.New("apikey: unknown shared record")
 	}
 	return store.APIKey{ID: r.ID, OrganisationID: r.Org, Mode: r.Mode, Type: r.Type, Name: r.Name,
-		Scopes: r.Scopes, ExpiresAt: r.ExpiresAt, RateLimit: r.RateLimit, RateLimitPerMinute: r.PerMinute}, nil
+		Scopes: r.Scopes, ExpiresAt: r.ExpiresAt, RateLimit: r.RateLimit, RateLimitPerMinute: r.PerMinute}, r.At, nil
 }

@@ -317,9 +317,10 @@ func (s *Service) Revoke(ctx context.Context, actor Actor, scope Scope, id strin
 }
 
 // invalidate drops the key here at once and tells the other replicas. The
-// change is committed: a failure to publish is logged, and the other
-// replicas then refuse the key when their feed notices the gap (or their
-// cache TTL ends).
+// change is committed in SQL; when the shared state cannot take the
+// invalidation (its tombstone, count or message), it is retried in the
+// background until it lands: until then a replica that reads the shared
+// cache may still find the key's old record there.
 func (s *Service) invalidate(ctx context.Context, hash string) {
 	if s.o.Local != nil {
 		s.o.Local.Forget(hash)
@@ -327,9 +328,32 @@ func (s *Service) invalidate(ctx context.Context, hash string) {
 	if s.o.Cache == nil {
 		return
 	}
-	if err := Invalidate(context.WithoutCancel(ctx), s.o.Cache, hash); err != nil {
-		s.o.Logger.ErrorContext(ctx, "apikey: cannot publish an invalidation; other replicas refuse the key within their cache TTL", "error", err)
+	err := Invalidate(context.WithoutCancel(ctx), s.o.Cache, hash)
+	if err == nil {
+		return
 	}
+	s.o.Logger.ErrorContext(ctx, "apikey: cannot publish an invalidation; retrying in the background (until it lands, replicas reading the shared cache may accept the key for up to api_keys.shared_ttl)", "error", err)
+	go s.retryInvalidate(hash)
+}
+
+// invalidateRetryFor bounds the background retries: it outlives any
+// shared record written before the change (api_keys.shared_ttl, 5 minutes
+// by default), after which nothing stale is left to overwrite.
+var invalidateRetryFor = 15 * time.Minute
+
+func (s *Service) retryInvalidate(hash string) {
+	deadline := time.Now().Add(invalidateRetryFor)
+	for wait := 100 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
+		time.Sleep(wait)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := Invalidate(ctx, s.o.Cache, hash)
+		cancel()
+		if err == nil {
+			s.o.Logger.Info("apikey: invalidation published after a retry")
+			return
+		}
+	}
+	s.o.Logger.Error("apikey: gave up publishing an invalidation; the shared records it concerned have expired by now")
 }
 
 func (s *Service) record(ctx context.Context, actor Actor, action string, k store.APIKey, details map[string]string) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,7 +127,11 @@ type Verifier struct {
 	mu      sync.Mutex
 	gen     atomic.Uint64
 	trusted atomic.Bool
-	flight  singleflight.Group
+	// sharedSince (Unix nanoseconds): shared records written before it
+	// are not used. The feed sets it when it recovers from an outage, in
+	// which an invalidation may have failed to replace a record.
+	sharedSince atomic.Int64
+	flight      singleflight.Group
 
 	touches touchBatch
 	rejects chan *entry
@@ -258,8 +263,11 @@ func (v *Verifier) load(ctx context.Context, sum [32]byte, p Parsed) (*entry, er
 	// The fetch outlives the first caller's cancellation: others wait on it.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	res, err, _ := v.flight.Do(string(sum[:]), func() (any, error) {
-		gen := v.gen.Load()
+	// Callers share a fetch only within one cache generation: a caller
+	// that arrives after an invalidation (a revoke answered here) never
+	// joins a fetch that began before it.
+	gen := v.gen.Load()
+	res, err, _ := v.flight.Do(string(sum[:])+strconv.FormatUint(gen, 36), func() (any, error) {
 		rec, err := v.fetch(fctx, hex.EncodeToString(sum[:]))
 		if errors.Is(err, errUnknown) {
 			v.fill(gen, func() { v.neg.Add(sum, v.clock.Load()+int64(v.o.NegativeTTL)) })
@@ -289,15 +297,17 @@ func (v *Verifier) fill(gen uint64, add func()) {
 	}
 }
 
-// fetch reads the shared cache, then SQL (filling the shared cache).
+// fetch reads the shared cache, then SQL (filling the shared cache). The
+// shared cache is skipped while the feed is not trusted, and records
+// written before the feed last recovered are not used (see sharedSince).
 func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error) {
 	fillShared := false
-	if v.o.SharedCache {
+	if v.o.SharedCache && v.trusted.Load() {
 		b, err := v.o.Cache.Get(ctx, sharedPrefix+hash)
 		switch {
 		case err == nil && string(b) == tombstone:
 		case err == nil:
-			if rec, derr := decodeShared(b); derr == nil {
+			if rec, at, derr := decodeShared(b); derr == nil && at >= v.sharedSince.Load() {
 				return rec, nil
 			}
 		case errors.Is(err, cache.ErrMiss):
@@ -315,7 +325,7 @@ func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error)
 		return store.APIKey{}, err
 	}
 	if fillShared && rec.RevokedAt == nil && (rec.ExpiresAt == nil || v.o.Now().Before(*rec.ExpiresAt)) {
-		if b, err := encodeShared(rec); err == nil {
+		if b, err := encodeShared(rec, v.o.Now()); err == nil {
 			ttl := v.o.SharedTTL
 			if rec.ExpiresAt != nil {
 				ttl = min(ttl, rec.ExpiresAt.Sub(v.o.Now())+time.Second)

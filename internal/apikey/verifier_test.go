@@ -187,15 +187,19 @@ func TestLostInvalidationIsCaughtByTheEpoch(t *testing.T) {
 	})
 }
 
-// flakyCache fails the epoch read while broken is set.
+// flakyCache fails the epoch read while broken is set, and every read and
+// write while down is set (shared state cut off from this process).
 type flakyCache struct {
 	cache.Cache
 	broken atomic.Bool
+	down   atomic.Bool
 }
 
+var errCacheDown = fmt.Errorf("%w: injected", cache.ErrUnavailable)
+
 func (c *flakyCache) Get(ctx context.Context, key string) ([]byte, error) {
-	if key == epochKey && c.broken.Load() {
-		return nil, fmt.Errorf("%w: injected", cache.ErrUnavailable)
+	if c.down.Load() || (key == epochKey && c.broken.Load()) {
+		return nil, errCacheDown
 	}
 	return c.Cache.Get(ctx, key)
 }
@@ -439,4 +443,122 @@ func TestConcurrentVerify(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+func (f *flakyCache) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if f.down.Load() {
+		return errCacheDown
+	}
+	return f.Cache.Set(ctx, k, v, ttl)
+}
+
+func (f *flakyCache) SetNX(ctx context.Context, k string, v []byte, ttl time.Duration) (bool, error) {
+	if f.down.Load() {
+		return false, errCacheDown
+	}
+	return f.Cache.SetNX(ctx, k, v, ttl)
+}
+
+func (f *flakyCache) Incr(ctx context.Context, k string, ttl time.Duration) (int64, error) {
+	if f.down.Load() {
+		return 0, errCacheDown
+	}
+	return f.Cache.Incr(ctx, k, ttl)
+}
+
+func (f *flakyCache) Publish(ctx context.Context, c string, m []byte) error {
+	if f.down.Load() {
+		return errCacheDown
+	}
+	return f.Cache.Publish(ctx, c, m)
+}
+
+// TestRevokeDuringSharedStateOutage: a key revoked while the shared state
+// is unreachable (its tombstone cannot be written) is not brought back by
+// the old shared record once the shared state returns.
+func TestRevokeDuringSharedStateOutage(t *testing.T) {
+	f := newFixture(t)
+	fl := &flakyCache{Cache: f.cache}
+	v := f.newVerifier(t, func(o *VerifierOptions) { o.Cache = fl; o.SharedCache = true })
+	f.svc = NewService(ServiceOptions{Store: f.st, Cache: fl, Box: f.box, Audit: f.audit, Local: v, Logger: discard})
+	in := f.create(t, store.APIKeySecret, store.ModeLive)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, in.Key); err != nil { // fills the shared record
+		t.Fatal(err)
+	}
+	fl.down.Store(true)
+	eventually(t, 2*time.Second, "the verifier distrusts its caches", func() bool { return !v.Stats().Trusted })
+	if _, err := f.svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, in.Key); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("during the outage: %v", err)
+	}
+	fl.down.Store(false)
+	eventually(t, 2*time.Second, "the verifier trusts its caches again", func() bool { return v.Stats().Trusted })
+	for range 5 {
+		if _, err := v.Verify(ctx, in.Key); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("revoked key accepted after the shared state returned: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRevokeByACutOffReplica: the replica that revokes cannot reach the
+// shared state, the others can. The invalidation is retried until it
+// lands, so the others stop accepting the key soon after.
+func TestRevokeByACutOffReplica(t *testing.T) {
+	f := newFixture(t)
+	other := f.newVerifier(t, func(o *VerifierOptions) { o.SharedCache = true; o.CacheTTL = 50 * time.Millisecond })
+	in := f.create(t, store.APIKeySecret, store.ModeLive)
+	ctx := context.Background()
+	if _, err := other.Verify(ctx, in.Key); err != nil { // fills the shared record
+		t.Fatal(err)
+	}
+	fl := &flakyCache{Cache: f.cache}
+	fl.down.Store(true)
+	svc := NewService(ServiceOptions{Store: f.st, Cache: fl, Box: f.box, Audit: f.audit, Local: f.v, Logger: discard})
+	if _, err := svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	fl.down.Store(false)
+	eventually(t, 3*time.Second, "the other replica refuses the key", func() bool {
+		_, err := other.Verify(ctx, in.Key)
+		return errors.Is(err, ErrInvalid)
+	})
+}
+
+// TestNoStaleFetchAfterRevoke: a verification that starts after Revoke
+// returned never shares a fetch that began before it.
+func TestNoStaleFetchAfterRevoke(t *testing.T) {
+	f := newFixture(t)
+	in := f.create(t, store.APIKeySecret, store.ModeLive)
+	ctx := context.Background()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	first.Store(true)
+	f.st.mu.Lock()
+	f.st.onLookup = func() {
+		if first.CompareAndSwap(true, false) {
+			close(entered)
+			<-release // a slow read that began before the revoke
+		}
+	}
+	f.st.mu.Unlock()
+	go func() { _, _ = f.v.Verify(ctx, in.Key) }()
+	<-entered
+	if _, err := f.svc.Revoke(ctx, admin, biz, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := f.v.Verify(ctx, in.Key); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("verification after the revoke: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the verification after the revoke waited for the fetch that began before it")
+	}
+	close(release)
 }
