@@ -3,9 +3,12 @@ package facebook_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,14 +178,39 @@ func TestIDTokenKeyRotation(t *testing.T) {
 		t.Fatalf("JWKS fetches after 50 concurrent verifications = %d, want 3", got)
 	}
 
-	// A retired key stops verifying once the set is refreshed (hourly).
+	// A retired key stops verifying once the set is refreshed (hourly):
+	// the first use of the hour-old set is answered from it at once and
+	// starts the refresh in the background; once that lands, the retired
+	// key is refused.
 	e.ll.Retire(oldKID)
 	e.clock.Advance(time.Hour)
-	if err := verify(old); !errors.Is(err, facebook.ErrInvalidToken) {
-		t.Fatalf("retired key: err = %v, want ErrInvalidToken", err)
+	if err := verify(old); err != nil {
+		t.Fatalf("first use of the hour-old set: %v (want it answered from the old set)", err)
 	}
+	waitFetches(t, e.ll.Fetches, 4)
+	waitFor(t, "the retired key refused", func() bool { return errors.Is(verify(old), facebook.ErrInvalidToken) })
 	if got := e.ll.Fetches(); got != 4 {
 		t.Fatalf("JWKS fetches = %d, want 4", got)
+	}
+}
+
+// waitFetches waits until the JWKS was fetched want times (a background
+// refresh), and fails if it goes past.
+func waitFetches(t *testing.T, fetches func() int, want int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d JWKS fetches", want), func() bool { return fetches() >= want })
+	if got := fetches(); got != want {
+		t.Fatalf("JWKS fetches = %d, want %d", got, want)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 3 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -217,9 +245,7 @@ func TestIDTokenJWKSUnavailable(t *testing.T) {
 		if s.wantErr != nil && errors.Is(err, facebook.ErrInvalidToken) {
 			t.Fatalf("%s: err = %v is also ErrInvalidToken", s.name, err)
 		}
-		if got := e.ll.Fetches(); got != s.wantFetches {
-			t.Fatalf("%s: JWKS fetches = %d, want %d", s.name, got, s.wantFetches)
-		}
+		waitFetches(t, e.ll.Fetches, s.wantFetches)
 	}
 }
 
@@ -247,5 +273,51 @@ func TestIDTokenJWKSHangsWithinTimeout(t *testing.T) {
 	}
 	if took < timeout || took > timeout+time.Second {
 		t.Fatalf("took %v, want about %v", took, timeout)
+	}
+}
+
+// TestIDTokenOldKeysDoNotWait: once the set is an hour old, a known kid is
+// answered at once while the refresh runs in the background, even when the
+// JWKS endpoint hangs.
+func TestIDTokenOldKeysDoNotWait(t *testing.T) {
+	const timeout = 2 * time.Second
+	e := newIDEnv(t, func(c *facebook.Config) { c.Timeout = timeout })
+	var hanging atomic.Bool
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	proxy := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if hanging.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-hang:
+			}
+			return
+		}
+		resp, err := http.Get(e.ll.JWKSURL())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	})
+	cfg := e.cfg
+	cfg.LimitedLoginJWKSURL = proxy + "/jwks"
+	c := e.newClient(cfg, nil)
+	tok := func() string {
+		claims := e.ll.Claims(appID, alice, e.clock.Now())
+		return e.ll.Sign(claims)
+	}
+	if _, err := c.VerifyIDToken(background(), tok(), ""); err != nil {
+		t.Fatal(err)
+	}
+	hanging.Store(true)
+	e.clock.Advance(time.Hour + time.Minute)
+	start := time.Now()
+	if _, err := c.VerifyIDToken(background(), tok(), ""); err != nil {
+		t.Fatalf("known key in an hour-old set: %v", err)
+	}
+	if took := time.Since(start); took > timeout/2 {
+		t.Fatalf("took %v: the verification waited for the refresh", took)
 	}
 }

@@ -18,8 +18,9 @@ import (
 // JWKS refresh policy. A kid the cached set does not know triggers a
 // fetch, but fetches are at least jwksMinInterval apart (a flood of
 // forged kids costs Facebook nothing), jwksRetryAfter after a failure.
-// A set older than jwksMaxAge is refreshed on its next use; if that
-// fails, the old keys keep serving.
+// A set older than jwksMaxAge is refreshed in the background on its next
+// use, which it still answers; if the refresh fails, the old keys keep
+// serving (so a key Facebook retired verifies until a refresh lands).
 const (
 	jwksMinInterval = time.Minute
 	jwksRetryAfter  = 10 * time.Second
@@ -48,14 +49,19 @@ func newKeySet(url string, c *Client) *keySet {
 	return &keySet{url: url, c: c}
 }
 
-// key returns the verification key for kid, fetching the set when kid is
-// unknown or the set is old and the refresh policy allows it.
+// key returns the verification key for kid. A known kid is answered at
+// once; when the set is old, a refresh starts in the background, so
+// sign-ins never wait on Facebook's key endpoint (nor stall while it is
+// down: the old keys keep serving). An unknown kid waits for a fetch, when
+// the refresh policy allows one.
 func (ks *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	ks.mu.Lock()
 	k, ok := ks.keys[kid]
-	fresh := !ks.fetched.IsZero() && ks.c.now().Sub(ks.fetched) < jwksMaxAge
+	if ok && ks.c.now().Sub(ks.fetched) >= jwksMaxAge {
+		ks.start(ctx)
+	}
 	ks.mu.Unlock()
-	if ok && fresh {
+	if ok {
 		return k, nil
 	}
 	attempted, err := ks.refresh(ctx)
@@ -65,10 +71,6 @@ func (ks *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	ks.mu.Unlock()
 	switch {
 	case ok:
-		if err != nil {
-			ks.c.logger.LogAttrs(ctx, slog.LevelWarn, "facebook limited login keys are stale and could not be refreshed",
-				slog.String("error", err.Error()))
-		}
 		return k, nil
 	case err != nil:
 		return nil, err
@@ -86,23 +88,32 @@ func (ks *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 // fetch was started or joined.
 func (ks *keySet) refresh(ctx context.Context) (attempted bool, err error) {
 	ks.mu.Lock()
-	call := ks.inflight
-	if call == nil {
-		if ks.c.now().Before(ks.next) {
-			ks.mu.Unlock()
-			return false, nil
-		}
-		call = &fetchCall{done: make(chan struct{})}
-		ks.inflight = call
-		go ks.fetch(context.WithoutCancel(ctx), call)
-	}
+	call := ks.start(ctx)
 	ks.mu.Unlock()
+	if call == nil {
+		return false, nil
+	}
 	select {
 	case <-call.done:
 		return true, call.err
 	case <-ctx.Done():
 		return true, unavailable("waiting for the Limited Login keys", ctx.Err())
 	}
+}
+
+// start returns the fetch in progress, or starts one when the policy
+// allows; nil when neither. ks.mu must be held.
+func (ks *keySet) start(ctx context.Context) *fetchCall {
+	if ks.inflight != nil {
+		return ks.inflight
+	}
+	if ks.c.now().Before(ks.next) {
+		return nil
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	ks.inflight = call
+	go ks.fetch(context.WithoutCancel(ctx), call)
+	return call
 }
 
 func (ks *keySet) fetch(ctx context.Context, call *fetchCall) {
