@@ -161,6 +161,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	a.OAuth.EnableSignIn(a.SignIn, a.SignIn, oauth.NewFacebookExchanger(a.SelfService))
 	a.OAuth.EnableOTP(a.SelfService, a.SignIn)
 	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
+	a.OAuth.AddRevoker(oauth.NewAPIKeyRevoker())
 
 	pub, err := httpapi.NewPublic(httpapi.Deps{
 		Logger:         logger,

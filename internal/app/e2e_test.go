@@ -244,7 +244,11 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"authorization_code not offered", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "introspection", secret, 400, "unsupported_grant_type"},
 		{"missing grant", url.Values{"scope": {"x"}}, "introspection", secret, 400, "invalid_request"},
 		{"bad secret", url.Values{"grant_type": {"client_credentials"}}, "introspection", "nope", 401, "invalid_client"},
-		{"public client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"backoffice"}}, "", "", 400, ""},
+		{"public client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"backoffice"}}, "", "", 400, "unauthorized_client"},
+		{"no client at all", url.Values{"grant_type": {"client_credentials"}}, "", "", 401, "invalid_client"},
+		{"repeated parameter", url.Values{"grant_type": {"client_credentials", "client_credentials"}}, "introspection", secret, 400, "invalid_request"},
+		{"Basic and client_secret both", url.Values{"grant_type": {"client_credentials"}, "client_secret": {secret}}, "introspection", secret, 400, "invalid_request"},
+		{"body client_id is another client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"backoffice"}}, "introspection", secret, 400, "invalid_request"},
 		{"scope not allowed", url.Values{"grant_type": {"client_credentials"}, "scope": {"contacts:write"}}, "introspection", secret, 400, "invalid_scope"},
 	}
 	for _, tc := range tests {
@@ -292,5 +296,72 @@ func TestRevocation(t *testing.T) {
 	}
 	if _, err := s.App.Tokens.Verify(ctx, tok.AccessToken); !errors.Is(err, token.ErrRevoked) {
 		t.Fatalf("Verify after revoke: %v", err)
+	}
+}
+
+// TestOAuthResponseDetails: the shapes RFC 6749, 7009 and 8693 ask for
+// beyond the error table above.
+func TestOAuthResponseDetails(t *testing.T) {
+	n := newNetwork(t, nil)
+	s := n.s
+	secret := s.Boot.Clients.Introspection.ClientSecret
+
+	// Basic with the same client_id in the body is one method; the token
+	// type is spelled Bearer; no scope granted means no scope member.
+	resp, m := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"introspection"}}, "introspection", secret)
+	if resp.StatusCode != 200 || m["token_type"] != "Bearer" {
+		t.Fatalf("client_credentials: %d %v", resp.StatusCode, m)
+	}
+	if _, ok := m["scope"]; ok {
+		t.Fatalf("empty scope answered: %v", m)
+	}
+
+	// RFC 7009 §2.2.1: an API key is a token type /oauth2/revoke does not
+	// revoke; saying 200 would make a leak-response script believe it did.
+	key := s.Boot.APIKeys["live"].Secret
+	for _, hint := range []string{"api_key", ""} {
+		form := url.Values{"token": {key}}
+		if hint != "" {
+			form.Set("token_type_hint", hint)
+		}
+		resp, m = s.postForm(t, "/oauth2/revoke", form, "introspection", secret)
+		if resp.StatusCode != 400 || m["error"] != "unsupported_token_type" {
+			t.Fatalf("revoke an API key (hint %q): %d %v", hint, resp.StatusCode, m)
+		}
+	}
+	if in := s.introspect(t, key, ""); in["active"] != true {
+		t.Fatalf("the key after a refused revocation: %v", in)
+	}
+
+	alice := s.signIn(t, n.alice, userPassword)
+	// RFC 8693 §2.2.2: a target authd will not honour is invalid_target.
+	exchange := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": {"backoffice"},
+		"subject_token": {alice["access_token"].(string)}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "mode": {"test"}}
+	for name, extra := range map[string]url.Values{
+		"audience":      {"audience": {"https://api.example"}},
+		"two resources": {"resource": {"urn:authd:organisation:" + n.bizA, "https://elsewhere.example"}},
+	} {
+		form := url.Values{}
+		for k, v := range exchange {
+			form[k] = v
+		}
+		for k, v := range extra {
+			form[k] = v
+		}
+		if resp, m := s.postForm(t, "/oauth2/token", form, "", ""); resp.StatusCode != 400 || m["error"] != "invalid_target" {
+			t.Fatalf("exchange with %s: %d %v", name, resp.StatusCode, m)
+		}
+	}
+
+	// RFC 6749 §6: a refresh may not ask for a scope the family lacks, and
+	// the refusal leaves the token usable.
+	rt := alice["refresh_token"].(string)
+	resp, m = s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"backoffice"},
+		"refresh_token": {rt}, "scope": {"contacts:write"}}, "", "")
+	if resp.StatusCode != 400 || m["error"] != "invalid_scope" {
+		t.Fatalf("refresh asking for more scope: %d %v", resp.StatusCode, m)
+	}
+	if code, m := n.refresh(t, rt); code != 200 || m["token_type"] != "Bearer" {
+		t.Fatalf("refresh after the refused scope: %d %v", code, m)
 	}
 }

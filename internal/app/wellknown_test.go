@@ -220,10 +220,27 @@ func TestProblemAnswers(t *testing.T) {
 	if resp.Header.Get("X-Request-Id") == "" || p["request_id"] != resp.Header.Get("X-Request-Id") {
 		t.Fatalf("request id not echoed: %v", p)
 	}
-	resp, body = get(t, s.URL+"/oauth2/token", nil)
-	_ = json.Unmarshal(body, &p)
-	if resp.StatusCode != 405 || p["code"] != "METHOD_NOT_ALLOWED" {
-		t.Fatalf("GET token: %d %s", resp.StatusCode, body)
+	// A wrong method: problem+json, except on /oauth2/*, which answers in
+	// RFC 6749's format.
+	req, _ := http.NewRequest(http.MethodDelete, s.URL+"/.well-known/jwks.json", nil)
+	dr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := io.ReadAll(dr.Body)
+	dr.Body.Close()
+	p = map[string]any{}
+	_ = json.Unmarshal(db, &p)
+	if dr.StatusCode != 405 || dr.Header.Get("Content-Type") != "application/problem+json" || p["code"] != "METHOD_NOT_ALLOWED" {
+		t.Fatalf("DELETE jwks: %d %s", dr.StatusCode, db)
+	}
+	for _, path := range []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"} {
+		resp, body = get(t, s.URL+path, nil)
+		p = map[string]any{}
+		_ = json.Unmarshal(body, &p)
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || p["error"] != "invalid_request" || p["code"] != nil {
+			t.Fatalf("GET %s: %d %v %s", path, resp.StatusCode, resp.Header, body)
+		}
 	}
 	big := strings.NewReader("grant_type=client_credentials&pad=" + strings.Repeat("x", 2<<20))
 	r, err := http.Post(s.URL+"/oauth2/token", "application/x-www-form-urlencoded", big)

@@ -64,7 +64,18 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
 	})
+	oauthEndpoints := map[string]http.Handler{
+		"/oauth2/token":      d.OAuth.TokenHandler(),
+		"/oauth2/introspect": d.OAuth.IntrospectionHandler(),
+		"/oauth2/revoke":     d.OAuth.RevocationHandler(),
+	}
 	e.NoMethod(func(c *gin.Context) {
+		// /oauth2/* answers in RFC 6749's format even to a wrong method
+		// (its handler says 405, Allow: POST, invalid_request).
+		if h, ok := oauthEndpoints[c.Request.URL.Path]; ok {
+			h.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		writeProblem(c, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method not allowed on this endpoint."))
 	})
 
@@ -73,9 +84,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.GET("/.well-known/oauth-authorization-server", wk.discovery)
 	e.GET("/.well-known/jwks.json", wk.jwks)
 
-	e.POST("/oauth2/token", gin.WrapH(d.OAuth.TokenHandler()))
-	e.POST("/oauth2/introspect", gin.WrapH(d.OAuth.IntrospectionHandler()))
-	e.POST("/oauth2/revoke", gin.WrapH(d.OAuth.RevocationHandler()))
+	for path, h := range oauthEndpoints {
+		e.POST(path, gin.WrapH(h))
+	}
 
 	a := &api{Deps: d}
 	bo := e.Group("/backoffice/v1")

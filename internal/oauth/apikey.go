@@ -59,6 +59,22 @@ func (a apiKeyIntrospector) Introspect(ctx context.Context, tok string) (Introsp
 	return in, nil
 }
 
+// NewAPIKeyRevoker returns the Revoker for API keys: it answers
+// ErrUnsupportedTokenType for anything shaped like one, so /oauth2/revoke
+// says 400 unsupported_token_type rather than a 200 that revoked nothing.
+func NewAPIKeyRevoker() Revoker { return apiKeyRevoker{} }
+
+type apiKeyRevoker struct{}
+
+func (apiKeyRevoker) Hint() string { return HintAPIKey }
+
+func (apiKeyRevoker) Revoke(_ context.Context, tok, _ string, _ bool) error {
+	if !looksLikeAPIKey(tok) {
+		return ErrUnknownToken
+	}
+	return ErrUnsupportedTokenType
+}
+
 // looksLikeAPIKey tells API keys (even mistyped ones: those are inactive)
 // from the other kinds of token by their prefix.
 func looksLikeAPIKey(tok string) bool {

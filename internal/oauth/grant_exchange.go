@@ -66,9 +66,21 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 	if rt := f.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
 		return fosite.ErrInvalidRequest.WithHint("Only access tokens can be requested.")
 	}
+	// RFC 8693 §2.2.2: a target the server will not honour is
+	// invalid_target, never silently ignored. authd's tokens are for its
+	// own audience, and name at most one organisation.
+	if len(f["audience"]) > 0 {
+		return errInvalidTarget.WithHint("audience is not supported: tokens are issued for authd's own audience.")
+	}
+	if len(f["resource"]) > 1 {
+		return errInvalidTarget.WithHint("Name one organisation: a single resource=" + orgResourcePrefix + "<id>.")
+	}
 	s := r.GetSession().(*Session)
 
 	if iss := f.Get("subject_issuer"); iss != "" {
+		if f.Has("resource") || f.Has("organisation_id") || f.Has("mode") {
+			return errInvalidTarget.WithHint("A sign-in with an external provider takes its organisation and mode from the client.")
+		}
 		ext, ok := g.external[iss]
 		if !ok {
 			return fosite.ErrInvalidRequest.WithHintf("Unknown subject_issuer %q.", iss)

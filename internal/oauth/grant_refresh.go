@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,25 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 	if rt == "" {
 		return fosite.ErrInvalidRequest.WithHint("The refresh_token parameter is missing.")
 	}
-	p, toks, err := g.signin.Refresh(ctx, rt, r.GetClient().GetID(), nil)
+	// RFC 6749 §6: the requested scope may not include a scope the family
+	// was not granted (checked on the record, before anything happens to
+	// the token). A narrower request is answered with the family's scopes,
+	// which the response's scope then names (§3.3).
+	requested := r.GetRequestedScopes()
+	scopeRefused := false
+	accept := func(rec store.RefreshToken) bool {
+		for _, sc := range requested {
+			if !slices.Contains(rec.Scopes, sc) {
+				scopeRefused = true
+				return false
+			}
+		}
+		return true
+	}
+	p, toks, err := g.signin.Refresh(ctx, rt, r.GetClient().GetID(), accept)
+	if scopeRefused {
+		return fosite.ErrInvalidScope.WithHint("The requested scope exceeds what the refresh token was granted.")
+	}
 	if errors.Is(err, signin.ErrInvalidGrant) {
 		return fosite.ErrInvalidGrant.WithHint("The refresh token is invalid, expired or revoked.")
 	}
@@ -65,7 +84,7 @@ func populateIssued(r fosite.AccessRequester, resp fosite.AccessResponder) error
 		return fosite.ErrServerError.WithHint("No tokens were issued.")
 	}
 	resp.SetAccessToken(s.issued.AccessToken)
-	resp.SetTokenType("bearer")
+	resp.SetTokenType("Bearer")
 	resp.SetExpiresIn(time.Duration(s.issued.ExpiresIn) * time.Second)
 	if s.issued.Scope != "" {
 		resp.SetScopes(strings.Fields(s.issued.Scope))

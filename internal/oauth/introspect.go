@@ -168,12 +168,8 @@ func hintFirst[T hinted](all []T, hint string) []T {
 // written the RFC 6749 error.
 func (p *Provider) clientRequest(w http.ResponseWriter, r *http.Request) (fosite.Client, bool) {
 	ctx := r.Context()
-	if r.Method != http.MethodPost {
-		p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("This endpoint accepts POST only."))
-		return nil, false
-	}
-	if err := r.ParseForm(); err != nil {
-		p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
+	if err := readForm(w, r); err != nil {
+		p.writeTokenError(ctx, w, nil, err)
 		return nil, false
 	}
 	client, err := p.authenticateClient(ctx, r)

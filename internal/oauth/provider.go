@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -89,13 +90,27 @@ func New(cfg Config, clients ClientStore, tokens *token.Service, logger *slog.Lo
 		logger:  logger,
 		observe: observe,
 	}
-	p.AddGrant(GrantClientCredentials, &oauth2.ClientCredentialsGrantHandler{
+	p.AddGrant(GrantClientCredentials, clientCredentialsGrant{&oauth2.ClientCredentialsGrantHandler{
 		HandleHelper: p.HandleHelper(),
 		Config:       fc,
-	})
+	}})
 	p.AddIntrospector(accessTokenIntrospector{tokens: tokens})
 	p.AddRevoker(accessTokenRevoker{tokens: tokens})
 	return p
+}
+
+// clientCredentialsGrant is fosite's handler, except that a public client
+// asking for it is unauthorized_client (RFC 6749 §5.2: the client may not
+// use this grant), where fosite says invalid_grant.
+type clientCredentialsGrant struct {
+	*oauth2.ClientCredentialsGrantHandler
+}
+
+func (g clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
+	if g.CanHandleTokenEndpointRequest(ctx, r) && r.GetClient().IsPublic() {
+		return fosite.ErrUnauthorizedClient.WithHint("A public client may not use the client_credentials grant.")
+	}
+	return g.ClientCredentialsGrantHandler.HandleTokenEndpointRequest(ctx, r)
 }
 
 // HandleHelper issues access tokens for grant handlers built elsewhere.
@@ -122,12 +137,12 @@ func (p *Provider) GrantTypes() []string { return slices.Clone(p.grants) }
 func (p *Provider) TokenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if r.Method != http.MethodPost {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The token endpoint accepts POST only."))
+		if err := readForm(w, r); err != nil {
+			p.writeTokenError(ctx, w, nil, err)
 			return
 		}
-		if err := r.ParseForm(); err != nil {
-			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidRequest.WithHint("The request body is not a valid form."))
+		if noClient(r) {
+			p.writeTokenError(ctx, w, nil, fosite.ErrInvalidClient.WithHint("Client authentication is required: HTTP Basic, or client_id (and client_secret) in the body."))
 			return
 		}
 		gt := r.PostForm.Get("grant_type")
@@ -167,6 +182,12 @@ func (p *Provider) TokenHandler() http.Handler {
 		}
 		for k, v := range session.Extra {
 			resp.SetExtra(k, v)
+		}
+		// RFC 6750's scheme name, as the introspection and CRM answers
+		// spell it (RFC 6749 §5.1: clients compare it case-insensitively).
+		resp.SetTokenType("Bearer")
+		if s, ok := resp.GetExtra("scope").(string); ok && s == "" {
+			delete(resp.ToMap(), "scope") // no scope granted: omitted, not ""
 		}
 		p.observe(gt)
 		p.f.WriteAccessResponse(ctx, w, ar, resp)
@@ -212,10 +233,51 @@ func (p *Provider) classify(ctx context.Context, err error) error {
 // revocation. No credentials at all is invalid_client (RFC 6749 §5.2),
 // where fosite would say invalid_request.
 func (p *Provider) authenticateClient(ctx context.Context, r *http.Request) (fosite.Client, error) {
-	if _, _, ok := r.BasicAuth(); !ok && r.PostForm.Get("client_id") == "" {
+	if noClient(r) {
 		return nil, fosite.ErrInvalidClient.WithHint("Client authentication is required.")
 	}
 	return p.f.AuthenticateClient(ctx, r, r.PostForm)
+}
+
+// noClient: the request names no client at all.
+func noClient(r *http.Request) bool {
+	_, _, ok := r.BasicAuth()
+	return !ok && r.PostForm.Get("client_id") == ""
+}
+
+// repeatable are the parameters RFC 8693 §2.1 lets a request repeat.
+var repeatable = map[string]bool{"resource": true, "audience": true}
+
+// readForm checks what RFC 6749 asks of every /oauth2/* request and parses
+// its form: POST only (§3.2; 405 with Allow), a form body, no parameter
+// more than once (§3.1), and one client authentication method (§2.3: not
+// HTTP Basic together with client_secret in the body, nor a body
+// client_id naming another client than Basic does).
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return &fosite.RFC6749Error{ErrorField: "invalid_request", CodeField: http.StatusMethodNotAllowed,
+			DescriptionField: "This endpoint accepts POST only."}
+	}
+	if err := r.ParseForm(); err != nil {
+		return fosite.ErrInvalidRequest.WithHint("The request body is not a valid form.")
+	}
+	for k, v := range r.Form {
+		if len(v) > 1 && !repeatable[k] {
+			return fosite.ErrInvalidRequest.WithHintf("The %s parameter must not be repeated.", k)
+		}
+	}
+	if user, _, ok := r.BasicAuth(); ok {
+		if r.PostForm.Has("client_secret") {
+			return fosite.ErrInvalidRequest.WithHint("Use one client authentication method: HTTP Basic or client_secret in the body, not both.")
+		}
+		if id := r.PostForm.Get("client_id"); id != "" {
+			if u, err := url.QueryUnescape(user); err != nil || u != id {
+				return fosite.ErrInvalidRequest.WithHint("The body's client_id is not the client authenticated with HTTP Basic.")
+			}
+		}
+	}
+	return nil
 }
 
 type retryAfterKey struct{}

@@ -15,6 +15,12 @@ import (
 // another client and the caller may not revoke other clients' tokens.
 var ErrNotYourToken = errors.New("oauth: token issued to another client")
 
+// ErrUnsupportedTokenType is returned by a Revoker for a token of its kind
+// that RFC 7009 revocation does not handle (API keys: they are revoked in
+// the back office). The answer is 400 unsupported_token_type (§2.2.1), so
+// a caller never believes such a token was revoked.
+var ErrUnsupportedTokenType = errors.New("oauth: this token type cannot be revoked here")
+
 // Revoker revokes one kind of token (RFC 7009). It returns ErrUnknownToken
 // for tokens not of its kind (including invalid ones), ErrNotYourToken when
 // the token belongs to another client and anyClient is false.
@@ -47,6 +53,11 @@ func (p *Provider) RevocationHandler() http.Handler {
 			err := rv.Revoke(ctx, tok, client.GetID(), anyClient)
 			if errors.Is(err, ErrUnknownToken) {
 				continue
+			}
+			if errors.Is(err, ErrUnsupportedTokenType) {
+				p.writeTokenError(ctx, w, nil, &fosite.RFC6749Error{ErrorField: "unsupported_token_type", CodeField: http.StatusBadRequest,
+					DescriptionField: "API keys are not revoked here: revoke them in the back office (DELETE /backoffice/v1/api-keys/{id}) or with `authd apikeys revoke`."})
+				return
 			}
 			if errors.Is(err, ErrNotYourToken) {
 				p.writeTokenError(ctx, w, nil, fosite.ErrUnauthorizedClient.WithHint("The token was not issued to this client."))
