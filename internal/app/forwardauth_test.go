@@ -72,12 +72,18 @@ func TestForwardAuth(t *testing.T) {
 		{"bad bearer", "GET", akBearer("eyJ.bad.token"), 401, "INVALID_TOKEN", nil, "", "", ""},
 		{"expired bearer", "GET", akBearer(expired), 401, "TOKEN_EXPIRED", nil, "", "", ""},
 		{"bad key", "GET", akKey("sk_live_nope"), 401, "INVALID_API_KEY", nil, "", "", ""},
-		{"key on a user-only path", "GET", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/admin/users"}, 403, "FORBIDDEN", nil, "", "", ""},
-		{"user on a user-only path", "GET", map[string]string{"Authorization": "Bearer " + user, "X-Forwarded-Uri": "/admin/users"}, 200, "", s.Boot.Admin.ID, "user", "live", ""},
+		{"key on a user-only path", "GET", map[string]string{"api_key": sk, "X-Original-URI": "/admin/users"}, 403, "FORBIDDEN", nil, "", "", ""},
+		{"user on a user-only path", "GET", map[string]string{"Authorization": "Bearer " + user, "X-Original-URI": "/admin/users"}, 200, "", s.Boot.Admin.ID, "user", "live", ""},
 		{"dot segments", "GET", map[string]string{"api_key": sk, "X-Original-URI": "/x/../admin/users"}, 403, "FORBIDDEN", nil, "", "", ""},
 		{"public key lacks a scope", "GET", map[string]string{"api_key": pk, "X-Original-URI": "/contacts/42"}, 403, "INSUFFICIENT_SCOPE", nil, "", "", ""},
-		{"* holds every scope", "GET", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/contacts/42?x=1"}, 200, "", nil, "api_key", "live", "*"},
-		{"test key on a live-only path", "GET", map[string]string{"api_key": testSK, "X-Forwarded-Uri": "/live-only/x"}, 403, "FORBIDDEN", nil, "", "", ""},
+		{"* holds every scope", "GET", map[string]string{"api_key": sk, "X-Original-URI": "/contacts/42?x=1"}, 200, "", nil, "api_key", "live", "*"},
+		{"test key on a live-only path", "GET", map[string]string{"api_key": testSK, "X-Original-URI": "/live-only/x"}, 403, "FORBIDDEN", nil, "", "", ""},
+		// Only the configured header (forward_auth.uri_header, here nginx's
+		// X-Original-URI) is read: a client's own X-Forwarded-Uri, which
+		// nginx passes through, cannot choose the path the rules see.
+		{"spoofed X-Forwarded-Uri", "GET", map[string]string{"api_key": sk, "X-Original-URI": "/admin/users", "X-Forwarded-Uri": "/hello"}, 403, "FORBIDDEN", nil, "", "", ""},
+		{"spoofed X-Forwarded-Uri, test key", "GET", map[string]string{"api_key": testSK, "X-Original-URI": "/live-only/x", "X-Forwarded-Uri": "/hello"}, 403, "FORBIDDEN", nil, "", "", ""},
+		{"only X-Forwarded-Uri", "GET", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/hello"}, 403, "FORBIDDEN", nil, "", "", ""},
 		// Rules are configured: without the original URI they cannot be
 		// applied, so the request is refused.
 		{"rules but no URI", "GET", akKey(sk), 403, "FORBIDDEN", nil, "", "", ""},
@@ -87,10 +93,8 @@ func TestForwardAuth(t *testing.T) {
 			for k, v := range tc.headers {
 				h[k] = v
 			}
-			if tc.name != "rules but no URI" {
-				if _, ok := h["X-Forwarded-Uri"]; !ok && h["X-Original-URI"] == "" {
-					h["X-Forwarded-Uri"] = "/somewhere"
-				}
+			if tc.name != "rules but no URI" && tc.name != "only X-Forwarded-Uri" && h["X-Original-URI"] == "" {
+				h["X-Original-URI"] = "/somewhere"
 			}
 			r := akDo(t, s, tc.method, "/forward-auth", h, nil)
 			if r.Status != tc.status {
@@ -194,6 +198,18 @@ func TestForwardAuthBehindNginx(t *testing.T) {
 	if code, _, _ := do("GET", "/contacts/1", map[string]string{"api_key": pk}, ""); code != 403 {
 		t.Fatalf("public key on /contacts through nginx: %d", code)
 	}
+	// nginx passes the client's own headers to auth_request: a forged
+	// X-Forwarded-Uri must not choose the path the rules are checked
+	// against (authd reads only forward_auth.uri_header, X-Original-URI).
+	for _, c := range []struct{ path, key string }{
+		{"/admin/users", s.Boot.APIKeys["live"].Secret},
+		{"/live-only/x", s.Boot.APIKeys["test"].Secret},
+		{"/contacts/1", pk},
+	} {
+		if code, _, _ := do("GET", c.path, map[string]string{"api_key": c.key, "X-Forwarded-Uri": "/hello"}, ""); code != 403 {
+			t.Fatalf("forged X-Forwarded-Uri on %s through nginx: %d", c.path, code)
+		}
+	}
 
 	// Revocation is honoured through the proxy at once.
 	tok := akAdmin(t, s, "live")
@@ -287,4 +303,24 @@ http {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return "http://" + addr
+}
+
+// TestForwardAuthTraefikHeader: with forward_auth.uri_header set to
+// Traefik's X-Forwarded-Uri, that header is read and X-Original-URI (which
+// Traefik does not set) is ignored.
+func TestForwardAuthTraefikHeader(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ForwardAuth.Rules = faRules
+	cfg.ForwardAuth.URIHeader = "X-Forwarded-Uri"
+	s := newTestServer(t, cfg)
+	sk := s.Boot.APIKeys["live"].Secret
+	if r := akDo(t, s, "GET", "/forward-auth", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/admin/users"}, nil); r.Status != 403 {
+		t.Fatalf("key on a user-only path: %d %s", r.Status, r.Raw)
+	}
+	if r := akDo(t, s, "GET", "/forward-auth", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/admin/users", "X-Original-URI": "/hello"}, nil); r.Status != 403 {
+		t.Fatalf("X-Original-URI chose the path: %d %s", r.Status, r.Raw)
+	}
+	if r := akDo(t, s, "GET", "/forward-auth", map[string]string{"api_key": sk, "X-Forwarded-Uri": "/hello"}, nil); r.Status != 200 {
+		t.Fatalf("key on an open path: %d %s", r.Status, r.Raw)
+	}
 }

@@ -59,9 +59,15 @@ type APIKeys struct {
 
 // ForwardAuth configures the /forward-auth endpoint's rules.
 type ForwardAuth struct {
+	// URIHeader is the one header the proxy sets to the original request's
+	// URI: X-Original-URI for nginx (proxy_set_header), X-Forwarded-Uri for
+	// Traefik or Caddy. Only it is read: a header the proxy does not set
+	// passes through from the client, who could then choose the path the
+	// rules are checked against.
+	URIHeader string `koanf:"uri_header"`
 	// Rules are checked in order against the original request's path
-	// (X-Forwarded-Uri or X-Original-URI); the first whose prefix matches
-	// decides. No match: any valid credential is allowed.
+	// (from URIHeader); the first whose prefix matches decides. No match:
+	// any valid credential is allowed.
 	Rules []ForwardAuthRule `koanf:"rules"`
 }
 
@@ -249,7 +255,7 @@ func Default() Config {
 		Passwords:   Passwords{MinLength: 10, MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 		RateLimits:  RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30},
 		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
-		ForwardAuth: ForwardAuth{Rules: []ForwardAuthRule{}},
+		ForwardAuth: ForwardAuth{URIHeader: "X-Original-URI", Rules: []ForwardAuthRule{}},
 		Log:         Log{Level: "info", Format: "json"},
 		OTP: OTP{Sender: "log", CodeLength: 6, TTL: 5 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second,
 			SendTimeout: 5 * time.Second, PerIdentifierPerHour: 10, PerIPPerHour: 30, PerAPIKeyPerMinute: 120,

@@ -164,6 +164,9 @@ func TestValidate(t *testing.T) {
 		{"bad log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"bad proxy", func(c *Config) { c.HTTP.TrustedProxies = []string{"nope"} }, "http.trusted_proxies"},
 		{"facebook half set", func(c *Config) { c.Facebook.AppID = "1" }, "facebook.app_id"},
+		{"no forward-auth URI header", func(c *Config) { c.ForwardAuth.URIHeader = "" }, "forward_auth.uri_header"},
+		{"forward-auth URI header with a colon", func(c *Config) { c.ForwardAuth.URIHeader = "X-Original-URI:" }, "forward_auth.uri_header"},
+		{"Traefik's URI header", func(c *Config) { c.ForwardAuth.URIHeader = "X-Forwarded-Uri" }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -154,6 +154,7 @@ func (c *Config) Validate() error {
 	check(c.APIKeys.CacheSize < 1, "api_keys.cache_size (%d) must be at least 1", c.APIKeys.CacheSize)
 	check(c.APIKeys.CacheTTL <= 0 || c.APIKeys.CacheTTL > 5*time.Minute, "api_keys.cache_ttl (%s) must be between 0 and 5m", c.APIKeys.CacheTTL)
 	check(c.APIKeys.LastUsedFlush <= 0, "api_keys.last_used_flush (%s) must be positive", c.APIKeys.LastUsedFlush)
+	check(!validHeaderName(c.ForwardAuth.URIHeader), "forward_auth.uri_header (%q) must be a header name, e.g. X-Original-URI (nginx) or X-Forwarded-Uri (Traefik)", c.ForwardAuth.URIHeader)
 	for i, r := range c.ForwardAuth.Rules {
 		check(!strings.HasPrefix(r.PathPrefix, "/"), "forward_auth.rules[%d].path_prefix (%q) must start with /", i, r.PathPrefix)
 		for _, k := range r.Kinds {
@@ -173,4 +174,17 @@ func (c *Config) Validate() error {
 func validAddr(addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	return err == nil && port != ""
+}
+
+// validHeaderName reports whether s is an HTTP header name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
 }

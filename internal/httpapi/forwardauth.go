@@ -14,13 +14,6 @@ type ForwardAuthDecider interface {
 	Decide(ctx context.Context, r forwardauth.Request) (forwardauth.Decision, error)
 }
 
-// Headers carrying the original request's URI: Traefik sends
-// X-Forwarded-Uri; nginx is configured to send X-Original-URI.
-const (
-	headerForwardedURI = "X-Forwarded-Uri"
-	headerOriginalURI  = "X-Original-URI"
-)
-
 // forwardAuthMethods are the methods /forward-auth answers: every method
 // the proxied request may have (auth_request subrequests keep it).
 var forwardAuthMethods = []string{
@@ -40,10 +33,9 @@ func (a *api) mountForwardAuth(e *gin.Engine) {
 // limit is spent; refusals carry a problem body (Traefik shows it to the
 // client; nginx discards it).
 func (a *api) forwardAuth(c *gin.Context) error {
-	uri := c.GetHeader(headerForwardedURI)
-	if uri == "" {
-		uri = c.GetHeader(headerOriginalURI)
-	}
+	// Only the header the proxy sets (forward_auth.uri_header): any other
+	// may come from the client unchanged.
+	uri := c.GetHeader(a.ForwardAuthURIHeader)
 	d, err := a.ForwardAuth.Decide(c.Request.Context(), forwardauth.Request{
 		Authorization: c.GetHeader("Authorization"),
 		APIKey:        c.GetHeader(APIKeyHeader),

@@ -38,6 +38,9 @@ type Deps struct {
 	Contacts    *ContactDeps
 	APIKeyAdmin *APIKeyDeps
 	ForwardAuth ForwardAuthDecider
+	// ForwardAuthURIHeader is the one header carrying the original URI
+	// (forward_auth.uri_header).
+	ForwardAuthURIHeader string
 }
 
 // api holds the dependencies of the CRM-style handlers.
