@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/otp/sender"
+	"github.com/authd/authd/internal/store"
 )
 
 // smsGateway is a user's SMS/email gateway behind the webhook sender: it
@@ -485,4 +488,53 @@ func mistype(s string) string {
 		c = 'y'
 	}
 	return s[:len(s)-1] + string(c)
+}
+
+// TestContactsBelongToTheBusiness: back-office contact calls act for a
+// business itself (a merchant's or the service owner's credentials are
+// refused), while a merchant's public key registers contacts into its
+// business.
+func TestContactsBelongToTheBusiness(t *testing.T) {
+	e := newSelfService(t, nil)
+	ctx := context.Background()
+	contact := map[string]any{"first_name": "Mo", "email": "mo@example.com"}
+
+	mia := e.s.signIn(t, e.mia, userPassword)["access_token"].(string) // member of merchant M
+	if code, m, _ := e.s.call(t, "POST", "/backoffice/v1/contacts", mia, contact); code != 403 || m["code"] != "FORBIDDEN_ORGANISATION" {
+		t.Fatalf("merchant user creates a contact: %d %v", code, m)
+	}
+	so := e.s.signIn(t, e.s.Boot.Admin.Email, e.s.Boot.Admin.Password)
+	if so["current_organisation"].(map[string]any)["id"] != e.so {
+		t.Fatalf("the bootstrap admin's default organisation is not the service owner: %v", so["current_organisation"])
+	}
+	if code, m, _ := e.s.call(t, "POST", "/backoffice/v1/contacts", so["access_token"].(string), contact); code != 403 || m["code"] != "FORBIDDEN_ORGANISATION" {
+		t.Fatalf("service-owner token creates a contact: %d %v", code, m)
+	}
+	merchantSK, err := e.s.App.KeyService.Create(ctx, apikey.Actor{Kind: store.KindSystem, ID: "test"}, apikey.CreateParams{
+		OrganisationID: e.merchM, Mode: store.ModeLive, Type: store.APIKeySecret, Name: "merchant server", Scopes: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts", merchantSK.Key, contact); code != 403 || m["code"] != "FORBIDDEN_ORGANISATION" {
+		t.Fatalf("merchant secret key creates a contact: %d %v", code, m)
+	}
+
+	// A merchant's public key (its app) registers into the business.
+	merchantPK, err := e.s.App.KeyService.Create(ctx, apikey.Actor{Kind: store.KindSystem, ID: "test"}, apikey.CreateParams{
+		OrganisationID: e.merchM, Mode: store.ModeLive, Type: store.APIKeyPublic, Name: "merchant app", Scopes: []string{"contacts:register", "otp:send"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, reg, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", merchantPK.Key,
+		map[string]any{"first_name": "Mo", "identity": map[string]string{"provider": "EMAIL", "email": "mo@example.com", "password": "mo-long-password-1"}})
+	if code != 201 {
+		t.Fatalf("register with a merchant's public key: %d %v", code, reg)
+	}
+	id := reg["contact"].(map[string]any)["id"].(string)
+	if code, m, _ := e.keyCall(t, "GET", "/backoffice/v1/contacts/"+id, e.liveSK, nil); code != 200 || m["id"] != id {
+		t.Fatalf("the business reads the contact its merchant's app registered: %d %v", code, m)
+	}
+	if c := claimsOf(t, e.s, reg["access_token"].(string)); c.Org != e.bizA || c.Kind != "contact" {
+		t.Fatalf("contact token claims %+v: want the business", c)
+	}
 }

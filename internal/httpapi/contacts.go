@@ -123,18 +123,32 @@ func (a *api) mountBackofficeContacts(g *gin.RouterGroup) {
 	g.POST("/contacts/:id/organisations", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.link))
 }
 
-// tenantOf is the business and mode of a back-office caller: the secret
-// key's, or the user token's organisation and mode (the user must hold a
-// role there; the token was issued for it, and rights are re-checked).
+// tenantOf is the business and mode of a back-office caller: those of the
+// secret key, or of the user token (the user must hold a role in the
+// token's organisation; rights are re-checked). Contacts belong to a
+// business, so the key or token must act for a business itself: one of
+// the service owner or of a merchant is refused (403), since a merchant's
+// credentials must not read or write the whole business's contacts.
 func (h *contacts) tenantOf(c *gin.Context) (string, store.Mode, string, string, error) {
+	ctx := c.Request.Context()
+	org, mode, kind, actor := "", store.Mode(""), store.KindUser, ""
 	if k, ok := keyOf(c); ok {
-		return k.OrganisationID, k.Mode, store.KindAPIKey, k.ID, nil
+		org, mode, kind, actor = k.OrganisationID, k.Mode, store.KindAPIKey, k.ID
+	} else {
+		claims, _ := claimsOf(c)
+		if _, err := h.d.Identity.RoleIn(ctx, claims.Subject, claims.Org); err != nil {
+			return "", "", "", "", err
+		}
+		org, mode, actor = claims.Org, store.Mode(claims.Mode), claims.Subject
 	}
-	claims, _ := claimsOf(c)
-	if _, err := h.d.Identity.RoleIn(c.Request.Context(), claims.Subject, claims.Org); err != nil {
+	biz, err := h.d.Identity.BusinessOf(ctx, org)
+	if err == nil && biz != org {
+		err = identity.ErrNoBusiness
+	}
+	if err != nil {
 		return "", "", "", "", err
 	}
-	return claims.Org, store.Mode(claims.Mode), store.KindUser, claims.Subject, nil
+	return biz, mode, kind, actor, nil
 }
 
 func (h *contacts) create(c *gin.Context) error {

@@ -37,9 +37,16 @@ func (a *api) mountSelfService(g *gin.RouterGroup) {
 	g.POST("/contacts/me/identities", contact, wrap(h.linkIdentity))
 }
 
-func tenant(c *gin.Context) selfservice.Tenant {
+// tenant is the business and mode a self-service call acts for: the API
+// key's, where a key of an organisation below a business (a merchant)
+// acts for that business, which owns the contacts.
+func (h *contacts) tenant(c *gin.Context) (selfservice.Tenant, error) {
 	k, _ := keyOf(c)
-	return selfservice.Tenant{BusinessID: k.OrganisationID, Mode: k.Mode, APIKeyID: k.ID, IP: c.ClientIP()}
+	biz, err := h.d.Identity.BusinessOf(c.Request.Context(), k.OrganisationID)
+	if err != nil {
+		return selfservice.Tenant{}, err
+	}
+	return selfservice.Tenant{BusinessID: biz, Mode: k.Mode, APIKeyID: k.ID, IP: c.ClientIP()}, nil
 }
 
 type identityJSON struct {
@@ -84,7 +91,11 @@ func (h *contacts) register(c *gin.Context) error {
 		return invalid("code", "Self-registration cannot choose the cross-reference code.")
 	}
 	ctx := c.Request.Context()
-	res, err := h.d.SelfService.Register(ctx, tenant(c), req.input(), req.Identity.input())
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.d.SelfService.Register(ctx, t, req.input(), req.Identity.input())
 	if err != nil {
 		return err
 	}
@@ -123,7 +134,11 @@ func (h *contacts) requestOTP(c *gin.Context) error {
 	default:
 		return invalid("channel", "The channel must be SMS or EMAIL.")
 	}
-	issued, err := h.d.SelfService.RequestOTP(c.Request.Context(), tenant(c), in)
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
+	issued, err := h.d.SelfService.RequestOTP(c.Request.Context(), t, in)
 	if err != nil {
 		var ve *identity.ValidationError
 		if errors.As(err, &ve) {
@@ -148,7 +163,10 @@ func (h *contacts) validateOTP(c *gin.Context) error {
 	if req.Code == "" {
 		return invalid("code", "The code is required.")
 	}
-	t := tenant(c)
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	ct, p, err := h.d.SelfService.ValidateOTP(ctx, &t, c.Param("otp_id"), req.Code)
 	if err != nil {
@@ -177,7 +195,10 @@ func (h *contacts) authenticate(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	t := tenant(c)
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	var ct store.Contact
 	switch strings.ToUpper(req.Provider) {
@@ -224,7 +245,10 @@ func (h *contacts) refresh(c *gin.Context) error {
 	if req.RefreshToken == "" {
 		return invalid("refresh_token", "The refresh_token is required.")
 	}
-	t := tenant(c)
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	// The key's tenant must be the token's, checked on the record before
 	// anything happens to it, so a foreign key cannot rotate or burn it.
@@ -303,7 +327,11 @@ func (h *contacts) addCredentials(c *gin.Context) error {
 	if req.Identity == nil {
 		return invalid("identity", "The identity is required.")
 	}
-	issued, err := h.d.SelfService.AddCredentials(c.Request.Context(), tenant(c),
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
+	issued, err := h.d.SelfService.AddCredentials(c.Request.Context(), t,
 		selfservice.Match{Email: req.Match.Email, PhoneNumber: req.Match.PhoneNumber, CountryCode: req.Match.CountryCode}, req.Identity.input())
 	if err != nil {
 		return err

@@ -17,6 +17,25 @@ const (
 // ErrForbidden is returned when a user has no right in an organisation.
 var ErrForbidden = errors.New("identity: no right in this organisation")
 
+// ErrNoBusiness: the caller does not act for a business, which contacts
+// belong to (the network's root, the service owner, has none).
+var ErrNoBusiness = errors.New("identity: not within a business")
+
+// BusinessOf returns the business an organisation belongs to: the
+// organisation itself when it is a business (a child of the network's
+// root), else its ancestor that is. The tree's shape decides, not the
+// organisation types, which are data.
+func (s *Service) BusinessOf(ctx context.Context, orgID string) (string, error) {
+	chain, err := ancestors(ctx, orgID, s.organisation)
+	if err != nil {
+		return "", err
+	}
+	if len(chain) < 2 || chain[len(chain)-1].ParentID != "" {
+		return "", ErrNoBusiness
+	}
+	return chain[len(chain)-2].ID, nil
+}
+
 // maxDepth bounds walks up the tree (a cycle would otherwise loop).
 const maxDepth = 32
 
