@@ -508,6 +508,14 @@ func TestManagementRights(t *testing.T) {
 			"memberships": []map[string]string{{"organisation_id": n.bizA, "role": "member"}}}, 422, "VALIDATION_FAILED"},
 		{"duplicate email", alice, "/backoffice/v1/users", map[string]any{"email": "MIA@m.example", "password": userPassword,
 			"memberships": []map[string]string{{"organisation_id": n.merchM, "role": "member"}}}, 409, "CONFLICT"},
+		// An admin adds memberships only for users she can already manage:
+		// not another business's owner, nor the service owner's admin, and
+		// an unknown id answers the same.
+		{"admin may not pull in another business's user", alice, "/backoffice/v1/users/" + n.bobID + "/memberships", map[string]any{"organisation_id": n.bizA, "role": "admin"}, 403, "FORBIDDEN"},
+		{"admin may not pull in the service owner's admin", alice, "/backoffice/v1/users/" + n.s.Boot.Admin.ID + "/memberships", map[string]any{"organisation_id": n.bizA, "role": "member"}, 403, "FORBIDDEN"},
+		{"unknown user answers the same", alice, "/backoffice/v1/users/no-such-user/memberships", map[string]any{"organisation_id": n.bizA, "role": "member"}, 403, "FORBIDDEN"},
+		{"admin adds her merchant's member to her business", alice, "/backoffice/v1/users/" + n.miaID + "/memberships", map[string]any{"organisation_id": n.bizA, "role": "member"}, 201, ""},
+		{"unknown user cannot be told from a foreign one when disabling", alice, "/backoffice/v1/users/no-such-user/disable", nil, 403, "FORBIDDEN"},
 		{"unknown field", alice, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "colour": "red"}, 400, "BAD_REQUEST"},
 		{"wrong type", alice, "/backoffice/v1/organisations", map[string]any{"name": 5, "type": "merchant"}, 422, "VALIDATION_FAILED"},
 	}

@@ -190,25 +190,12 @@ func (s *Service) DisableUser(ctx context.Context, actorID, userID string, onDis
 	if actorID == userID {
 		return &ValidationError{Field: "id", Message: "You cannot disable yourself."}
 	}
-	ms, err := s.st.ListMemberships(ctx, userID)
+	ms, err := s.manageable(ctx, actorID, userID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.st.GetUser(ctx, userID); err != nil {
-		return err
-	}
-	if len(ms) == 0 {
-		return ErrForbidden
-	}
 	var org string
 	for _, m := range ms {
-		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
-		if err != nil {
-			return err
-		}
-		if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
-			return ErrForbidden
-		}
 		if m.IsDefault || org == "" {
 			org = m.OrganisationID
 		}
@@ -229,6 +216,32 @@ func (s *Service) DisableUser(ctx context.Context, actorID, userID string, onDis
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserDisabled, Success: true, ActorKind: store.KindUser, ActorID: actorID,
 		OrganisationID: org, TargetKind: store.KindUser, TargetID: userID})
 	return nil
+}
+
+// manageable checks that actorID may manage userID: admin or owner of
+// every organisation the user is a member of (directly or through a
+// membership above it), holding there at least the user's role. It returns
+// the user's memberships. An unknown user, and one without memberships,
+// are ErrForbidden like a user the actor may not manage, so the answer
+// tells nothing about ids outside the actor's reach.
+func (s *Service) manageable(ctx context.Context, actorID, userID string) ([]store.Membership, error) {
+	ms, err := s.st.ListMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, ErrForbidden
+	}
+	for _, m := range ms {
+		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
+			return nil, ErrForbidden
+		}
+	}
+	return ms, nil
 }
 
 // DefaultMembership returns the membership a sign-in acts for: the one
@@ -257,7 +270,9 @@ func (s *Service) DefaultMembership(ctx context.Context, userID string) (store.M
 func (s *Service) Now() time.Time { return s.now() }
 
 // AddMembership grants a user a role in an organisation. The actor must be
-// admin or owner there and may not grant more than they hold.
+// admin or owner there, may not grant more than they hold, and must be
+// able to manage the user already (manageable): an admin cannot pull a
+// user of another business, or one above them, into their organisation.
 func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Membership) error {
 	if !ValidRole(m.Role) {
 		return &ValidationError{Field: "role", Message: "The role must be owner, admin or member."}
@@ -271,7 +286,7 @@ func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Mem
 	if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
 		return ErrForbidden
 	}
-	if _, err := s.st.GetUser(ctx, m.UserID); err != nil {
+	if _, err := s.manageable(ctx, actorID, m.UserID); err != nil {
 		return err
 	}
 	m.CreatedAt = s.now().UTC()
