@@ -488,6 +488,11 @@ func TestManagementRights(t *testing.T) {
 	n := newNetwork(t, nil)
 	alice := n.s.signIn(t, n.alice, userPassword)["access_token"].(string)
 	mia := n.s.signIn(t, n.mia, userPassword)["access_token"].(string)
+	code, sw, _ := n.s.call(t, "POST", "/backoffice/v1/organisations/"+n.merchM+"/switch", alice, map[string]string{"mode": "test"})
+	if code != 200 {
+		t.Fatalf("alice switches into M: %d %v", code, sw)
+	}
+	aliceInM := sw["access_token"].(string)
 	tests := []struct {
 		name   string
 		tok    string
@@ -497,7 +502,13 @@ func TestManagementRights(t *testing.T) {
 		code   string
 	}{
 		{"admin creates a merchant below her business", alice, "/backoffice/v1/organisations", map[string]any{"name": "M2", "type": "merchant", "parent_id": n.bizA}, 201, ""},
-		{"admin may not create below another business", alice, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "parent_id": n.bizB}, 403, "FORBIDDEN"},
+		{"admin may not create below another business", alice, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "parent_id": n.bizB}, 403, "FORBIDDEN_ORGANISATION"},
+		// A token switched into merchant M (test mode) manages M and below
+		// only, whatever alice could do with a token acting for A.
+		{"switched token manages its organisation", aliceInM, "/backoffice/v1/organisations", map[string]any{"name": "M-shop", "type": "shop", "parent_id": n.merchM}, 201, ""},
+		{"switched token may not create above it", aliceInM, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "parent_id": n.bizA}, 403, "FORBIDDEN_ORGANISATION"},
+		{"switched token may not create users above it", aliceInM, "/backoffice/v1/users", map[string]any{"email": "z@a.example", "password": userPassword,
+			"memberships": []map[string]string{{"organisation_id": n.bizA, "role": "admin"}}}, 403, "FORBIDDEN_ORGANISATION"},
 		{"member may not create", mia, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "parent_id": n.merchM}, 403, "FORBIDDEN"},
 		{"no second service owner", n.adminToken, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "service_owner", "parent_id": n.so}, 422, "VALIDATION_FAILED"},
 		{"admin may not grant owner", alice, "/backoffice/v1/users", map[string]any{"email": "x@a.example", "password": userPassword,
@@ -526,6 +537,19 @@ func TestManagementRights(t *testing.T) {
 				t.Fatalf("%d %v", code, m)
 			}
 		})
+	}
+	// A user of business A: alice's token switched into M may not disable
+	// them (answered like any user outside its reach); acting for A she may.
+	code, u, _ := n.s.call(t, "POST", "/backoffice/v1/users", alice, map[string]any{"email": "ann@a.example", "password": userPassword,
+		"memberships": []map[string]string{{"organisation_id": n.bizA, "role": "member"}}})
+	if code != 201 {
+		t.Fatalf("create ann: %d %v", code, u)
+	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/users/"+u["id"].(string)+"/disable", aliceInM, nil); code != 403 || m["code"] != "FORBIDDEN" {
+		t.Fatalf("switched token disables a user of A: %d %v", code, m)
+	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/users/"+u["id"].(string)+"/disable", alice, nil); code != 204 {
+		t.Fatalf("alice acting for A disables ann: %d %v", code, m)
 	}
 	// Token problems are machine-readable so a UI can refresh silently.
 	expired, _ := n.s.App.Tokens.Issue(token.Claims{Subject: n.aliceID, Kind: "user", ClientID: "backoffice", Org: n.bizA, Mode: "live",

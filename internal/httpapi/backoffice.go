@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -262,6 +263,24 @@ type createOrgRequest struct {
 	ParentID string `json:"parent_id"`
 }
 
+// inTokenScope refuses a management change outside the organisation the
+// token acts for: a token switched into merchant M (masquerading) manages
+// M and what is below it, whatever its user could manage with a token
+// acting elsewhere.
+func (b *backoffice) inTokenScope(ctx context.Context, claims token.Claims, orgIDs ...string) error {
+	for _, id := range orgIDs {
+		ok, err := b.d.Identity.Within(ctx, id, claims.Org)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return NewError(http.StatusForbidden, CodeForbiddenOrg,
+				"This token acts for another organisation: switch to this one (or one above it) first.")
+		}
+	}
+	return nil
+}
+
 func (b *backoffice) createOrganisation(c *gin.Context) error {
 	var req createOrgRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -270,6 +289,9 @@ func (b *backoffice) createOrganisation(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	if req.ParentID == "" {
 		req.ParentID = claims.Org
+	}
+	if err := b.inTokenScope(c.Request.Context(), claims, req.ParentID); err != nil {
+		return err
 	}
 	o, err := b.d.Identity.CreateOrganisation(c.Request.Context(), claims.Subject,
 		identity.NewOrganisation{Name: req.Name, Type: req.Type, ParentID: req.ParentID})
@@ -331,6 +353,9 @@ func (b *backoffice) createUser(c *gin.Context) error {
 	in := identity.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName}
 	for _, m := range req.Memberships {
 		in.Memberships = append(in.Memberships, store.Membership{OrganisationID: m.OrganisationID, Role: strings.ToLower(m.Role)})
+		if err := b.inTokenScope(c.Request.Context(), claims, m.OrganisationID); err != nil {
+			return err
+		}
 	}
 	u, err := b.d.Identity.CreateUser(c.Request.Context(), claims.Subject, in)
 	if err != nil {
@@ -378,7 +403,21 @@ func (b *backoffice) listUsers(c *gin.Context) error {
 func (b *backoffice) disableUser(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
-	err := b.d.Identity.DisableUser(ctx, claims.Subject, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
+	ms, err := b.d.Store.ListMemberships(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		// Answered as any user outside the caller's reach (403 FORBIDDEN),
+		// so it tells nothing about whether the id exists.
+		if ok, err := b.d.Identity.Within(ctx, m.OrganisationID, claims.Org); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			return identity.ErrForbidden
+		}
+	}
+	err = b.d.Identity.DisableUser(ctx, claims.Subject, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
 	if err != nil {
 		return err
 	}
@@ -436,6 +475,9 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 		return invalid("organisation_id", "The organisation_id is required.")
 	}
 	claims, _ := claimsOf(c)
+	if err := b.inTokenScope(c.Request.Context(), claims, req.OrganisationID); err != nil {
+		return err
+	}
 	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
 	if err := b.d.Identity.AddMembership(c.Request.Context(), claims.Subject, m); err != nil {
 		return err
@@ -446,6 +488,9 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 
 func (b *backoffice) removeMembership(c *gin.Context) error {
 	claims, _ := claimsOf(c)
+	if err := b.inTokenScope(c.Request.Context(), claims, c.Param("organisation_id")); err != nil {
+		return err
+	}
 	if err := b.d.Identity.RemoveMembership(c.Request.Context(), claims.Subject, c.Param("id"), c.Param("organisation_id")); err != nil {
 		return err
 	}

@@ -36,6 +36,24 @@ func (s *Service) BusinessOf(ctx context.Context, orgID string) (string, error) 
 	return chain[len(chain)-2].ID, nil
 }
 
+// Within reports whether orgID is rootID or below it. An unknown
+// organisation is within nothing.
+func (s *Service) Within(ctx context.Context, orgID, rootID string) (bool, error) {
+	chain, err := ancestors(ctx, orgID, s.organisation)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, o := range chain {
+		if o.ID == rootID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // maxDepth bounds walks up the tree (a cycle would otherwise loop).
 const maxDepth = 32
 
