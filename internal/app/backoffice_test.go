@@ -669,3 +669,23 @@ func TestTokensStayWithTheirClient(t *testing.T) {
 		t.Fatalf("exchanged claims %+v", c)
 	}
 }
+
+// TestFailedSignInIsInTheAuditTrail: a failed sign-in of a known user is
+// filed under the user's organisation, so its admins can read it.
+func TestFailedSignInIsInTheAuditTrail(t *testing.T) {
+	n := newNetwork(t, nil)
+	if code, _, _ := n.s.call(t, "POST", "/backoffice/v1/users/authenticate", "", map[string]string{"username": n.mia, "password": "not-her-password-1"}); code != 401 {
+		t.Fatalf("wrong password: %d", code)
+	}
+	alice := n.s.signIn(t, n.alice, userPassword)["access_token"].(string)
+	code, ev, _ := n.s.call(t, "GET", "/backoffice/v1/audit-events?action=user.signin_failed", alice, nil)
+	if code != 200 {
+		t.Fatalf("audit: %d %v", code, ev)
+	}
+	for _, e := range ev["events"].([]any) {
+		if e.(map[string]any)["target_id"] == n.miaID {
+			return
+		}
+	}
+	t.Fatalf("mia's failed sign-in is not in her business's audit trail: %v", ev["events"])
+}
