@@ -538,3 +538,53 @@ func TestContactsBelongToTheBusiness(t *testing.T) {
 		t.Fatalf("contact token claims %+v: want the business", c)
 	}
 }
+
+// TestAddCredentialsOnlyForBackofficeContacts: what a self-registered
+// contact typed on its own record vouches for nothing. It can neither
+// attach someone else's phone through add-credentials nor, by copying a
+// back-office contact's email, block that contact's own add-credentials.
+func TestAddCredentialsOnlyForBackofficeContacts(t *testing.T) {
+	e := newSelfService(t, nil)
+	// Mallory registers with her email and password, typing the victim's
+	// phone on her record.
+	code, reg, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, map[string]any{
+		"first_name": "Mallory", "phone_number": "07566224395", "country_code": "GBR",
+		"identity": map[string]string{"provider": "EMAIL", "email": "mallory@evil.example", "password": "mallory-long-password"}})
+	if code != 201 {
+		t.Fatalf("register: %d %v", code, reg)
+	}
+	sent := len(e.gw.messages())
+	code, acc, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/credentials", e.live, map[string]any{
+		"match":    map[string]string{"email": "mallory@evil.example"},
+		"identity": map[string]string{"provider": "PHONE", "phone_number": "07566224395", "country_code": "GBR"}})
+	if code != 202 || acc["otp_id"] == nil || len(e.gw.messages()) != sent {
+		t.Fatalf("add the victim's phone to a self-registered contact: %d %v, %d sent", code, acc, len(e.gw.messages())-sent)
+	}
+	// The victim can still register that phone.
+	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, guideRegistration); code != 201 {
+		t.Fatalf("the victim registers her phone: %d %v", code, m)
+	}
+
+	// A back-office contact; someone registers with a copy of its email on
+	// their own record. The back-office contact still gains credentials.
+	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts", e.liveSK, map[string]any{"id": "crm-7", "email": "dee@example.com"}); code != 201 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, map[string]any{
+		"email": "dee@example.com", "identity": map[string]string{"provider": "EMAIL", "email": "copycat@evil.example", "password": "copycat-long-password"}}); code != 201 {
+		t.Fatalf("copycat registers: %d %v", code, m)
+	}
+	sent = len(e.gw.messages())
+	code, acc, _ = e.keyCall(t, "POST", "/self-service/v1/contacts/credentials", e.live, map[string]any{
+		"match":    map[string]string{"email": "dee@example.com"},
+		"identity": map[string]string{"provider": "EMAIL", "email": "dee@example.com", "password": "dee-long-password-1"}})
+	msgs := e.gw.messages()
+	if code != 202 || len(msgs) != sent+1 || msgs[len(msgs)-1]["to"] != "dee@example.com" {
+		t.Fatalf("the back-office contact's add-credentials: %d %v, %d sent", code, acc, len(msgs)-sent)
+	}
+	id := acc["otp_id"].(string)
+	code, auth, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+id+"/validate", e.live, map[string]string{"code": e.gw.codeFor(id)})
+	if code != 200 || auth["contact"].(map[string]any)["id"] != "crm-7" {
+		t.Fatalf("validate: %d %v", code, auth)
+	}
+}

@@ -148,6 +148,24 @@ func (s *Service) IdentityTaken(ctx context.Context, businessID string, mode sto
 	return err == nil, err
 }
 
+// WithoutCredentials keeps the contacts that have no identity yet: those
+// created in the back office and not claimed. Every contact that registered
+// itself (or came from Facebook) has one, so what is on a contact without
+// credentials was entered by the back office.
+func (s *Service) WithoutCredentials(ctx context.Context, cs []store.Contact) ([]store.Contact, error) {
+	var out []store.Contact
+	for _, c := range cs {
+		ids, err := s.st.ListIdentities(ctx, c.BusinessID, c.Mode, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // Identity returns the identity for (provider, subject), or ErrNotFound.
 func (s *Service) Identity(ctx context.Context, businessID string, mode store.Mode, provider, subject string) (store.Identity, error) {
 	return s.st.GetIdentity(ctx, businessID, mode, provider, subject)

@@ -195,9 +195,10 @@ type Match struct {
 	CountryCode string
 }
 
-// AddCredentials starts attaching a new identity to the one contact whose
-// email or phone on record matches: a code goes to that matched channel,
-// and validating it attaches the identity. The identity must itself be on
+// AddCredentials starts attaching a new identity to the one contact
+// without credentials yet (created in the back office) whose email or
+// phone on record matches: a code goes to that matched channel, and
+// validating it attaches the identity. The identity must itself be on
 // the contact's record (its email, or its phone): the code proves the
 // matched channel, and the back office vouched for what is on record, so
 // nobody can attach an email or phone they have not shown to be theirs.
@@ -248,6 +249,13 @@ func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn Id
 		Channel: channel, To: to, Region: region, Purpose: otp.PurposeAddCredentials}
 	matches, err := s.id.FindContacts(ctx, t.BusinessID, t.Mode, email, phoneNo)
 	if err != nil {
+		return otp.Issued{}, err
+	}
+	// Only contacts without credentials, made in the back office: a
+	// contact that registered itself typed its own record, which vouches
+	// for nothing (and a copy of someone's email on it must not block
+	// them).
+	if matches, err = s.id.WithoutCredentials(ctx, matches); err != nil {
 		return otp.Issued{}, err
 	}
 	taken, err := s.id.IdentityTaken(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
