@@ -216,6 +216,16 @@ func TestSelfServicePhoneFlow(t *testing.T) {
 	if code, _, _ := e.s.call(t, "GET", "/self-service/v1/contacts/me", auth2["access_token"].(string), nil); code != 401 {
 		t.Fatalf("an earlier access token of the logged-out family: %d", code)
 	}
+	// Logout with a mistyped refresh token still ends the session the
+	// access token belongs to: its 204 never leaves the family running.
+	id3 := signInByOTP(t, e)
+	if code, m, _ := e.s.call(t, "POST", "/self-service/v1/contacts/logout", id3["access_token"].(string),
+		map[string]string{"refresh_token": "rt_" + strings.Repeat("A", 43)}); code != 204 {
+		t.Fatalf("logout with a mistyped refresh token: %d %v", code, m)
+	}
+	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", e.live, map[string]string{"refresh_token": id3["refresh_token"].(string)}); code != 401 {
+		t.Fatalf("the session's refresh token after logout: %d %v", code, m)
+	}
 	// A contact token cannot read contacts through the back office.
 	if code, _, _ := e.s.call(t, "GET", "/backoffice/v1/contacts/"+contact["id"].(string), auth["access_token"].(string), nil); code != 403 {
 		t.Fatalf("contact token on back office: %d", code)
@@ -587,4 +597,19 @@ func TestAddCredentialsOnlyForBackofficeContacts(t *testing.T) {
 	if code != 200 || auth["contact"].(map[string]any)["id"] != "crm-7" {
 		t.Fatalf("validate: %d %v", code, auth)
 	}
+}
+
+// signInByOTP signs the guide's phone contact in with a fresh SMS code.
+func signInByOTP(t *testing.T, e *selfServiceEnv) map[string]any {
+	t.Helper()
+	code, o, _ := e.keyCall(t, "POST", "/self-service/v1/otps", e.live, map[string]string{"channel": "SMS", "phone_number": "07566224395", "country_code": "GBR"})
+	if code != 201 {
+		t.Fatalf("otp: %d %v", code, o)
+	}
+	id := o["otp_id"].(string)
+	code, auth, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+id+"/validate", e.live, map[string]string{"code": e.gw.codeFor(id)})
+	if code != 200 {
+		t.Fatalf("sign in by otp: %d %v", code, auth)
+	}
+	return auth
 }

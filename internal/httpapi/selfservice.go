@@ -300,6 +300,14 @@ func (h *contacts) logout(c *gin.Context) error {
 	case err != nil && !errors.Is(err, refresh.ErrInvalid): // unknown: nothing to end
 		return err
 	}
+	// So does the sign-in this access token belongs to (its sid), even
+	// when the refresh token sent is another device's or mistyped: a 204
+	// must mean this session is over.
+	if claims.Family != "" {
+		if err := h.d.SignIn.RefreshTokens().EndFamily(ctx, claims.Family); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	// The access token used here ends too.
 	if h.d.Revoker != nil {
 		if err := h.d.Revoker.Revoke(ctx, claims); err != nil {
