@@ -344,6 +344,30 @@ func TestNoEnumerationTiming(t *testing.T) {
 	}
 }
 
+// TestNoEnumerationTimingCold: before the estimate has learnt a channel's
+// latency (a fresh replica), a fast delivery waits as long as an
+// undelivered request would, so neither stands out.
+func TestNoEnumerationTimingCold(t *testing.T) {
+	cfg := testConfig()
+	e := newEnv(t, backends()[0], cfg)
+	e.svc.pacer = newPacer(defaultSendLatency, cfg.SendTimeout)
+	ctx := context.Background()
+	for i, deliver := range []bool{false, true} { // the estimate moves after a delivery
+		r := smsRequest(fmt.Sprintf("+4477009004%02d", i))
+		r.Deliver = deliver
+		start := time.Now()
+		if _, err := e.svc.Issue(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < defaultSendLatency*7/10 {
+			t.Errorf("deliver=%v took %s; a cold estimate is %s (±25 %%)", deliver, d, defaultSendLatency)
+		}
+	}
+	if e.sender.Calls() != 1 {
+		t.Fatalf("sender called %d times, want 1", e.sender.Calls())
+	}
+}
+
 func TestDeliveryFailure(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		cfg := testConfig()
