@@ -76,6 +76,9 @@ notice within api_keys.cache_ttl.`,
 		Short: "List an organisation's keys (secret keys masked)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if listMode != "" && !store.Mode(listMode).Valid() {
+				return &exitErr{code: exitConfig, err: fmt.Errorf("--mode: %q is not live or test", listMode)}
+			}
 			svc, closeFn, err := openAPIKeys(cmd.Context(), g)
 			if err != nil {
 				return err

@@ -104,6 +104,9 @@ func TestAPIKeysCLI(t *testing.T) {
 	if code != exitConfig || err == nil || !strings.Contains(err.Error(), "--rate-limit-per-minute") {
 		t.Fatalf("negative per-minute limit: %d %v", code, err)
 	}
+	if _, code, err = run(ctx, t, "apikeys", "list", "--org", org, "--mode", "prod"); code != exitConfig || err == nil || !strings.Contains(err.Error(), "--mode") {
+		t.Fatalf("list --mode prod: %d %v", code, err)
+	}
 	if _, code, _ = run(ctx, t, "apikeys", "revoke", "no-such-key"); code != exitError {
 		t.Fatalf("revoke unknown: %d", code)
 	}

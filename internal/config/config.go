@@ -260,7 +260,7 @@ func Default() Config {
 		OTP: OTP{Sender: "log", CodeLength: 6, TTL: 5 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second,
 			SendTimeout: 5 * time.Second, PerIdentifierPerHour: 10, PerIPPerHour: 30, PerAPIKeyPerMinute: 120,
 			SMSBudgetPerBusinessPerHour: 1000, SMSCountries: []string{},
-			SMTP:      SMTP{Port: 587, TLS: "starttls"},
+			SMTP:      SMTP{Port: 0, TLS: "starttls"},
 			Twilio:    Twilio{BaseURL: "https://api.twilio.com"},
 			Templates: map[string]string{}},
 		Facebook: Facebook{GraphURL: "https://graph.facebook.com", GraphVersion: "v21.0",

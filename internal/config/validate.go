@@ -29,7 +29,7 @@ func (c *Config) Validate() error {
 
 	check(!validAddr(c.HTTP.Addr), "http.addr (%q) must be host:port", c.HTTP.Addr)
 	check(!validAddr(c.Admin.Addr), "admin.addr (%q) must be host:port", c.Admin.Addr)
-	check(c.HTTP.MaxBodyBytes < 1024, "http.max_body_bytes (%d) must be at least 1024", c.HTTP.MaxBodyBytes)
+	check(c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20, "http.max_body_bytes (%d) must be between 1024 and 67108864 (64 MiB)", c.HTTP.MaxBodyBytes)
 	for _, d := range []struct {
 		key string
 		v   time.Duration
@@ -57,7 +57,7 @@ func (c *Config) Validate() error {
 	scheme, _, _ := strings.Cut(c.Database.DSN, "://")
 	check(scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql",
 		"database.dsn must start with sqlite:// or postgres:// (got scheme %q)", scheme)
-	check(c.Database.MaxOpenConns < 1, "database.max_open_conns (%d) must be at least 1", c.Database.MaxOpenConns)
+	check(c.Database.MaxOpenConns < 1 || c.Database.MaxOpenConns > 1000, "database.max_open_conns (%d) must be between 1 and 1000", c.Database.MaxOpenConns)
 
 	if c.Redis.URL != "" {
 		ru, err := url.Parse(c.Redis.URL)
@@ -120,13 +120,14 @@ func (c *Config) Validate() error {
 		check(c.OTP.SMTP.Host == "" || c.OTP.SMTP.From == "", "otp.smtp.host and otp.smtp.from are required when otp.sender is smtp")
 	}
 	check(c.OTP.SMTP.TLS != "starttls" && c.OTP.SMTP.TLS != "tls" && c.OTP.SMTP.TLS != "none", "otp.smtp.tls (%q) must be starttls, tls or none", c.OTP.SMTP.TLS)
-	check(c.OTP.SMTP.Port < 1 || c.OTP.SMTP.Port > 65535, "otp.smtp.port (%d) must be a TCP port", c.OTP.SMTP.Port)
+	check(c.OTP.SMTP.Port < 0 || c.OTP.SMTP.Port > 65535, "otp.smtp.port (%d) must be a TCP port, or 0 for the TLS mode's (587 for starttls and none, 465 for tls)", c.OTP.SMTP.Port)
 	if c.OTP.Sender == "twilio" {
 		check(c.OTP.Twilio.AccountSID == "" || c.OTP.Twilio.AuthToken == "" || (c.OTP.Twilio.From == "" && c.OTP.Twilio.MessagingServiceSID == ""),
 			"otp.twilio.account_sid, otp.twilio.auth_token and otp.twilio.from (or messaging_service_sid) are required when otp.sender is twilio")
 	}
 	tu, err := url.Parse(c.OTP.Twilio.BaseURL)
-	check(err != nil || (tu.Scheme != "http" && tu.Scheme != "https") || tu.Host == "", "otp.twilio.base_url (%q) must be an http(s) URL", c.OTP.Twilio.BaseURL)
+	check(err != nil || (tu.Scheme != "https" && !(tu.Scheme == "http" && loopback(tu.Hostname()))) || tu.Host == "",
+		"otp.twilio.base_url (%q) must be an https URL (http only to a loopback address: the account's auth token is sent with every message)", c.OTP.Twilio.BaseURL)
 	for k := range c.OTP.Templates {
 		ch, purpose, ok := strings.Cut(k, ".")
 		check(!ok || (ch != "sms" && ch != "email") || purpose == "", "otp.templates: key %q must be sms.<purpose> or email.<purpose>", k)
@@ -146,12 +147,14 @@ func (c *Config) Validate() error {
 		"facebook.app_id and facebook.app_secret must be set together")
 
 	check(c.Passwords.MinLength < 8 || c.Passwords.MinLength > 128, "passwords.min_length (%d) must be between 8 and 128", c.Passwords.MinLength)
-	check(c.Passwords.MemoryKiB < 8*1024, "passwords.memory_kib (%d) must be at least 8192", c.Passwords.MemoryKiB)
-	check(c.Passwords.Iterations < 1, "passwords.iterations (%d) must be at least 1", c.Passwords.Iterations)
-	check(c.Passwords.Parallelism < 1, "passwords.parallelism (%d) must be at least 1", c.Passwords.Parallelism)
+	// The upper bounds are what the verifier accepts in a stored hash
+	// (internal/password): a hash it would refuse must never be written.
+	check(c.Passwords.MemoryKiB < 8*1024 || c.Passwords.MemoryKiB > 4*1024*1024, "passwords.memory_kib (%d) must be between 8192 and 4194304 (4 GiB)", c.Passwords.MemoryKiB)
+	check(c.Passwords.Iterations < 1 || c.Passwords.Iterations > 100, "passwords.iterations (%d) must be between 1 and 100", c.Passwords.Iterations)
+	check(c.Passwords.Parallelism < 1 || c.Passwords.Parallelism > 64, "passwords.parallelism (%d) must be between 1 and 64", c.Passwords.Parallelism)
 	check(c.RateLimits.PasswordPerAccountPerHour < 1, "rate_limits.password_per_account_per_hour (%d) must be at least 1", c.RateLimits.PasswordPerAccountPerHour)
 	check(c.RateLimits.PasswordPerIPPerMinute < 1, "rate_limits.password_per_ip_per_minute (%d) must be at least 1", c.RateLimits.PasswordPerIPPerMinute)
-	check(c.APIKeys.CacheSize < 1, "api_keys.cache_size (%d) must be at least 1", c.APIKeys.CacheSize)
+	check(c.APIKeys.CacheSize < 1 || c.APIKeys.CacheSize > 10_000_000, "api_keys.cache_size (%d) must be between 1 and 10000000", c.APIKeys.CacheSize)
 	check(c.APIKeys.CacheTTL <= 0 || c.APIKeys.CacheTTL > 5*time.Minute, "api_keys.cache_ttl (%s) must be between 0 and 5m", c.APIKeys.CacheTTL)
 	check(c.APIKeys.LastUsedFlush <= 0, "api_keys.last_used_flush (%s) must be positive", c.APIKeys.LastUsedFlush)
 	check(!validHeaderName(c.ForwardAuth.URIHeader), "forward_auth.uri_header (%q) must be a header name, e.g. X-Original-URI (nginx) or X-Forwarded-Uri (Traefik)", c.ForwardAuth.URIHeader)
@@ -187,4 +190,13 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// loopback reports whether host is a loopback name or address.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
