@@ -19,13 +19,15 @@ func (a *App) wireSelfService() error {
 	if err != nil {
 		return err
 	}
-	if cfg.OTP.Sender == "log" && !cfg.Dev {
-		a.Logger.Warn("otp.sender is log: one-time codes are written to this log; set AUTHD_OTP_SENDER (webhook, smtp or twilio) in production")
-	}
 	httpClient := &http.Client{Timeout: cfg.OTP.SendTimeout + time.Second}
 	snd, err := sender.New(cfg.OTP, secret, a.Logger, httpClient)
 	if err != nil {
 		return err
+	}
+	if cfg.OTP.Sender == "log" && !cfg.Dev {
+		// The log sender writes codes to the log: development only.
+		a.Logger.Warn("otp.sender is log, which is for serve --dev only: one-time codes are not sent and every OTP request answers 502 OTP_DELIVERY_FAILED; set AUTHD_OTP_SENDER (webhook, smtp or twilio)")
+		snd = sender.Unconfigured{}
 	}
 	if a.OTPSender != nil {
 		snd = a.OTPSender // tests plug in a fake

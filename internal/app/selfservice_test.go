@@ -613,3 +613,40 @@ func signInByOTP(t *testing.T, e *selfServiceEnv) map[string]any {
 	}
 	return auth
 }
+
+// TestLogSenderOutsideDev: the log sender writes codes to the log, so
+// outside `serve --dev` it sends nothing and every OTP request fails alike
+// (known and unknown destinations answer the same 502).
+func TestLogSenderOutsideDev(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.OTP.Sender = "log"
+	s := newTestServer(t, cfg)
+	live := s.Boot.APIKeys["live"].Public
+	call := func(path string, body any) (int, map[string]any) {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(string(raw)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("api_key", live)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, m := call("/self-service/v1/contacts/register", map[string]any{
+		"identity": map[string]string{"provider": "EMAIL", "email": "known@example.com", "password": "known-long-password-1"}}); code != 201 {
+		t.Fatalf("register with a password: %d %v", code, m)
+	}
+	for _, email := range []string{"known@example.com", "unknown@example.com"} {
+		if code, m := call("/self-service/v1/otps", map[string]string{"channel": "EMAIL", "email": email}); code != 502 || m["code"] != "OTP_DELIVERY_FAILED" {
+			t.Fatalf("OTP for %s: %d %v", email, code, m)
+		}
+	}
+	if code, m := call("/self-service/v1/contacts/register", map[string]any{
+		"identity": map[string]string{"provider": "PHONE", "phone_number": "07566224395", "country_code": "GBR"}}); code != 502 || m["code"] != "OTP_DELIVERY_FAILED" {
+		t.Fatalf("register by SMS code: %d %v", code, m)
+	}
+}

@@ -41,6 +41,11 @@ func (s *Service) Issue(ctx context.Context, r Request) (Issued, error) {
 	if err := s.validate(r); err != nil {
 		return Issued{}, err
 	}
+	if _, ok := s.sender.(sender.Unconfigured); ok {
+		// Before anything depends on the destination: every request fails
+		// alike, so a missing sender tells nothing about who is known.
+		return Issued{}, fmt.Errorf("%w: %w", ErrDeliveryFailed, sender.ErrUnconfigured)
+	}
 	dest := s.ident(string(r.Channel), r.To)
 	if err := s.checkRateLimits(ctx, r, dest); err != nil {
 		return Issued{}, s.limited(ctx, r, err)

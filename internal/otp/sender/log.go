@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -38,3 +39,17 @@ func (l *Log) Send(ctx context.Context, m Message) error {
 	)
 	return nil
 }
+
+// ErrUnconfigured is what Unconfigured answers.
+var ErrUnconfigured = errors.New("sender: no OTP sender is configured (otp.sender log is for serve --dev only)")
+
+// Unconfigured stands in for the log sender outside `serve --dev`: a code
+// must never reach a production log, so nothing is sent and every request
+// fails alike (the OTP service checks Unconfigured before it looks at the
+// destination, so known and unknown ones answer the same).
+type Unconfigured struct{}
+
+var _ Sender = Unconfigured{}
+
+// Send implements Sender; it always fails.
+func (Unconfigured) Send(context.Context, Message) error { return ErrUnconfigured }
