@@ -60,6 +60,12 @@ expect_refusal() { # name, expected message part, helm args...
 }
 expect_refusal "secret in config" "config.database.dsn must not be set" \
 	-f "$CI_VALUES/minimal-values.yaml" --set config.database.dsn=postgres://x
+expect_refusal "twilio token in config" "config.otp.twilio.auth_token must not be set" \
+	-f "$CI_VALUES/minimal-values.yaml" --set config.otp.twilio.auth_token=SUPERSECRET
+expect_refusal "smtp password in config" "config.otp.smtp.password must not be set" \
+	-f "$CI_VALUES/minimal-values.yaml" --set config.otp.smtp.password=SMTPPASS
+expect_refusal "webhook secret in config" "config.otp.webhook_secret must not be set" \
+	-f "$CI_VALUES/minimal-values.yaml" --set config.otp.webhook_secret=WHSECRET
 expect_refusal "short system secret" "at least 32 characters" \
 	-f "$CI_VALUES/minimal-values.yaml" --set secrets.system=short
 expect_refusal "no redis with 2 replicas" "secrets.redisURL" \

@@ -114,6 +114,16 @@ fails `helm install/template` with a message instead of a crash-looping pod.
 {{- if and (hasKey $cfg "facebook") (hasKey (get $cfg "facebook" | default dict) "app_secret") -}}
 {{- fail "config.facebook.app_secret must not be set: use secrets.facebookAppSecret or secrets.existingSecret" -}}
 {{- end -}}
+{{- $otp := get $cfg "otp" | default dict -}}
+{{- if hasKey $otp "webhook_secret" -}}
+{{- fail "config.otp.webhook_secret must not be set: use secrets.webhookSecret or secrets.existingSecret" -}}
+{{- end -}}
+{{- if hasKey (get $otp "smtp" | default dict) "password" -}}
+{{- fail "config.otp.smtp.password must not be set: use secrets.smtpPassword or secrets.existingSecret" -}}
+{{- end -}}
+{{- if hasKey (get $otp "twilio" | default dict) "auth_token" -}}
+{{- fail "config.otp.twilio.auth_token must not be set: use secrets.twilioAuthToken or secrets.existingSecret" -}}
+{{- end -}}
 {{- if not .Values.secrets.existingSecret -}}
 {{- if not .Values.secrets.system -}}
 {{- fail "secrets.system (AUTHD_SECRETS_SYSTEM, >= 32 characters) is required, or name a Secret in secrets.existingSecret" -}}
@@ -167,13 +177,16 @@ Call with (dict "ctx" $ "secretName" NAME).
       {{- /* Required whenever several replicas must share state. */}}
       optional: {{ not (include "authd.multiReplica" .) }}
 {{- end }}
-{{- if or .Values.secrets.existingSecret .Values.secrets.facebookAppSecret }}
-- name: AUTHD_FACEBOOK_APP_SECRET
+{{- $s := .Values.secrets }}
+{{- range $name, $env := dict "facebookAppSecret" "AUTHD_FACEBOOK_APP_SECRET" "webhookSecret" "AUTHD_OTP_WEBHOOK_SECRET" "smtpPassword" "AUTHD_OTP_SMTP_PASSWORD" "twilioAuthToken" "AUTHD_OTP_TWILIO_AUTH_TOKEN" }}
+{{- if or $s.existingSecret (index $s $name) }}
+- name: {{ $env }}
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ $k.facebookAppSecret }}
+      key: {{ index $k $name }}
       optional: true
+{{- end }}
 {{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
