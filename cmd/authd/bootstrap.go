@@ -44,6 +44,13 @@ On a non-empty database it changes nothing and exits with code 3.`,
 				return err
 			}
 			defer st.Close()
+			// A non-empty database is refused before anything is written
+			// (bootstrap.Run checks again inside its transaction).
+			if empty, err := st.IsEmpty(ctx); err != nil {
+				return err
+			} else if !empty {
+				return &exitErr{code: exitNotEmpty, err: errors.New("the database is not empty: nothing was changed")}
+			}
 			// The signing key is created here too, so the first serve
 			// does no key generation.
 			if err := initKeys(ctx, cfg, st, logger); err != nil {
@@ -54,7 +61,7 @@ On a non-empty database it changes nothing and exits with code 3.`,
 				return err
 			}
 			opts.Issuer = cfg.Issuer
-			res, err := bootstrap.Run(ctx, st, password.New(password.Params{}), box, opts)
+			res, err := bootstrap.Run(ctx, st, password.New(app.PasswordParams(cfg)), box, opts)
 			if errors.Is(err, store.ErrNotEmpty) {
 				return &exitErr{code: exitNotEmpty, err: errors.New("the database is not empty: nothing was changed")}
 			}

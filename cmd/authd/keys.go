@@ -24,7 +24,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 		Short: "List signing keys: kid, algorithm, state and dates",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, closeFn, err := openKeys(cmd.Context(), g)
+			m, closeFn, err := openKeys(cmd.Context(), g, false) // reading: no key is created
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ compromised key: tokens signed by the old key still verify until they
 expire).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, closeFn, err := openKeys(cmd.Context(), g)
+			m, closeFn, err := openKeys(cmd.Context(), g, true)
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,9 @@ func fmtTime(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func openKeys(ctx context.Context, g *globalFlags) (*keys.Manager, func(), error) {
+// openKeys opens the key manager; init loads the keys, creating or rotating
+// them as the configuration asks (rotate needs that; list only reads).
+func openKeys(ctx context.Context, g *globalFlags, init bool) (*keys.Manager, func(), error) {
 	cfg, err := loadConfig(g, false)
 	if err != nil {
 		return nil, nil, err
@@ -98,9 +100,11 @@ func openKeys(ctx context.Context, g *globalFlags) (*keys.Manager, func(), error
 		_ = st.Close()
 		return nil, nil, err
 	}
-	if err := m.Init(ctx); err != nil {
-		_ = st.Close()
-		return nil, nil, err
+	if init {
+		if err := m.Init(ctx); err != nil {
+			_ = st.Close()
+			return nil, nil, err
+		}
 	}
 	return m, func() { _ = st.Close() }, nil
 }

@@ -138,7 +138,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if a.APIKeys, err = secretbox.New(cfg.Secrets.System, "api-keys"); err != nil {
 		return nil, err
 	}
-	a.Hasher = password.New(password.Params{MemoryKiB: cfg.Passwords.MemoryKiB, Iterations: cfg.Passwords.Iterations, Parallelism: cfg.Passwords.Parallelism})
+	a.Hasher = password.New(PasswordParams(cfg))
 	a.Tokens = token.New(a.Keys, a.Cache, cfg.Issuer, time.Now)
 	if err = a.wireSignIn(); err != nil {
 		return nil, err
@@ -266,4 +266,9 @@ func redact(dsn string) string {
 		return scheme + "://***@" + rest[at+1:]
 	}
 	return dsn
+}
+
+// PasswordParams are the configured argon2id parameters.
+func PasswordParams(cfg *config.Config) password.Params {
+	return password.Params{MemoryKiB: cfg.Passwords.MemoryKiB, Iterations: cfg.Passwords.Iterations, Parallelism: cfg.Passwords.Parallelism}
 }
