@@ -208,3 +208,28 @@ func TestEveryKeyHasAnEnvName(t *testing.T) {
 		t.Fatal(EnvName("otp.webhook_url"))
 	}
 }
+
+// TestOTPTemplatesFromFile: otp.templates keys carry a dot of their own
+// ("<channel>.<purpose>"); both YAML spellings load, and a bad key is
+// still refused by Validate.
+func TestOTPTemplatesFromFile(t *testing.T) {
+	p := writeFile(t, "otp:\n  templates:\n    sms:\n      signin: \"Your code is {{.Code}}\"\n    email.register: \"Welcome\\nCode {{.Code}}\"\n")
+	cfg, err := Load(Options{Path: p, Environ: environ("AUTHD_SECRETS_SYSTEM=" + goodSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OTP.Templates["sms.signin"] != "Your code is {{.Code}}" || cfg.OTP.Templates["email.register"] != "Welcome\nCode {{.Code}}" || len(cfg.OTP.Templates) != 2 {
+		t.Fatalf("templates %q", cfg.OTP.Templates)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p = writeFile(t, "otp:\n  templates:\n    pigeon:\n      signin: x\n")
+	cfg, err = Load(Options{Path: p, Environ: environ("AUTHD_SECRETS_SYSTEM=" + goodSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "otp.templates") {
+		t.Fatalf("bad template key: %v", err)
+	}
+}

@@ -42,6 +42,7 @@ func Load(opts Options) (*Config, error) {
 		known[key] = true
 	}
 
+	var templates map[string]string // otp.templates, read apart (see below)
 	path := opts.Path
 	if path == "" {
 		if _, err := os.Stat(DefaultPath); err == nil {
@@ -55,6 +56,18 @@ func Load(opts Options) (*Config, error) {
 				return nil, fmt.Errorf("config: file %s does not exist", path)
 			}
 			return nil, fmt.Errorf("config: file %s: %w", path, err)
+		}
+		// otp.templates is a map keyed "<channel>.<purpose>": the key's
+		// own dot nests it (sms: {signin: …}) whichever way it is
+		// written, so it is read apart, flattened back, and kept out of
+		// the unknown-key check.
+		if fk.Exists("otp.templates") {
+			sub := fk.Cut("otp.templates")
+			templates = map[string]string{}
+			for _, key := range sub.Keys() {
+				templates[key] = sub.String(key)
+			}
+			fk.Delete("otp.templates")
 		}
 		for _, key := range fk.Keys() {
 			if !known[key] {
@@ -98,6 +111,9 @@ func Load(opts Options) (*Config, error) {
 	cfg := Default()
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return nil, fmt.Errorf("config: %s", strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	if templates != nil {
+		cfg.OTP.Templates = templates
 	}
 	return &cfg, nil
 }
