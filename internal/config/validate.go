@@ -126,7 +126,8 @@ func (c *Config) Validate() error {
 			"otp.twilio.account_sid, otp.twilio.auth_token and otp.twilio.from (or messaging_service_sid) are required when otp.sender is twilio")
 	}
 	tu, err := url.Parse(c.OTP.Twilio.BaseURL)
-	check(err != nil || (tu.Scheme != "https" && !(tu.Scheme == "http" && loopback(tu.Hostname()))) || tu.Host == "",
+	plainLoopback := tu != nil && tu.Scheme == "http" && loopback(tu.Hostname())
+	check(err != nil || (tu.Scheme != "https" && !plainLoopback) || tu.Host == "",
 		"otp.twilio.base_url (%q) must be an https URL (http only to a loopback address: the account's auth token is sent with every message)", c.OTP.Twilio.BaseURL)
 	for k := range c.OTP.Templates {
 		ch, purpose, ok := strings.Cut(k, ".")
