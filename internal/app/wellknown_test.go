@@ -168,8 +168,17 @@ func TestAdminEndpoints(t *testing.T) {
 	if resp.StatusCode != 200 || ready.Status != "ok" || ready.Checks["database"] != "ok" || ready.Checks["signing_key"] != "ok" {
 		t.Fatalf("readyz %d %s", resp.StatusCode, body)
 	}
+	// An invented method is counted as OTHER: clients cannot mint series.
+	req, _ := http.NewRequest("FROBNICATE", s.URL+"/no/such/path", nil)
+	if r, err := http.DefaultClient.Do(req); err == nil {
+		r.Body.Close()
+	}
 	_, body = get(t, s.Admin+"/metrics", nil)
+	if strings.Contains(string(body), "FROBNICATE") {
+		t.Error("an invented method became a metric label")
+	}
 	for _, want := range []string{
+		`authd_http_requests_total{method="OTHER",route="unmatched",status="404"} 1`,
 		`authd_tokens_issued_total{grant_type="client_credentials"} 1`,
 		`authd_http_requests_total{method="POST",route="/oauth2/token",status="200"} 1`,
 		`authd_http_request_duration_seconds_bucket`,
