@@ -336,3 +336,53 @@ func TestShutdownDrain(t *testing.T) {
 		t.Fatal("still serving after the drain")
 	}
 }
+
+// TestTextThatCannotBeStored: NUL characters and invalid UTF-8 anywhere a
+// client can put them answer 400 (invalid_request on /oauth2/*), never a
+// 503 as if the database were down (PostgreSQL refuses such text); and a
+// malformed Content-Type is refused.
+func TestTextThatCannotBeStored(t *testing.T) {
+	n := newNetwork(t, nil)
+	s := n.s
+	sk := s.Boot.APIKeys["live"].Secret
+	do := func(method, path string, header map[string]string, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + n.adminToken, "Content-Type": "application/json"}
+	for _, path := range []string{"/backoffice/v1/organisations/%00", "/backoffice/v1/organisations/%ff%fe", "/backoffice/v1/users?organisation_id=%00"} {
+		if code, m := do("GET", path, bearer, ""); code != 400 || m["code"] != "BAD_REQUEST" {
+			t.Fatalf("GET %s: %d %v", path, code, m)
+		}
+	}
+	if code, m := do("GET", "/backoffice/v1/contacts/%00", map[string]string{"api_key": sk}, ""); code != 400 || m["code"] != "BAD_REQUEST" {
+		t.Fatalf("contact id with a NUL: %d %v", code, m)
+	}
+	if code, m := do("POST", "/backoffice/v1/organisations", bearer, `{"name":"A\u0000B","type":"merchant","parent_id":"`+n.bizA+`"}`); code != 400 || m["code"] != "BAD_REQUEST" {
+		t.Fatalf("organisation name with a NUL: %d %v", code, m)
+	}
+	malformed := map[string]string{"Authorization": "Bearer " + n.adminToken, "Content-Type": "application/json;;;==="}
+	if code, m := do("POST", "/backoffice/v1/organisations", malformed, `{"name":"X","type":"merchant","parent_id":"`+n.bizA+`"}`); code != 415 || m["code"] != "UNSUPPORTED_MEDIA_TYPE" {
+		t.Fatalf("malformed Content-Type: %d %v", code, m)
+	}
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	if code, m := do("POST", "/oauth2/token", form, "grant_type=password&client_id=backoffice&username=%00&password=%00"); code != 400 || m["error"] != "invalid_request" {
+		t.Fatalf("token request with NUL credentials: %d %v", code, m)
+	}
+	basic := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic /zr/"} // \xff:\xff
+	for _, path := range []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"} {
+		if code, m := do("POST", path, basic, "grant_type=client_credentials&token=x"); code != 400 || m["error"] != "invalid_request" {
+			t.Fatalf("%s with invalid UTF-8 Basic credentials: %d %v", path, code, m)
+		}
+	}
+}

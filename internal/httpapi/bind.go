@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -14,13 +17,30 @@ import (
 // bindJSON decodes the request body into dst: JSON only, one value,
 // unknown fields refused. Errors name the offending field.
 func bindJSON(c *gin.Context, dst any) error {
-	ct := c.ContentType()
-	if ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+	ct, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || (ct != "application/json" && !strings.HasSuffix(ct, "+json")) {
 		return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "The body must be application/json.")
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	raw, err := io.ReadAll(c.Request.Body)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
+	case err != nil:
+		return NewError(http.StatusBadRequest, CodeBadRequest, "The request body could not be read.")
+	}
+	// Every body is one JSON object; its text must be valid UTF-8 (the
+	// decoder would silently replace bad bytes) without NUL characters
+	// (no name or identifier holds one, and PostgreSQL refuses them).
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+		return NewError(http.StatusBadRequest, CodeBadRequest, "The body must be a JSON object.")
+	}
+	if !utf8.Valid(raw) || hasNULEscape(raw) {
+		return NewError(http.StatusBadRequest, CodeBadRequest, "The body holds text that is not valid UTF-8 or contains a NUL character.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if err == nil {
 		if dec.More() {
 			return NewError(http.StatusBadRequest, CodeBadRequest, "The body must hold exactly one JSON value.")
@@ -33,11 +53,8 @@ func bindJSON(c *gin.Context, dst any) error {
 	var (
 		syntax  *json.SyntaxError
 		typeErr *json.UnmarshalTypeError
-		maxErr  *http.MaxBytesError
 	)
 	switch {
-	case errors.As(err, &maxErr):
-		return NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
 	case errors.Is(err, io.EOF):
 		return NewError(http.StatusBadRequest, CodeBadRequest, "The request body is empty.")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -106,4 +123,27 @@ func jsonPath(p string) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, ".")
+}
+
+// hasNULEscape reports whether a JSON text holds a \u0000 escape inside a
+// string (a raw NUL byte is already invalid JSON).
+func hasNULEscape(raw []byte) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(raw); i++ {
+		b := raw[i]
+		switch {
+		case !inString:
+			inString = b == '"'
+		case escaped:
+			escaped = false
+			if b == 'u' && i+4 < len(raw) && string(raw[i+1:i+5]) == "0000" {
+				return true
+			}
+		case b == '\\':
+			escaped = true
+		case b == '"':
+			inString = false
+		}
+	}
+	return false
 }

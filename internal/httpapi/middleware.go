@@ -7,8 +7,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -81,6 +83,66 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 			slog.Int("bytes", c.Writer.Size()),
 		)
 	}
+}
+
+// saneText refuses a request whose path, query or form values are not
+// valid UTF-8 or hold a NUL: no identifier, name or credential contains
+// one, and a database would refuse them anyway (PostgreSQL answers an
+// error that must not look like an outage). 400 BAD_REQUEST, or
+// invalid_request on /oauth2/*.
+func saneText() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ok := cleanText(c.Request.URL.Path) && cleanText(c.Request.URL.RawQuery)
+		if q, err := url.QueryUnescape(c.Request.URL.RawQuery); err == nil {
+			ok = ok && cleanText(q)
+		}
+		if user, pass, has := c.Request.BasicAuth(); has {
+			ok = ok && cleanText(user) && cleanText(pass)
+		}
+		if ok && strings.HasPrefix(c.ContentType(), "application/x-www-form-urlencoded") {
+			// Parsed here once (later reads are cached): a body that cannot
+			// be read or parsed is answered as its handler would.
+			if err := c.Request.ParseForm(); err != nil {
+				status, msg := http.StatusBadRequest, "The request body is not a valid form."
+				var maxErr *http.MaxBytesError
+				if errors.As(err, &maxErr) {
+					status, msg = http.StatusRequestEntityTooLarge, "The request body is too large."
+				}
+				if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
+					c.Header("Cache-Control", "no-store")
+					c.AbortWithStatusJSON(status, gin.H{"error": "invalid_request", "error_description": msg})
+					return
+				}
+				code := CodeBadRequest
+				if status == http.StatusRequestEntityTooLarge {
+					code = CodePayloadTooLarge
+				}
+				writeProblem(c, NewError(status, code, msg))
+				return
+			}
+			for _, vs := range c.Request.PostForm {
+				for _, v := range vs {
+					ok = ok && cleanText(v)
+				}
+			}
+		}
+		if ok {
+			c.Next()
+			return
+		}
+		if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
+			c.Header("Cache-Control", "no-store")
+			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{
+				"error": "invalid_request", "error_description": "The request holds text that is not valid UTF-8 or contains a NUL character.",
+			})
+			return
+		}
+		writeProblem(c, NewError(http.StatusBadRequest, CodeBadRequest, "The request holds text that is not valid UTF-8 or contains a NUL character."))
+	}
+}
+
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // limitBody caps request bodies; reading past the cap fails, and handlers

@@ -149,6 +149,8 @@ func renderError(c *gin.Context, err error) {
 		apiErr = NewError(http.StatusNotFound, CodeNotFound, "The resource does not exist.")
 	case errors.Is(err, store.ErrAlreadyExists):
 		apiErr = NewError(http.StatusConflict, CodeConflict, "The resource already exists.")
+	case errors.Is(err, store.ErrInvalidValue):
+		apiErr = NewError(http.StatusBadRequest, CodeBadRequest, "The request holds a value that cannot be stored (e.g. a NUL character).")
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, cache.ErrUnavailable):
 		apiErr = &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Detail: "A backend is unavailable; nothing was changed. Retry later.", RetryAfter: 5 * time.Second, Internal: err}

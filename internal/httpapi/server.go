@@ -63,7 +63,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	// recoverPanics runs inside metrics and the access log, so a panic is
 	// counted and logged as the 500 it becomes.
 	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger), recoverPanics(d.Logger),
-		securityHeaders(), limitBody(d.MaxBodyBytes), withAuditMeta())
+		securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
 	})

@@ -214,6 +214,9 @@ func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, a
 }
 
 func (p *Provider) classify(ctx context.Context, err error) error {
+	if errors.Is(err, store.ErrInvalidValue) {
+		return fosite.ErrInvalidRequest.WithHint("The request holds a value that cannot be stored or looked up.")
+	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) {
 		p.logger.ErrorContext(ctx, "oauth: backend unavailable", "error", err)
 		if w, ok := ctx.Value(retryAfterKey{}).(http.ResponseWriter); ok {

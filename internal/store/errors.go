@@ -17,4 +17,8 @@ var (
 	// ErrNotEmpty is returned by Bootstrap when the database already holds
 	// an organisation.
 	ErrNotEmpty = errors.New("store: database is not empty")
+	// ErrInvalidValue is returned when the database refuses a value itself
+	// (PostgreSQL's data exceptions, e.g. a NUL byte in text): the request
+	// was bad, not the database. Nothing was written.
+	ErrInvalidValue = errors.New("store: value refused by the database")
 )

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -44,6 +45,8 @@ func mapErr(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, store.ErrAlreadyExists)
 	case isForeignKeyViolation(err):
 		return fmt.Errorf("%s: referenced record: %w", op, store.ErrNotFound)
+	case isDataException(err):
+		return fmt.Errorf("%s: %w", op, store.ErrInvalidValue)
 	default:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
@@ -57,6 +60,13 @@ func isUniqueViolation(err error) bool {
 		return code == pgUniqueViolation
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey)
+}
+
+// isDataException: PostgreSQL refused a value (SQLSTATE class 22, e.g.
+// 22021, a NUL byte or invalid UTF-8 in text).
+func isDataException(err error) bool {
+	code, ok := pgCode(err)
+	return ok && strings.HasPrefix(code, "22")
 }
 
 func isForeignKeyViolation(err error) bool {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -27,6 +28,18 @@ var organisationTests = []subtest{
 	}},
 	{"ListOrderAndFilter", testListOrganisations},
 	{"ListPagination", testListOrganisationsPages},
+	// Text a database cannot hold (PostgreSQL refuses NUL) is the request's
+	// fault: stored, or ErrInvalidValue, never ErrUnavailable (an outage).
+	{"TextTheDatabaseRefuses", func(t *testing.T, s store.Store) {
+		o := mkOrg("nul\x00id", "", at(0))
+		o.Name = "bad\x00name"
+		if err := s.CreateOrganisation(ctx(t), o); err != nil && !errors.Is(err, store.ErrInvalidValue) {
+			t.Fatalf("CreateOrganisation with a NUL: %v, want nil or ErrInvalidValue", err)
+		}
+		if _, err := s.GetOrganisation(ctx(t), "\xff\xfe"); !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrInvalidValue) {
+			t.Fatalf("GetOrganisation with invalid UTF-8: %v, want ErrNotFound or ErrInvalidValue", err)
+		}
+	}},
 }
 
 func testIsEmpty(t *testing.T, s store.Store) {
