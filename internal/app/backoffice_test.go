@@ -295,6 +295,11 @@ func TestCRMAuthResponses(t *testing.T) {
 	if code != 200 || len(page2["organisations"].([]any)) != 2 {
 		t.Fatalf("page 2: %d %v", code, page2)
 	}
+	for _, q := range []string{"page=0", "size=101", "page=x", "page=1&page=2", "size=2&size=3"} {
+		if code, m, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/organisations?"+q, admin["access_token"].(string), nil); code != 422 || m["code"] != "VALIDATION_FAILED" {
+			t.Fatalf("?%s: %d %v", q, code, m)
+		}
+	}
 
 	// CRM refresh answers the same shape, with current data.
 	code, r, _ := n.s.call(t, "POST", "/backoffice/v1/users/refresh", "", map[string]string{"refresh_token": alice["refresh_token"].(string)})

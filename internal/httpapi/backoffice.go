@@ -222,6 +222,11 @@ func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal,
 // page reads ?page= (1-based) and ?size= (default 20, at most 100).
 func page(c *gin.Context) (store.Page, int, int, error) {
 	pg, size := 1, 20
+	for _, k := range []string{"page", "size"} {
+		if len(c.QueryArray(k)) > 1 {
+			return store.Page{}, 0, 0, invalid(k, k+" must be given once.")
+		}
+	}
 	if v := c.Query("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {
