@@ -550,6 +550,10 @@ func TestManagementRights(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("create ann: %d %v", code, u)
 	}
+	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/users/"+u["id"].(string)+"/memberships", aliceInM,
+		map[string]string{"organisation_id": n.merchM, "role": "member"}); code != 403 || m["code"] != "FORBIDDEN" {
+		t.Fatalf("switched token pulls a user of A into M: %d %v", code, m)
+	}
 	if code, m, _ := n.s.call(t, "POST", "/backoffice/v1/users/"+u["id"].(string)+"/disable", aliceInM, nil); code != 403 || m["code"] != "FORBIDDEN" {
 		t.Fatalf("switched token disables a user of A: %d %v", code, m)
 	}

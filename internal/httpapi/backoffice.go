@@ -408,21 +408,9 @@ func (b *backoffice) listUsers(c *gin.Context) error {
 func (b *backoffice) disableUser(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
-	ms, err := b.d.Store.ListMemberships(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		// Answered as any user outside the caller's reach (403 FORBIDDEN),
-		// so it tells nothing about whether the id exists.
-		if ok, err := b.d.Identity.Within(ctx, m.OrganisationID, claims.Org); err != nil || !ok {
-			if err != nil {
-				return err
-			}
-			return identity.ErrForbidden
-		}
-	}
-	err = b.d.Identity.DisableUser(ctx, claims.Subject, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
+	// A user with a membership outside the token's organisation answers
+	// as any user outside the caller's reach (403 FORBIDDEN).
+	err := b.d.Identity.DisableUser(ctx, claims.Subject, claims.Org, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
 	if err != nil {
 		return err
 	}
@@ -484,7 +472,7 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 		return err
 	}
 	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
-	if err := b.d.Identity.AddMembership(c.Request.Context(), claims.Subject, m); err != nil {
+	if err := b.d.Identity.AddMembership(c.Request.Context(), claims.Subject, claims.Org, m); err != nil {
 		return err
 	}
 	c.JSON(http.StatusCreated, membershipJSON{OrganisationID: m.OrganisationID, Role: m.Role})

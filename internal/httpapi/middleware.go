@@ -85,59 +85,56 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// saneText refuses a request whose path, query or form values are not
-// valid UTF-8 or hold a NUL: no identifier, name or credential contains
-// one, and a database would refuse them anyway (PostgreSQL answers an
-// error that must not look like an outage). 400 BAD_REQUEST, or
-// invalid_request on /oauth2/*.
+// refuse answers a request a middleware will not pass on: an RFC 6749
+// error (invalid_request) on /oauth2/*, whose clients expect that format,
+// problem+json with code everywhere else.
+func refuse(c *gin.Context, status int, code, msg string) {
+	if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
+		c.Header("Cache-Control", "no-store")
+		c.AbortWithStatusJSON(status, gin.H{"error": "invalid_request", "error_description": msg})
+		return
+	}
+	writeProblem(c, NewError(status, code, msg))
+}
+
+// saneText refuses a request whose path, query, Basic credentials or form
+// values are not valid UTF-8 or hold a NUL: no identifier, name or
+// credential contains one, and a database would refuse them anyway
+// (PostgreSQL answers an error that must not look like an outage).
 func saneText() gin.HandlerFunc {
+	const bad = "The request holds text that is not valid UTF-8 or contains a NUL character."
 	return func(c *gin.Context) {
-		ok := cleanText(c.Request.URL.Path) && cleanText(c.Request.URL.RawQuery)
-		if q, err := url.QueryUnescape(c.Request.URL.RawQuery); err == nil {
+		r := c.Request
+		ok := cleanText(r.URL.Path) && cleanText(r.URL.RawQuery)
+		if q, err := url.QueryUnescape(r.URL.RawQuery); err == nil {
 			ok = ok && cleanText(q)
 		}
-		if user, pass, has := c.Request.BasicAuth(); has {
+		if user, pass, has := r.BasicAuth(); has {
 			ok = ok && cleanText(user) && cleanText(pass)
 		}
 		if ok && strings.HasPrefix(c.ContentType(), "application/x-www-form-urlencoded") {
-			// Parsed here once (later reads are cached): a body that cannot
-			// be read or parsed is answered as its handler would.
-			if err := c.Request.ParseForm(); err != nil {
-				status, msg := http.StatusBadRequest, "The request body is not a valid form."
+			// Parsed here once (later reads are cached), so a body that
+			// cannot be read or parsed is answered here.
+			if err := r.ParseForm(); err != nil {
 				var maxErr *http.MaxBytesError
 				if errors.As(err, &maxErr) {
-					status, msg = http.StatusRequestEntityTooLarge, "The request body is too large."
+					refuse(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
+				} else {
+					refuse(c, http.StatusBadRequest, CodeBadRequest, "The request body is not a valid form.")
 				}
-				if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
-					c.Header("Cache-Control", "no-store")
-					c.AbortWithStatusJSON(status, gin.H{"error": "invalid_request", "error_description": msg})
-					return
-				}
-				code := CodeBadRequest
-				if status == http.StatusRequestEntityTooLarge {
-					code = CodePayloadTooLarge
-				}
-				writeProblem(c, NewError(status, code, msg))
 				return
 			}
-			for _, vs := range c.Request.PostForm {
+			for _, vs := range r.PostForm {
 				for _, v := range vs {
 					ok = ok && cleanText(v)
 				}
 			}
 		}
-		if ok {
-			c.Next()
+		if !ok {
+			refuse(c, http.StatusBadRequest, CodeBadRequest, bad)
 			return
 		}
-		if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
-			c.Header("Cache-Control", "no-store")
-			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{
-				"error": "invalid_request", "error_description": "The request holds text that is not valid UTF-8 or contains a NUL character.",
-			})
-			return
-		}
-		writeProblem(c, NewError(http.StatusBadRequest, CodeBadRequest, "The request holds text that is not valid UTF-8 or contains a NUL character."))
+		c.Next()
 	}
 }
 
@@ -150,15 +147,7 @@ func cleanText(s string) bool {
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
-			if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
-				// OAuth endpoints speak RFC 6749 errors, not problem+json.
-				c.Header("Cache-Control", "no-store")
-				c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{
-					"error": "invalid_request", "error_description": "The request body is too large.",
-				})
-				return
-			}
-			writeProblem(c, NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large."))
+			refuse(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
 			return
 		}
 		if c.Request.Body != nil {

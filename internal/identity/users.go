@@ -192,11 +192,14 @@ func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (s
 // once (revoke is called by the caller's refresh service through
 // onDisable). The actor must be admin or owner of every organisation the
 // user belongs to, and may not disable themselves.
-func (s *Service) DisableUser(ctx context.Context, actorID, userID string, onDisable func(context.Context, string) error) error {
+//
+// scope, when set, is the organisation the actor's token acts for: every
+// membership of the user must lie within it (see manageable).
+func (s *Service) DisableUser(ctx context.Context, actorID, scope, userID string, onDisable func(context.Context, string) error) error {
 	if actorID == userID {
 		return &ValidationError{Field: "id", Message: "You cannot disable yourself."}
 	}
-	ms, err := s.manageable(ctx, actorID, userID)
+	ms, err := s.manageable(ctx, actorID, scope, userID)
 	if err != nil {
 		return err
 	}
@@ -226,11 +229,13 @@ func (s *Service) DisableUser(ctx context.Context, actorID, userID string, onDis
 
 // manageable checks that actorID may manage userID: admin or owner of
 // every organisation the user is a member of (directly or through a
-// membership above it), holding there at least the user's role. It returns
-// the user's memberships. An unknown user, and one without memberships,
-// are ErrForbidden like a user the actor may not manage, so the answer
-// tells nothing about ids outside the actor's reach.
-func (s *Service) manageable(ctx context.Context, actorID, userID string) ([]store.Membership, error) {
+// membership above it), holding there at least the user's role, and, when
+// scope is set (the organisation the actor's token acts for), each of
+// those organisations within scope. It returns the user's memberships. An
+// unknown user, and one without memberships, are ErrForbidden like a user
+// the actor may not manage, so the answer tells nothing about ids outside
+// the actor's reach.
+func (s *Service) manageable(ctx context.Context, actorID, scope, userID string) ([]store.Membership, error) {
 	ms, err := s.st.ListMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -239,6 +244,14 @@ func (s *Service) manageable(ctx context.Context, actorID, userID string) ([]sto
 		return nil, ErrForbidden
 	}
 	for _, m := range ms {
+		if scope != "" {
+			if in, err := s.Within(ctx, m.OrganisationID, scope); err != nil || !in {
+				if err != nil {
+					return nil, err
+				}
+				return nil, ErrForbidden
+			}
+		}
 		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
 		if err != nil {
 			return nil, err
@@ -279,7 +292,8 @@ func (s *Service) Now() time.Time { return s.now() }
 // admin or owner there, may not grant more than they hold, and must be
 // able to manage the user already (manageable): an admin cannot pull a
 // user of another business, or one above them, into their organisation.
-func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Membership) error {
+// scope is as for DisableUser.
+func (s *Service) AddMembership(ctx context.Context, actorID, scope string, m store.Membership) error {
 	if !ValidRole(m.Role) {
 		return &ValidationError{Field: "role", Message: "The role must be owner, admin or member."}
 	}
@@ -292,7 +306,7 @@ func (s *Service) AddMembership(ctx context.Context, actorID string, m store.Mem
 	if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
 		return ErrForbidden
 	}
-	if _, err := s.manageable(ctx, actorID, m.UserID); err != nil {
+	if _, err := s.manageable(ctx, actorID, scope, m.UserID); err != nil {
 		return err
 	}
 	m.CreatedAt = s.now().UTC()
