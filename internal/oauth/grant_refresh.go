@@ -84,7 +84,7 @@ func populateIssued(r fosite.AccessRequester, resp fosite.AccessResponder) error
 		return fosite.ErrServerError.WithHint("No tokens were issued.")
 	}
 	resp.SetAccessToken(s.issued.AccessToken)
-	resp.SetTokenType("Bearer")
+	resp.SetTokenType("Bearer") // fosite refuses a response without one
 	resp.SetExpiresIn(time.Duration(s.issued.ExpiresIn) * time.Second)
 	if s.issued.Scope != "" {
 		resp.SetScopes(strings.Fields(s.issued.Scope))
