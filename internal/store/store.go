@@ -125,6 +125,7 @@ type Page struct {
 // ErrUnavailable; nothing is half-written when they fail.
 type Store interface {
 	IdentityStore
+	RevocationStore
 
 	// Tx runs fn inside one transaction: every change fn makes through the
 	// Store it is handed commits together or not at all.

@@ -23,6 +23,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0002_identity", Migrate: migrate0002},
 		{ID: "0003_sqlite_rotate_trigger", Migrate: migrate0003},
 		{ID: "0004_api_key_minute_limit", Migrate: migrate0004},
+		{ID: "0005_revocations", Migrate: migrate0005},
 	}
 }
 
@@ -355,4 +356,28 @@ func migrate0003(tx *gorm.DB) error {
 // one.
 func migrate0004(tx *gorm.DB) error {
 	return tx.Exec(`ALTER TABLE api_keys ADD COLUMN rate_limit_per_minute INTEGER NOT NULL DEFAULT 0`).Error
+}
+
+// migrate0005 adds the revocation log. Sequence numbers are never reused,
+// even after the newest entries are deleted (SQLite's AUTOINCREMENT,
+// PostgreSQL's identity column): a reader's cursor stays valid.
+func migrate0005(tx *gorm.DB) error {
+	create := `CREATE TABLE revocations (
+		seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		kind VARCHAR(16) NOT NULL,
+		subject VARCHAR(255) NOT NULL,
+		at TIMESTAMPTZ NOT NULL,
+		expires_at TIMESTAMPTZ NOT NULL)`
+	if tx.Name() == "sqlite" {
+		create = `CREATE TABLE revocations (
+			seq INTEGER PRIMARY KEY AUTOINCREMENT,
+			kind TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			at DATETIME NOT NULL,
+			expires_at DATETIME NOT NULL)`
+	}
+	if err := tx.Exec(create).Error; err != nil {
+		return err
+	}
+	return tx.Exec(`CREATE INDEX idx_revocations_expires_at ON revocations (expires_at)`).Error
 }

@@ -23,6 +23,7 @@ import (
 const (
 	migrateLockKey     int64 = 0x6175746864_01 // session lock around Migrate
 	signingKeysLockKey int64 = 0x6175746864_02 // transaction lock in UpdateSigningKeys
+	revocationsLockKey int64 = 0x6175746864_03 // transaction lock in AppendRevocations
 )
 
 const defaultConnectTimeout = 10 * time.Second

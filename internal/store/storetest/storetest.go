@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Contacts", contactTests},
 		{"Identities", identityTests},
 		{"ContactOrganisations", contactOrganisationTests},
+		{"Revocations", revocationTests},
 		{"Tx", txTests},
 		{"Lifecycle", lifecycleTests},
 	}
