@@ -15,11 +15,12 @@ func newOTPCmd(g *globalFlags) *cobra.Command {
 		Use:   "webhook-secret",
 		Short: "Print the secret that signs webhook OTP deliveries (X-Authd-Signature)",
 		Long: `Print the key of the X-Authd-Signature HMAC the webhook OTP sender puts on
-every body: otp.webhook_secret when set, otherwise a key derived from the
-system secret. A receiver checks that the header equals
-"sha256=" + hex(HMAC-SHA256(key, raw body)), the key being the printed
-string's bytes. --dev uses the development system secret kept in the data
-directory, as serve --dev does.`,
+every request: otp.webhook_secret when set, otherwise a key derived from the
+system secret. The header is "t=<unix seconds>,v1=<hex>"; a receiver checks
+that v1 equals hex(HMAC-SHA256(key, "<t>." + raw body)), the key being the
+printed string's bytes, refuses a t older than its tolerance (5 minutes by
+default) and deduplicates on otp_id. --dev uses the development system
+secret kept in the data directory, as serve --dev does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(g, dev)

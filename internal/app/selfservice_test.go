@@ -33,8 +33,8 @@ func newGateway(t testing.TB) *smsGateway {
 	g := &smsGateway{t: t}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !sender.VerifySignature(g.secret, body, r.Header.Get("X-Authd-Signature")) {
-			t.Errorf("webhook signature does not verify")
+		if err := sender.VerifyWebhookSignature(g.secret, r.Header.Get("X-Authd-Signature"), body, time.Now(), sender.DefaultWebhookTolerance); err != nil {
+			t.Errorf("webhook signature does not verify: %v", err)
 			w.WriteHeader(401)
 			return
 		}

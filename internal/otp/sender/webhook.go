@@ -13,12 +13,30 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// SignatureHeader carries the HMAC of a webhook body.
+// SignatureHeader carries the signature of a webhook request.
 const SignatureHeader = "X-Authd-Signature"
+
+// DefaultWebhookTolerance is how far a receiver lets a signature's
+// timestamp lie from its own clock by default: older requests are refused
+// as replays.
+const DefaultWebhookTolerance = 5 * time.Minute
+
+// Signature verification failures (VerifyWebhookSignature).
+var (
+	// ErrSignatureMalformed: the header is not "t=<unix seconds>,v1=<hex>".
+	ErrSignatureMalformed = errors.New("sender: malformed webhook signature header")
+	// ErrSignatureMismatch: no v1 value is the HMAC of "<t>.<body>".
+	ErrSignatureMismatch = errors.New("sender: webhook signature does not match")
+	// ErrSignatureExpired: the signed timestamp lies further from the
+	// receiver's clock than its tolerance (a replayed request, or a clock
+	// badly off).
+	ErrSignatureExpired = errors.New("sender: webhook signature timestamp outside the tolerance")
+)
 
 // webhookPayload is the body of docs/contract.md, fields in that order.
 type webhookPayload struct {
@@ -35,9 +53,12 @@ type webhookPayload struct {
 //
 // Body: {"otp_id","channel","to","code","expires_at" (RFC 3339),"purpose"}.
 // Headers: Content-Type: application/json; X-Authd-Signature:
-// sha256=<hex HMAC-SHA256 of the exact body bytes>; Idempotency-Key: the
-// otp id (a retry after a lost answer may deliver twice; receivers dedupe
-// on it). 2xx is success; 5xx, 429, network errors and timeouts are
+// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<exact body bytes>"> (see
+// Sign; each attempt is signed at its own time, and receivers refuse a t
+// older than their tolerance with VerifyWebhookSignature);
+// Idempotency-Key: the otp id (a retry after a lost answer may deliver
+// twice, and a request replayed within the tolerance verifies: receivers
+// dedupe on it). 2xx is success; 5xx, 429, network errors and timeouts are
 // retried with exponential backoff and jitter within the context's
 // deadline; any other status fails at once.
 type Webhook struct {
@@ -47,6 +68,7 @@ type Webhook struct {
 	client  *http.Client
 	logger  *slog.Logger
 	retry   retryPolicy
+	now     func() time.Time // the clock that dates signatures
 }
 
 var _ Sender = (*Webhook)(nil)
@@ -72,31 +94,81 @@ func NewWebhook(rawURL string, secret []byte, client *http.Client, logger *slog.
 		client:  client,
 		logger:  logger,
 		retry:   defaultRetry,
+		now:     time.Now,
 	}, nil
 }
 
-// Sign returns the X-Authd-Signature value for body: "sha256=" and the hex
-// HMAC-SHA256 of body keyed with secret.
-func Sign(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+// Sign returns the X-Authd-Signature value of body sent at t:
+// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with secret>".
+// The timestamp is signed with the body, so a receiver that refuses old
+// timestamps refuses a captured request replayed later.
+func Sign(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(signedMAC(secret, ts, body))
 }
 
-// VerifySignature reports, in constant time, whether header is the
-// signature of body under secret: what a receiver checks.
-func VerifySignature(secret, body []byte, header string) bool {
-	got, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
-	}
-	sig, err := hex.DecodeString(got)
-	if err != nil {
-		return false
-	}
+func signedMAC(secret []byte, ts string, body []byte) []byte {
 	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(ts))
+	mac.Write([]byte{'.'})
 	mac.Write(body)
-	return hmac.Equal(sig, mac.Sum(nil))
+	return mac.Sum(nil)
+}
+
+// VerifyWebhookSignature is what a receiver checks: header (the
+// X-Authd-Signature value) must hold a timestamp t and at least one v1
+// value equal, in constant time, to the HMAC-SHA256 of "<t>.<body>" under
+// secret, and t must lie within tolerance of now (DefaultWebhookTolerance
+// when tolerance is not positive). Unknown keys in the header are ignored
+// and several v1 values are accepted (one per secret, while a secret is
+// rotated). A receiver still deduplicates on otp_id (the Idempotency-Key
+// header): a request replayed within the tolerance verifies.
+func VerifyWebhookSignature(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultWebhookTolerance
+	}
+	var (
+		ts   string
+		sigs [][]byte
+	)
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return ErrSignatureMalformed
+		}
+		switch k {
+		case "t":
+			if ts != "" {
+				return ErrSignatureMalformed
+			}
+			ts = v
+		case "v1":
+			sig, err := hex.DecodeString(v)
+			if err != nil || len(sig) != sha256.Size {
+				return ErrSignatureMalformed
+			}
+			sigs = append(sigs, sig)
+		}
+	}
+	if ts == "" || len(sigs) == 0 {
+		return ErrSignatureMalformed
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sec <= 0 || strconv.FormatInt(sec, 10) != ts {
+		return ErrSignatureMalformed
+	}
+	want := signedMAC(secret, ts, body)
+	match := false
+	for _, sig := range sigs {
+		match = hmac.Equal(sig, want) || match
+	}
+	if !match {
+		return ErrSignatureMismatch
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return ErrSignatureExpired
+	}
+	return nil
 }
 
 // Send implements Sender.
@@ -112,11 +184,12 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("webhook: encoding payload: %w", err)
 	}
-	sig := Sign(w.secret, body)
 	attempts := 0
 	err = w.retry.do(ctx, func(ctx context.Context) error {
 		attempts++
-		return w.post(ctx, body, sig, m)
+		// Each attempt is signed anew: a retry after a long wait still
+		// carries a fresh timestamp.
+		return w.post(ctx, body, Sign(w.secret, w.now(), body), m)
 	})
 	if err != nil {
 		return Redact(fmt.Errorf("webhook %s: %w", w.safeURL, err), m)

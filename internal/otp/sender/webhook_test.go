@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,12 +22,17 @@ import (
 var hookSecret = []byte("webhook-test-secret")
 
 // receiver is a webhook receiver, as a customer's SMS gateway would run: it
-// checks the signature and records what it accepted.
+// checks the signature (refusing a timestamp older than the default
+// tolerance) and records what it accepted.
 type receiver struct {
 	t        *testing.T
 	mu       sync.Mutex
 	bodies   [][]byte
 	headers  []http.Header
+	every    []http.Header    // headers of every signed call, refused or not
+	refused  []error          // why signatures were refused
+	refusals bool             // refusing a signature is expected (else a test error)
+	now      func() time.Time // the receiver's clock (nil: time.Now)
 	calls    atomic.Int32
 	statuses []int         // answer for call i (then 200)
 	hang     time.Duration // wait this long before answering
@@ -53,8 +59,20 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !VerifySignature(hookSecret, body, r.Header.Get(SignatureHeader)) {
-		rc.t.Errorf("bad signature %q", r.Header.Get(SignatureHeader))
+	rc.mu.Lock()
+	rc.every = append(rc.every, r.Header.Clone())
+	rc.mu.Unlock()
+	now := time.Now()
+	if rc.now != nil {
+		now = rc.now()
+	}
+	if err := VerifyWebhookSignature(hookSecret, r.Header.Get(SignatureHeader), body, now, DefaultWebhookTolerance); err != nil {
+		if !rc.refusals {
+			rc.t.Errorf("bad signature %q: %v", r.Header.Get(SignatureHeader), err)
+		}
+		rc.mu.Lock()
+		rc.refused = append(rc.refused, err)
+		rc.mu.Unlock()
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
@@ -89,9 +107,17 @@ func newTestWebhook(t *testing.T, rc *receiver) *Webhook {
 	return w
 }
 
+func hexMAC(secret []byte, msg string) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(msg))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
 func TestWebhookPayloadAndSignature(t *testing.T) {
-	rc := &receiver{}
+	at := func() time.Time { return time.Unix(1_900_000_000, 0) }
+	rc := &receiver{now: at}
 	w := newTestWebhook(t, rc)
+	w.now = at
 	m := testMessage(ChannelSMS)
 	if err := w.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -109,11 +135,10 @@ func TestWebhookPayloadAndSignature(t *testing.T) {
 	if err := json.Unmarshal(body, &fields); err != nil || len(fields) != 6 {
 		t.Errorf("fields %v (%v)", fields, err)
 	}
-	// The receiver's own computation, independent of Sign.
-	mac := hmac.New(sha256.New, hookSecret)
-	mac.Write(body)
-	if got := h.Get(SignatureHeader); got != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
-		t.Errorf("signature %q", got)
+	// The receiver's own computation, independent of Sign: t is the
+	// sender's clock, v1 the HMAC of "<t>.<body>".
+	if got, want := h.Get(SignatureHeader), "t=1900000000,v1="+hexMAC(hookSecret, "1900000000."+string(body)); got != want {
+		t.Errorf("signature\n got %q\nwant %q", got, want)
 	}
 	if ct := h.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("content type %q", ct)
@@ -121,10 +146,8 @@ func TestWebhookPayloadAndSignature(t *testing.T) {
 	if h.Get("Idempotency-Key") != m.OTPID {
 		t.Errorf("idempotency key %q", h.Get("Idempotency-Key"))
 	}
-	if VerifySignature([]byte("other"), body, h.Get(SignatureHeader)) ||
-		VerifySignature(hookSecret, append(bytes.Clone(body), ' '), h.Get(SignatureHeader)) ||
-		VerifySignature(hookSecret, body, strings.TrimPrefix(h.Get(SignatureHeader), "sha256=")) {
-		t.Error("VerifySignature accepted a wrong key, body or header")
+	if err := VerifyWebhookSignature(hookSecret, h.Get(SignatureHeader), body, at(), 0); err != nil {
+		t.Errorf("the header does not verify at its own time: %v", err)
 	}
 	email := testMessage(ChannelEmail)
 	if err := w.Send(context.Background(), email); err != nil {
@@ -132,6 +155,119 @@ func TestWebhookPayloadAndSignature(t *testing.T) {
 	}
 	if !bytes.Contains(rc.bodies[1], []byte(`"channel":"email","to":"jimmy@example.com"`)) {
 		t.Errorf("email body %s", rc.bodies[1])
+	}
+}
+
+// TestWebhookRetrySignsAnew: every attempt carries the time it was made,
+// so a retry long after the first attempt is not refused as a replay.
+func TestWebhookRetrySignsAnew(t *testing.T) {
+	base := time.Unix(1_900_000_000, 0)
+	var clock atomic.Int64 // minutes past base; each signature moves it on by 3
+	rc := &receiver{statuses: []int{503, 503}, now: func() time.Time { return base.Add(time.Duration(clock.Load()) * time.Minute) }}
+	w := newTestWebhook(t, rc)
+	w.now = func() time.Time { return base.Add(time.Duration(clock.Add(3)) * time.Minute) }
+	if err := w.Send(context.Background(), testMessage(ChannelSMS)); err != nil {
+		t.Fatal(err)
+	}
+	if len(rc.every) != 3 || len(rc.bodies) != 1 {
+		t.Fatalf("%d signed calls, %d accepted; want 3 and 1", len(rc.every), len(rc.bodies))
+	}
+	for i, h := range rc.every {
+		want := "t=" + strconv.FormatInt(base.Add(time.Duration(3*(i+1))*time.Minute).Unix(), 10) + ","
+		if got := h.Get(SignatureHeader); !strings.HasPrefix(got, want) {
+			t.Errorf("attempt %d signed %q, want a fresh %q", i+1, got, want)
+		}
+	}
+	// The third attempt is 9 minutes after the first: signed at the first
+	// attempt's time it would be refused.
+	if err := VerifyWebhookSignature(hookSecret, rc.every[0].Get(SignatureHeader), rc.bodies[0], base.Add(9*time.Minute), 0); !errors.Is(err, ErrSignatureExpired) {
+		t.Errorf("the first attempt's signature 6 minutes later: %v, want ErrSignatureExpired", err)
+	}
+}
+
+// TestWebhookReplayRefused: a receiver refuses a request whose signed
+// timestamp is older than its tolerance (a captured request replayed), and
+// accepts one within it.
+func TestWebhookReplayRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		age    time.Duration
+		refuse bool
+	}{
+		{"signed now", 0, false},
+		{"signed 4 minutes ago", 4 * time.Minute, false},
+		{"signed 6 minutes ago", 6 * time.Minute, true},
+		{"signed an hour ago", time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			rc := &receiver{refusals: tc.refuse, now: func() time.Time { return now }}
+			w := newTestWebhook(t, rc)
+			w.now = func() time.Time { return now.Add(-tc.age) }
+			err := w.Send(context.Background(), testMessage(ChannelSMS))
+			if !tc.refuse {
+				if err != nil || len(rc.bodies) != 1 {
+					t.Fatalf("err %v, %d accepted", err, len(rc.bodies))
+				}
+				return
+			}
+			if err == nil || len(rc.bodies) != 0 {
+				t.Fatalf("a stale signature was accepted (err %v, %d accepted)", err, len(rc.bodies))
+			}
+			if len(rc.refused) != 1 || !errors.Is(rc.refused[0], ErrSignatureExpired) {
+				t.Errorf("refusals %v, want one ErrSignatureExpired", rc.refused)
+			}
+		})
+	}
+}
+
+func TestVerifyWebhookSignature(t *testing.T) {
+	body := []byte(`{"otp_id":"abc","code":"123456"}`)
+	now := time.Unix(1_900_000_000, 0)
+	good := Sign(hookSecret, now, body)
+	v1 := "v1=" + hexMAC(hookSecret, "1900000000."+string(body))
+	for _, tc := range []struct {
+		name      string
+		secret    []byte
+		header    string
+		body      []byte
+		at        time.Time
+		tolerance time.Duration
+		want      error
+	}{
+		{name: "valid", header: good},
+		{name: "valid, reordered with an unknown key", header: "v0=abc, " + v1 + ",t=1900000000"},
+		{name: "two v1, one right (secret rotation)", header: "t=1900000000,v1=" + hexMAC([]byte("old"), "1900000000."+string(body)) + "," + v1},
+		{name: "4m59s old", header: good, at: now.Add(5*time.Minute - time.Second)},
+		{name: "5m01s old", header: good, at: now.Add(5*time.Minute + time.Second), want: ErrSignatureExpired},
+		{name: "5m01s in the future", header: good, at: now.Add(-5*time.Minute - time.Second), want: ErrSignatureExpired},
+		{name: "older than a custom tolerance", header: good, at: now.Add(time.Minute + time.Second), tolerance: time.Minute, want: ErrSignatureExpired},
+		{name: "wrong secret", secret: []byte("other"), header: good, want: ErrSignatureMismatch},
+		{name: "body changed", header: good, body: append(bytes.Clone(body), ' '), want: ErrSignatureMismatch},
+		{name: "timestamp changed", header: "t=1900000001," + v1, at: now, want: ErrSignatureMismatch},
+		{name: "old body-only format", header: "sha256=" + hexMAC(hookSecret, string(body)), want: ErrSignatureMalformed},
+		{name: "no timestamp", header: v1, want: ErrSignatureMalformed},
+		{name: "no v1", header: "t=1900000000", want: ErrSignatureMalformed},
+		{name: "two timestamps", header: "t=1900000000,t=1900000000," + v1, want: ErrSignatureMalformed},
+		{name: "timestamp not decimal", header: "t=+1900000000," + v1, want: ErrSignatureMalformed},
+		{name: "v1 not hex", header: "t=1900000000,v1=zz", want: ErrSignatureMalformed},
+		{name: "empty", header: "", want: ErrSignatureMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			secret, b, at := tc.secret, tc.body, tc.at
+			if secret == nil {
+				secret = hookSecret
+			}
+			if b == nil {
+				b = body
+			}
+			if at.IsZero() {
+				at = now
+			}
+			if err := VerifyWebhookSignature(secret, tc.header, b, at, tc.tolerance); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
 
