@@ -48,8 +48,15 @@ func NormalisePhone(number, country, field string) (NormalisedPhone, error) {
 	return NormalisedPhone{E164: e164, Region: region}, nil
 }
 
-func validContactID(id string) bool {
-	if id == "" || len(id) > 36 {
+// MaxIDLength is the longest id a client may choose.
+const MaxIDLength = 36
+
+// ValidID reports whether id may be an id a client chooses (a contact's):
+// 1 to MaxIDLength letters, digits, '-' or '_'. Ids are path segments of
+// the API, so no dot: "." and ".." would be rewritten by any
+// URL-normalising proxy and the resource could not be addressed.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLength {
 		return false
 	}
 	for _, r := range id {
@@ -69,8 +76,8 @@ func (s *Service) BuildContact(businessID string, mode store.Mode, in ContactInp
 		ServiceAcceptance: in.ServiceAcceptance}
 	if c.ID == "" {
 		c.ID = uuid.NewString()
-	} else if !validContactID(c.ID) {
-		return store.Contact{}, &ValidationError{Field: "id", Message: "The id must be 1 to 36 letters, digits, '-', '_' or '.'."}
+	} else if !ValidID(c.ID) {
+		return store.Contact{}, &ValidationError{Field: "id", Message: "The id must be 1 to 36 letters, digits, '-' or '_'."}
 	}
 	for _, f := range []struct{ name, v string }{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}} {
 		if utf8.RuneCountInString(f.v) > 100 {
@@ -304,7 +311,7 @@ func (s *Service) LinkContactOrganisation(ctx context.Context, businessID string
 	return nil
 }
 
-// idChar: letters, digits, '-', '_' and '.'.
+// idChar: ASCII letters, digits, '-' and '_'.
 func idChar(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
