@@ -21,6 +21,8 @@ var (
 
 // Normalise returns the E.164 form of number and its ISO 3166 alpha-2
 // region. countryAlpha3 may be empty when number is international (+…).
+// Numbers of no country (libphonenumber's non-geographic entities, region
+// "001": +800 freephone, +881 satellite, +979 premium rate…) are refused.
 func Normalise(number, countryAlpha3 string) (e164, region string, err error) {
 	number = strings.TrimSpace(number)
 	if number == "" || len(number) > 32 {
@@ -40,6 +42,12 @@ func Normalise(number, countryAlpha3 string) (e164, region string, err error) {
 		return "", "", ErrNumber
 	}
 	got := phonenumbers.GetRegionCodeForNumber(n)
+	if len(got) != 2 {
+		// a non-geographic number (+800 freephone, +881/+882 satellite
+		// and other networks: libphonenumber's region "001") belongs to no
+		// country, so it has no alpha-2 region to return
+		return "", "", ErrNumber
+	}
 	if region != "" && got != region {
 		// an international number of another country than declared
 		return "", "", ErrNumber

@@ -25,6 +25,9 @@ func TestNormalise(t *testing.T) {
 		{"national without country", "07566224395", "", "", "", ErrCountry},
 		{"other country's number", "+12025550143", "GBR", "", "", ErrNumber},
 		{"empty", "", "GBR", "", "", ErrNumber},
+		{"international freephone (no country)", "+80012345678", "", "", "", ErrNumber},
+		{"satellite network (no country)", "+881612345678", "", "", "", ErrNumber},
+		{"international premium rate (no country)", "+979123456789", "", "", "", ErrNumber},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
