@@ -18,7 +18,11 @@ type OTPValidator interface {
 
 // otpGrant is urn:authd:params:oauth:grant-type:otp: otp_id and code (the
 // code was requested with POST /self-service/v1/otps, whose API key gave
-// it its tenant).
+// it its tenant). A client bound to a business accepts only codes of that
+// business and of its mode (live when the client names none), as the
+// password and Facebook grants sign in that tenant's contacts only; a
+// code of another tenant is invalid_grant and its attempts are not
+// counted, so such a client cannot burn it either.
 type otpGrant struct {
 	otp    OTPValidator
 	signin *signin.Service
@@ -38,10 +42,13 @@ func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.Acce
 	if id == "" || code == "" {
 		return fosite.ErrInvalidRequest.WithHint("otp_id and code are required.")
 	}
-	_, p, err := g.otp.ValidateOTP(ctx, nil, id, code)
+	tenant := clientTenant(r.GetClient())
+	_, p, err := g.otp.ValidateOTP(ctx, tenant, id, code)
 	switch {
 	case errors.Is(err, selfservice.ErrInvalidOTP):
 		return fosite.ErrInvalidGrant.WithHint("The code is not valid.")
+	case errors.Is(err, selfservice.ErrOTPExpired) && tenant != nil:
+		return fosite.ErrInvalidGrant.WithHint("The code expired, was used up, or was issued for another business or mode than this client's.")
 	case errors.Is(err, selfservice.ErrOTPExpired):
 		return fosite.ErrInvalidGrant.WithHint("The code expired or was used up.")
 	case err != nil:
@@ -53,6 +60,21 @@ func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.Acce
 	}
 	r.GetSession().(*Session).issue(p, toks)
 	return nil
+}
+
+// clientTenant is the business and mode a client is bound to (its mode
+// defaulting to live, as for the password grant), or nil for a client
+// bound to none.
+func clientTenant(c fosite.Client) *selfservice.Tenant {
+	bc, ok := c.(*Client)
+	if !ok || bc.OrganisationID == "" {
+		return nil
+	}
+	mode := bc.Mode
+	if mode == "" {
+		mode = store.ModeLive
+	}
+	return &selfservice.Tenant{BusinessID: bc.OrganisationID, Mode: mode}
 }
 
 func (g *otpGrant) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
