@@ -15,6 +15,7 @@ import (
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/app"
 	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/revocation"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
 )
@@ -30,8 +31,8 @@ func newAPIKeysCmd(g *globalFlags) *cobra.Command {
 database (the back-office API does the same for a business's admins).
 
 Secret keys are printed once, by create and roll: store them at once.
-Roll and revoke tell running servers through Redis; without Redis, servers
-notice within api_keys.cache_ttl.`,
+Roll and revoke need the database only: they are written to the revocation
+log, which every running server reads within revocation.poll_interval.`,
 	}
 	var asJSON bool
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -165,9 +166,9 @@ notice within api_keys.cache_ttl.`,
 	return cmd
 }
 
-// openAPIKeys opens what key management needs: the store, the cache (to
-// tell running servers of roll and revoke), the sealing box, the audit
-// trail.
+// openAPIKeys opens what key management needs: the store (with the
+// revocation log that tells running servers of roll and revoke), the
+// sealing box, the audit trail. Redis is not needed.
 func openAPIKeys(ctx context.Context, g *globalFlags) (*apikey.Service, func(), error) {
 	cfg, err := loadConfig(g, false)
 	if err != nil {
@@ -178,19 +179,15 @@ func openAPIKeys(ctx context.Context, g *globalFlags) (*apikey.Service, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := app.OpenCache(ctx, cfg)
-	if err != nil {
-		_ = st.Close()
-		return nil, nil, err
-	}
 	box, err := secretbox.New(cfg.Secrets.System, "api-keys")
 	if err != nil {
-		_ = c.Close()
 		_ = st.Close()
 		return nil, nil, err
 	}
-	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Cache: c, Box: box, Audit: audit.New(st, logger), Logger: logger})
-	return svc, func() { _ = c.Close(); _ = st.Close() }, nil
+	revs := revocation.New(st, nil, revocation.Config{}, logger, nil)
+	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Revocations: revs, ChangeTTL: app.APIKeyChangeTTL(cfg),
+		Box: box, Audit: audit.New(st, logger), Logger: logger})
+	return svc, func() { _ = st.Close() }, nil
 }
 
 // cliKey is the JSON the CLI prints.

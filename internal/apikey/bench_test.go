@@ -44,7 +44,7 @@ func benchEnv(b *testing.B, cacheSize, n int) (*apikey.Verifier, []string) {
 	c := memcache.New(memcache.Options{})
 	b.Cleanup(func() { _ = c.Close() })
 	box, _ := secretbox.New("bench-system-secret-0123456789abcdefghij", "api-keys")
-	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Cache: c, Box: box})
+	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Box: box})
 	keys := make([]string, n)
 	for i := range keys {
 		in, err := svc.Create(ctx, apikey.Actor{Kind: store.KindSystem, ID: "bench"}, apikey.CreateParams{

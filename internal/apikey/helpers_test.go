@@ -12,6 +12,7 @@ import (
 
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/revocation"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
 )
@@ -29,7 +30,42 @@ type memStore struct {
 	onLookup   func()
 	down       bool
 	failUpdate error
+	log        []store.Revocation
 }
+
+// The revocation log, in memory.
+
+func (m *memStore) AppendRevocations(_ context.Context, rs ...store.Revocation) ([]store.Revocation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down {
+		return nil, store.ErrUnavailable
+	}
+	out := make([]store.Revocation, len(rs))
+	for i, r := range rs {
+		r.Seq = int64(len(m.log) + 1)
+		m.log = append(m.log, r)
+		out[i] = r
+	}
+	return out, nil
+}
+
+func (m *memStore) ListRevocations(_ context.Context, after int64, limit int) ([]store.Revocation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.down {
+		return nil, store.ErrUnavailable
+	}
+	var out []store.Revocation
+	for _, r := range m.log {
+		if r.Seq > after && (limit <= 0 || len(out) < limit) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) DeleteExpiredRevocations(context.Context, time.Time) (int64, error) { return 0, nil }
 
 func newMemStore() *memStore {
 	return &memStore{keys: map[string]store.APIKey{}, touched: map[string]time.Time{}}
@@ -184,6 +220,7 @@ type fixture struct {
 	audit *memAudit
 	svc   *Service
 	v     *Verifier
+	revs  *revocation.Service // the revocation log as v's replica holds it
 	box   *secretbox.Box
 }
 
@@ -196,15 +233,26 @@ func newFixture(t testing.TB, opts ...func(*VerifierOptions)) *fixture {
 		t.Fatal(err)
 	}
 	f.box = box
-	f.v = f.newVerifier(t, opts...)
-	f.svc = NewService(ServiceOptions{Store: f.st, Cache: f.cache, Box: box, Audit: f.audit, Local: f.v, Logger: discard})
+	f.v, f.revs = f.replica(t, f.cache, opts...)
+	f.svc = f.service(f.revs)
 	return f
 }
 
-// newVerifier is another replica's verifier on the same store and cache.
-func (f *fixture) newVerifier(t testing.TB, opts ...func(*VerifierOptions)) *Verifier {
+// service is key management on a replica whose revocation log is revs.
+func (f *fixture) service(revs *revocation.Service) *Service {
+	return NewService(ServiceOptions{Store: f.st, Revocations: revs, Box: f.box, Audit: f.audit, Logger: discard})
+}
+
+// replicaPoll is how often a replica reads the revocation log in tests.
+const replicaPoll = 50 * time.Millisecond
+
+// replica is another replica on the same store: its own revocation log
+// (reached through ps) and verifier (using opts' cache, f.cache unless
+// changed).
+func (f *fixture) replica(t testing.TB, ps revocation.PubSub, opts ...func(*VerifierOptions)) (*Verifier, *revocation.Service) {
 	t.Helper()
-	o := VerifierOptions{Store: f.st, Cache: f.cache, Audit: f.audit, Logger: discard, EpochPoll: 50 * time.Millisecond}
+	revs := revocation.New(f.st, ps, revocation.Config{PollInterval: replicaPoll}, discard, nil)
+	o := VerifierOptions{Store: f.st, Cache: f.cache, Changes: revs, Audit: f.audit, Logger: discard}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -212,7 +260,24 @@ func (f *fixture) newVerifier(t testing.TB, opts ...func(*VerifierOptions)) *Ver
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = v.Close() })
+	revs.OnApply(func(r store.Revocation) {
+		if r.Kind == store.RevokeAPIKey {
+			v.Forget(r.Key)
+		}
+	})
+	if err := revs.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	revs.Start(ctx)
+	t.Cleanup(func() { cancel(); _ = v.Close() })
+	return v, revs
+}
+
+// newVerifier is another replica's verifier on the same store and cache.
+func (f *fixture) newVerifier(t testing.TB, opts ...func(*VerifierOptions)) *Verifier {
+	t.Helper()
+	v, _ := f.replica(t, f.cache, opts...)
 	return v
 }
 

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/authd/authd/internal/audit"
-	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -58,18 +57,26 @@ type Box interface {
 	Open(sealed, aad []byte) ([]byte, error)
 }
 
+// Revoker records a change durably in the revocation log, which every
+// replica follows (package revocation). It applies the entry in this
+// process before it returns.
+type Revoker interface {
+	Revoke(ctx context.Context, rs ...store.Revocation) error
+}
+
 // ServiceOptions configure a Service.
 type ServiceOptions struct {
 	Store ServiceStore
-	// Cache carries invalidations to every replica's verifier.
-	Cache cache.Cache
-	Box   Box
-	Audit Auditor
-	// Local is this process's verifier, told directly of a change so the
-	// replica that answered a revoke already refuses the key.
-	Local  Forgetter
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Revocations carries revokes and rolls to every replica's verifier.
+	Revocations Revoker
+	// ChangeTTL is how long a change's log entry stays in force: longer
+	// than any cached copy of the key's old record can live (the shared
+	// cache's TTL plus the in-process TTL, plus a fetch) [10m].
+	ChangeTTL time.Duration
+	Box       Box
+	Audit     Auditor
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service manages API keys: create, list, get, roll, revoke. Every change
@@ -85,6 +92,9 @@ func NewService(o ServiceOptions) *Service {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ChangeTTL <= 0 {
+		o.ChangeTTL = 10 * time.Minute
 	}
 	return &Service{o: o}
 }
@@ -260,6 +270,9 @@ func (s *Service) Roll(ctx context.Context, actor Actor, scope Scope, id string,
 		return Info{}, Info{}, err
 	}
 	rec.RateLimit, rec.RateLimitPerMinute, rec.RolledFrom = old.RateLimit, old.RateLimitPerMinute, old.ID
+	if err := s.invalidate(ctx, old.Hash); err != nil {
+		return Info{}, Info{}, err
+	}
 	err = s.o.Store.Tx(ctx, func(tx store.Store) error {
 		if err := tx.CreateAPIKey(ctx, rec); err != nil {
 			return err
@@ -278,7 +291,6 @@ func (s *Service) Roll(ctx context.Context, actor Actor, scope Scope, id string,
 	if err != nil {
 		return Info{}, Info{}, err
 	}
-	s.invalidate(ctx, old.Hash)
 	s.record(ctx, actor, audit.APIKeyRolled, old, map[string]string{
 		"new_key_id": rec.ID, "old_expires_at": old.ExpiresAt.Format(time.RFC3339),
 	})
@@ -288,12 +300,21 @@ func (s *Service) Roll(ctx context.Context, actor Actor, scope Scope, id string,
 }
 
 // Revoke makes a key stop working on every replica. Revoking a revoked
-// key changes nothing (and succeeds).
+// key changes nothing (and succeeds). It needs the database only.
 func (s *Service) Revoke(ctx context.Context, actor Actor, scope Scope, id string) (Info, error) {
 	now := s.o.Now().UTC()
+	cur, err := s.get(ctx, scope, id)
+	if err != nil {
+		return Info{}, err
+	}
+	// Recorded even when it was revoked already: a retry repairs an
+	// earlier attempt that failed half-way.
+	if err := s.invalidate(ctx, cur.Hash); err != nil {
+		return Info{}, err
+	}
 	var rec store.APIKey
 	changed := false
-	err := s.o.Store.UpdateAPIKey(ctx, id, func(k store.APIKey) (store.APIKey, error) {
+	err = s.o.Store.UpdateAPIKey(ctx, id, func(k store.APIKey) (store.APIKey, error) {
 		if !scope.allows(k) {
 			return k, store.ErrNotFound
 		}
@@ -307,53 +328,22 @@ func (s *Service) Revoke(ctx context.Context, actor Actor, scope Scope, id strin
 	if err != nil {
 		return Info{}, err
 	}
-	// Published even when it was revoked already: a retry repairs a lost
-	// invalidation.
-	s.invalidate(ctx, rec.Hash)
 	if changed {
 		s.record(ctx, actor, audit.APIKeyRevoked, rec, map[string]string{"type": rec.Type, "mode": string(rec.Mode)})
 	}
 	return s.info(ctx, rec, now), nil
 }
 
-// invalidate drops the key here at once and tells the other replicas. The
-// change is committed in SQL; when the shared state cannot take the
-// invalidation (its tombstone, count or message), it is retried in the
-// background until it lands: until then a replica that reads the shared
-// cache may still find the key's old record there.
-func (s *Service) invalidate(ctx context.Context, hash string) {
-	if s.o.Local != nil {
-		s.o.Local.Forget(hash)
+// invalidate records that the key with this hash changed, in the
+// revocation log: when it returns nil, every replica drops its cached
+// copies within the log's poll interval (at once here, and in
+// milliseconds elsewhere through pub/sub). It is written before the
+// change itself, so a failure leaves the key as it was.
+func (s *Service) invalidate(ctx context.Context, hash string) error {
+	if s.o.Revocations == nil {
+		return nil
 	}
-	if s.o.Cache == nil {
-		return
-	}
-	err := Invalidate(context.WithoutCancel(ctx), s.o.Cache, hash)
-	if err == nil {
-		return
-	}
-	s.o.Logger.ErrorContext(ctx, "apikey: cannot publish an invalidation; retrying in the background (until it lands, replicas reading the shared cache may accept the key for up to api_keys.shared_ttl)", "error", err)
-	go s.retryInvalidate(hash)
-}
-
-// invalidateRetryFor bounds the background retries: it outlives any
-// shared record written before the change (api_keys.shared_ttl, 5 minutes
-// by default), after which nothing stale is left to overwrite.
-var invalidateRetryFor = 15 * time.Minute
-
-func (s *Service) retryInvalidate(hash string) {
-	deadline := time.Now().Add(invalidateRetryFor)
-	for wait := 100 * time.Millisecond; time.Now().Before(deadline); wait = min(2*wait, 5*time.Second) {
-		time.Sleep(wait)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := Invalidate(ctx, s.o.Cache, hash)
-		cancel()
-		if err == nil {
-			s.o.Logger.Info("apikey: invalidation published after a retry")
-			return
-		}
-	}
-	s.o.Logger.Error("apikey: gave up publishing an invalidation; the shared records it concerned have expired by now")
+	return s.o.Revocations.Revoke(ctx, store.Revocation{Kind: store.RevokeAPIKey, Key: hash, ExpiresAt: s.o.Now().Add(s.o.ChangeTTL)})
 }
 
 func (s *Service) record(ctx context.Context, actor Actor, action string, k store.APIKey, details map[string]string) {

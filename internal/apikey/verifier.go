@@ -31,13 +31,25 @@ type Auditor interface {
 	Record(ctx context.Context, e store.AuditEvent)
 }
 
+// ChangeLog tells which keys changed recently (package revocation): the
+// revocation log, held in memory.
+type ChangeLog interface {
+	// APIKeyChanged reports whether the key with this hex SHA-256 was
+	// revoked or had its expiry moved recently, so a copy of its record
+	// cached before the change may be stale.
+	APIKeyChanged(hash string) bool
+}
+
 // VerifierOptions configure a Verifier. Zero durations and sizes take the
 // defaults in brackets.
 type VerifierOptions struct {
 	Store KeyReader
-	// Cache carries invalidations (pub/sub), per-key rate limits and, with
-	// SharedCache, verified records for the other replicas.
+	// Cache holds per-key rate limits and, with SharedCache, verified
+	// records for the other replicas.
 	Cache cache.Cache
+	// Changes is the revocation log; its listener calls Forget for every
+	// changed key. Nil: no key ever changes (tests of one replica).
+	Changes ChangeLog
 	// SharedCache keeps verified records in Cache (useful with Redis: a
 	// replica's miss is then answered without SQL).
 	SharedCache bool
@@ -48,14 +60,18 @@ type VerifierOptions struct {
 	CacheTTL    time.Duration // in-process trust of a verified key [30s]
 	NegativeTTL time.Duration // in-process memory of unknown keys [5s]
 	SharedTTL   time.Duration // shared-cache entries [5m]
+	// QueryTimeout bounds the look-up of a key missing from the
+	// in-process cache [1s].
+	QueryTimeout time.Duration
+	// StaleIfError is how long past CacheTTL a verified key is still
+	// answered from the in-process cache while the store cannot be read
+	// [5m]. A key that changed meanwhile is not (Forget drops it).
+	StaleIfError time.Duration
 	// LastUsedFlush is the period of the batched last_used_at writes [10s].
 	LastUsedFlush time.Duration
 	// MaxPendingTouches bounds the keys waiting for a last-used write
 	// [10000]; more are dropped until the next flush.
 	MaxPendingTouches int
-	// EpochPoll is how often the shared invalidation count is checked, the
-	// safety net for a lost pub/sub message [500ms].
-	EpochPoll time.Duration
 	// RejectAuditInterval is the least time between two audit events for
 	// the use of one revoked or expired key [1m].
 	RejectAuditInterval time.Duration
@@ -78,7 +94,8 @@ func (o *VerifierOptions) defaults() {
 	def(&o.NegativeTTL, 5*time.Second)
 	def(&o.SharedTTL, 5*time.Minute)
 	def(&o.LastUsedFlush, 10*time.Second)
-	def(&o.EpochPoll, 500*time.Millisecond)
+	def(&o.QueryTimeout, time.Second)
+	def(&o.StaleIfError, 5*time.Minute)
 	def(&o.RejectAuditInterval, time.Minute)
 	if o.Now == nil {
 		o.Now = time.Now
@@ -106,12 +123,12 @@ type entry struct {
 // A key goes Parse (format and checksum: a typo is refused without any
 // look-up) → in-process LRU with TTL → shared cache (optional) → SQL.
 // Unknown keys are remembered briefly in a separate bounded LRU, so a flood
-// of them cannot evict the good ones. Revoke and Roll publish the key's
-// hash; every replica's Verifier drops it at once, and polls a shared
-// invalidation count to notice a lost message, purging its cache then: a
-// revoked key stops working on every replica within EpochPoll plus the
-// pub/sub latency. While the feed cannot be trusted (subscription lost,
-// shared state unreachable) every verification reads SQL.
+// of them cannot evict the good ones. Revoke and Roll write the key's hash
+// to the revocation log before changing it; every replica's log follower
+// calls Forget (at once through pub/sub, within the log's poll interval
+// otherwise), and while the entry is in force no replica uses a
+// shared-cache copy of the key. While the store cannot be read, a key
+// verified before keeps its last good answer for StaleIfError.
 type Verifier struct {
 	o   VerifierOptions
 	lru *shardedLRU[*entry]
@@ -124,20 +141,16 @@ type Verifier struct {
 
 	// mu orders cache fills against invalidations: a fill that began
 	// before an invalidation (gen changed) is not stored.
-	mu      sync.Mutex
-	gen     atomic.Uint64
-	trusted atomic.Bool
-	// sharedSince (Unix nanoseconds): shared records written before it
-	// are not used. The feed sets it when it recovers from an outage, in
-	// which an invalidation may have failed to replace a record.
-	sharedSince atomic.Int64
-	flight      singleflight.Group
+	mu     sync.Mutex
+	gen    atomic.Uint64
+	flight singleflight.Group
 
 	touches touchBatch
 	rejects chan *entry
 
 	lookups   atomic.Uint64
 	malformed atomic.Uint64
+	stale     atomic.Uint64
 	lastWarn  atomic.Int64 // coarse time of the last backend warning logged
 
 	cancel    context.CancelFunc
@@ -145,8 +158,8 @@ type Verifier struct {
 	closeOnce sync.Once
 }
 
-// NewVerifier returns a started Verifier: it is subscribed to invalidations
-// when NewVerifier returns. Close stops it and flushes last-used times.
+// NewVerifier returns a started Verifier. Close stops it and flushes
+// last-used times.
 func NewVerifier(ctx context.Context, o VerifierOptions) (*Verifier, error) {
 	o.defaults()
 	if o.Store == nil || o.Cache == nil {
@@ -159,13 +172,7 @@ func NewVerifier(ctx context.Context, o VerifierOptions) (*Verifier, error) {
 	v.touches.max = o.MaxPendingTouches
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	v.cancel = cancel
-	f := &feed{v: v}
-	if err := f.subscribe(runCtx); err != nil {
-		cancel()
-		return nil, err
-	}
-	v.wg.Add(4)
-	go func() { defer v.wg.Done(); f.run(runCtx) }()
+	v.wg.Add(3)
 	go func() { defer v.wg.Done(); v.clockLoop(runCtx) }()
 	go func() { defer v.wg.Done(); v.flushLoop(runCtx) }()
 	go func() { defer v.wg.Done(); v.auditLoop(runCtx) }()
@@ -207,16 +214,23 @@ func (v *Verifier) verify(ctx context.Context, raw string, limit bool) (Key, err
 	sum := hashKey(raw)
 	now := v.clock.Load()
 	var e *entry
-	if v.trusted.Load() {
-		if x, ok := v.lru.Get(sum); ok && now-x.loadedAt < int64(v.o.CacheTTL) {
-			e = x
-		} else if until, ok := v.neg.Get(sum); ok && now < until {
-			return Key{}, ErrInvalid
-		}
+	cached, hit := v.lru.Get(sum)
+	if hit && now-cached.loadedAt < int64(v.o.CacheTTL) {
+		e = cached
+	} else if until, ok := v.neg.Get(sum); ok && now < until {
+		return Key{}, ErrInvalid
 	}
 	if e == nil {
 		if e, err = v.load(ctx, sum, p); err != nil {
-			return Key{}, err
+			if !errors.Is(err, ErrInvalid) && hit && now-cached.loadedAt < int64(v.o.CacheTTL+v.o.StaleIfError) {
+				// The store is failing: the last good answer stands (a
+				// change to the key would have dropped it).
+				v.stale.Add(1)
+				v.warn(ctx, "apikey: store unavailable, answering from the last verified records", err)
+				e = cached
+			} else {
+				return Key{}, err
+			}
 		}
 	}
 	if e.refused != "" || (e.expires != 0 && v.o.Now().UnixNano() >= e.expires) {
@@ -261,7 +275,7 @@ var errUnknown = errors.New("apikey: unknown key")
 // of one key share one fetch.
 func (v *Verifier) load(ctx context.Context, sum [32]byte, p Parsed) (*entry, error) {
 	// The fetch outlives the first caller's cancellation: others wait on it.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.o.QueryTimeout)
 	defer cancel()
 	// Callers share a fetch only within one cache generation: a caller
 	// that arrives after an invalidation (a revoke answered here) never
@@ -292,26 +306,24 @@ func (v *Verifier) load(ctx context.Context, sum [32]byte, p Parsed) (*entry, er
 func (v *Verifier) fill(gen uint64, add func()) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.gen.Load() == gen && v.trusted.Load() {
+	if v.gen.Load() == gen {
 		add()
 	}
 }
 
-// fetch reads the shared cache, then SQL (filling the shared cache). The
-// shared cache is skipped while the feed is not trusted, and records
-// written before the feed last recovered are not used (see sharedSince).
+// fetch reads the shared cache, then SQL (filling the shared cache). A
+// key with an entry in force in the revocation log is read from SQL only:
+// a shared copy may predate the change.
 func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error) {
-	fillShared := false
-	if v.o.SharedCache && v.trusted.Load() {
+	useShared := v.o.SharedCache && (v.o.Changes == nil || !v.o.Changes.APIKeyChanged(hash))
+	if useShared {
 		b, err := v.o.Cache.Get(ctx, sharedPrefix+hash)
 		switch {
-		case err == nil && string(b) == tombstone:
 		case err == nil:
-			if rec, at, derr := decodeShared(b); derr == nil && at >= v.sharedSince.Load() {
+			if rec, derr := decodeShared(b); derr == nil {
 				return rec, nil
 			}
 		case errors.Is(err, cache.ErrMiss):
-			fillShared = true
 		default:
 			v.warn(ctx, "apikey: shared cache unavailable, reading SQL", err)
 		}
@@ -324,14 +336,13 @@ func (v *Verifier) fetch(ctx context.Context, hash string) (store.APIKey, error)
 	if err != nil {
 		return store.APIKey{}, err
 	}
-	if fillShared && rec.RevokedAt == nil && (rec.ExpiresAt == nil || v.o.Now().Before(*rec.ExpiresAt)) {
-		if b, err := encodeShared(rec, v.o.Now()); err == nil {
+	if useShared && rec.RevokedAt == nil && (rec.ExpiresAt == nil || v.o.Now().Before(*rec.ExpiresAt)) {
+		if b, err := encodeShared(rec); err == nil {
 			ttl := v.o.SharedTTL
 			if rec.ExpiresAt != nil {
 				ttl = min(ttl, rec.ExpiresAt.Sub(v.o.Now())+time.Second)
 			}
-			// SetNX: never overwrite a tombstone written meanwhile.
-			if _, err := v.o.Cache.SetNX(ctx, sharedPrefix+hash, b, ttl); err != nil {
+			if err := v.o.Cache.Set(ctx, sharedPrefix+hash, b, ttl); err != nil {
 				v.warn(ctx, "apikey: cannot fill the shared cache", err)
 			}
 		}
@@ -419,28 +430,19 @@ func (v *Verifier) forget(sum [32]byte) {
 	v.neg.Remove(sum)
 }
 
-// purge empties the in-process caches.
-func (v *Verifier) purge() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.gen.Add(1)
-	v.lru.Purge()
-	v.neg.Purge()
-}
-
 // VerifierStats are counters for tests and metrics.
 type VerifierStats struct {
 	Entries   int    // keys in the in-process cache
 	Unknown   int    // unknown keys remembered
 	Lookups   uint64 // SQL look-ups so far
 	Malformed uint64 // keys refused by Parse so far
-	Trusted   bool   // the invalidation feed is complete
+	Stale     uint64 // answers from a last good record while the store failed
 }
 
 // Stats returns the current counters.
 func (v *Verifier) Stats() VerifierStats {
 	return VerifierStats{Entries: v.lru.Len(), Unknown: v.neg.Len(), Lookups: v.lookups.Load(),
-		Malformed: v.malformed.Load(), Trusted: v.trusted.Load()}
+		Malformed: v.malformed.Load(), Stale: v.stale.Load()}
 }
 
 // rejected notes the use of a revoked or expired key: at most one audit

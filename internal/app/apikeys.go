@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/forwardauth"
+	"github.com/authd/authd/internal/store"
 )
 
 // wireAPIKeys builds the API-key verifier (subscribed to invalidations when
@@ -16,22 +18,45 @@ func (a *App) wireAPIKeys(ctx context.Context) error {
 	v, err := apikey.NewVerifier(ctx, apikey.VerifierOptions{
 		Store:         a.Store,
 		Cache:         a.Cache,
+		Changes:       a.Revocations,
 		SharedCache:   cfg.Redis.URL != "", // another replica's miss is then answered by Redis
 		Audit:         a.Audit,
 		Logger:        a.Logger,
 		CacheSize:     cfg.APIKeys.CacheSize,
 		CacheTTL:      cfg.APIKeys.CacheTTL,
+		SharedTTL:     apiKeySharedTTL,
+		QueryTimeout:  cfg.Database.QueryTimeout,
+		StaleIfError:  cfg.Database.StaleIfError,
 		LastUsedFlush: cfg.APIKeys.LastUsedFlush,
 	})
 	if err != nil {
 		return err
 	}
 	a.KeyVerifier = v
+	// A revoked or rolled key leaves every replica's caches: by pub/sub at
+	// once, or from the log within its poll interval.
+	a.Revocations.OnApply(func(r store.Revocation) {
+		if r.Kind == store.RevokeAPIKey {
+			v.Forget(r.Key)
+		}
+	})
 	a.KeyService = apikey.NewService(apikey.ServiceOptions{
-		Store: a.Store, Cache: a.Cache, Box: a.APIKeys, Audit: a.Audit, Local: v, Logger: a.Logger,
+		Store: a.Store, Revocations: a.Revocations, Box: a.APIKeys, Audit: a.Audit, Logger: a.Logger,
+		ChangeTTL: APIKeyChangeTTL(cfg),
 	})
 	a.ForwardAuth = forwardauth.New(a.Tokens, v, ForwardAuthRules(cfg))
 	return nil
+}
+
+// apiKeySharedTTL is how long a verified key's record lives in Redis for
+// the other replicas.
+const apiKeySharedTTL = 5 * time.Minute
+
+// APIKeyChangeTTL is how long a key's change stays in the revocation log:
+// longer than any copy of its old record can be cached (Redis, then a
+// replica's memory, plus a slow fetch).
+func APIKeyChangeTTL(cfg *config.Config) time.Duration {
+	return apiKeySharedTTL + cfg.APIKeys.CacheTTL + time.Minute
 }
 
 // ForwardAuthRules maps the configured forward-auth rules.

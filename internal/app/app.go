@@ -28,6 +28,7 @@ import (
 	"github.com/authd/authd/internal/otp/sender"
 	"github.com/authd/authd/internal/password"
 	"github.com/authd/authd/internal/refresh"
+	"github.com/authd/authd/internal/revocation"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
@@ -38,19 +39,21 @@ import (
 
 // App holds authd's wired services.
 type App struct {
-	Config   *config.Config
-	Logger   *slog.Logger
-	Store    *sqlstore.Store
-	Cache    cache.Cache
-	Keys     *keys.Manager
-	Tokens   *token.Service
-	OAuth    *oauth.Provider
-	Hasher   *password.Hasher
-	APIKeys  *secretbox.Box
-	Audit    *audit.Recorder
-	Identity *identity.Service
-	Refresh  *refresh.Service
-	SignIn   *signin.Service
+	Config *config.Config
+	Logger *slog.Logger
+	Store  *sqlstore.Store
+	Cache  cache.Cache
+	Keys   *keys.Manager
+	// Revocations is the durable revocation log held in memory.
+	Revocations *revocation.Service
+	Tokens      *token.Service
+	OAuth       *oauth.Provider
+	Hasher      *password.Hasher
+	APIKeys     *secretbox.Box
+	Audit       *audit.Recorder
+	Identity    *identity.Service
+	Refresh     *refresh.Service
+	SignIn      *signin.Service
 
 	// API keys (issue 6): the one verifier, key management, forward-auth.
 	KeyVerifier *apikey.Verifier
@@ -139,7 +142,8 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return nil, err
 	}
 	a.Hasher = password.New(PasswordParams(cfg))
-	a.Tokens = token.New(a.Keys, a.Cache, cfg.Issuer, time.Now)
+	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, time.Now)
+	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, time.Now)
 	if err = a.wireSignIn(); err != nil {
 		return nil, err
 	}
@@ -149,6 +153,11 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err = a.wireAPIKeys(ctx); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
+	// Every listener is registered: read the revocations in force before
+	// anything is verified.
+	if err = a.Revocations.Load(ctx); err != nil {
+		return nil, fmt.Errorf("revocations: %w", err)
+	}
 
 	a.Registry = prometheus.NewRegistry()
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -157,7 +166,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	a.OAuth = oauth.New(oauth.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-	}, newClientCache(a.Store, clientCacheTTL), a.Tokens, logger, metrics.TokenIssued)
+	}, newClientCache(a.Store, cfg.Database.QueryTimeout, cfg.Database.StaleIfError), a.Tokens, logger, metrics.TokenIssued)
 	a.OAuth.EnableSignIn(a.SignIn, a.SignIn, oauth.NewFacebookExchanger(a.SelfService))
 	a.OAuth.EnableOTP(a.SelfService, a.SignIn)
 	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
@@ -210,13 +219,15 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.Keys.Start(ctx)
+	a.Revocations.Start(ctx)
 	if err := a.Identity.Start(ctx); err != nil {
 		a.Logger.WarnContext(ctx, "identity: cannot follow authorization changes of other replicas", "error", err)
 	}
 	go a.cleanupLoop(ctx)
 }
 
-// cleanupLoop deletes refresh tokens of long-ended families, hourly. Every
+// cleanupLoop deletes refresh tokens of long-ended families and expired
+// revocation entries, hourly. Every
 // replica may run it: the delete is idempotent.
 func (a *App) cleanupLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
@@ -230,6 +241,11 @@ func (a *App) cleanupLoop(ctx context.Context) {
 				a.Logger.WarnContext(ctx, "refresh-token cleanup failed", "error", err)
 			} else if n > 0 {
 				a.Logger.InfoContext(ctx, "refresh-token cleanup", "deleted", n)
+			}
+			if n, err := a.Revocations.Cleanup(ctx); err != nil {
+				a.Logger.WarnContext(ctx, "revocation-log cleanup failed", "error", err)
+			} else if n > 0 {
+				a.Logger.InfoContext(ctx, "revocation-log cleanup", "deleted", n)
 			}
 		}
 	}

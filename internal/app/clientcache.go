@@ -2,9 +2,10 @@ package app
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"time"
 
+	"github.com/authd/authd/internal/lastgood"
 	"github.com/authd/authd/internal/oauth"
 	"github.com/authd/authd/internal/store"
 )
@@ -15,42 +16,36 @@ const clientCacheTTL = 10 * time.Second
 
 // clientCache keeps the OAuth clients that client authentication reads
 // (every introspection, revocation and token request) for a short time,
-// instead of one SQL read per request. Clients are written only by
-// bootstrap today; a change would be seen within the TTL. Only found
-// clients are kept, so the map holds at most the real clients.
+// instead of one SQL read per request, and keeps answering with the last
+// good read while the database fails (database.stale_if_error), so
+// introspection and revocation outlive a database outage. Only found
+// clients are kept.
 type clientCache struct {
-	st  oauth.ClientStore
-	ttl time.Duration
-	now func() time.Time
-
-	mu sync.RWMutex
-	m  map[string]cachedClient
+	st oauth.ClientStore
+	c  *lastgood.Cache[string, store.Client]
 }
 
-type cachedClient struct {
-	c     store.Client
-	until time.Time
-}
-
-func newClientCache(st oauth.ClientStore, ttl time.Duration) *clientCache {
-	return &clientCache{st: st, ttl: ttl, now: time.Now, m: map[string]cachedClient{}}
+func newClientCache(st oauth.ClientStore, timeout, staleIfError time.Duration) *clientCache {
+	return &clientCache{st: st, c: lastgood.New[string, store.Client](lastgood.Config{
+		Size: 1000, Fresh: clientCacheTTL, StaleIfError: staleOrOff(staleIfError), Timeout: timeout, Outage: isOutage,
+	}, func(id string) string { return id })}
 }
 
 // GetClient implements oauth.ClientStore.
 func (c *clientCache) GetClient(ctx context.Context, id string) (store.Client, error) {
-	now := c.now()
-	c.mu.RLock()
-	e, ok := c.m[id]
-	c.mu.RUnlock()
-	if ok && now.Before(e.until) {
-		return e.c, nil
+	return c.c.Get(ctx, id, func(ctx context.Context) (store.Client, error) { return c.st.GetClient(ctx, id) })
+}
+
+// isOutage tells a failing database from an answer.
+func isOutage(err error) bool {
+	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// staleOrOff maps the configured stale-if-error (0: off) to lastgood's
+// (negative: off).
+func staleOrOff(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
 	}
-	cl, err := c.st.GetClient(ctx, id)
-	if err != nil {
-		return store.Client{}, err
-	}
-	c.mu.Lock()
-	c.m[id] = cachedClient{c: cl, until: now.Add(c.ttl)}
-	c.mu.Unlock()
-	return cl, nil
+	return d
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -33,6 +34,18 @@ func (a *App) wireSignIn() error {
 	}, a.Audit, nil)
 	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
 		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
+	})
+	a.Refresh.OnSubjectRevoked(func(ctx context.Context, kind, id string) error {
+		if kind != store.KindUser {
+			return nil // contacts are revoked with their business and mode (store.ContactKey)
+		}
+		return a.Tokens.RevokeSubject(ctx, store.RevokeUser, id, cfg.Tokens.AccessTokenTTL)
+	})
+	// A user's tokens revoked on any replica: drop the cached rights here.
+	a.Revocations.OnApply(func(r store.Revocation) {
+		if r.Kind == store.RevokeUser {
+			a.Identity.Forget(r.Key)
+		}
 	})
 	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Audit, signin.Config{
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,

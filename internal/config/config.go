@@ -30,6 +30,20 @@ type Config struct {
 	RateLimits  RateLimits  `koanf:"rate_limits"`
 	APIKeys     APIKeys     `koanf:"api_keys"`
 	ForwardAuth ForwardAuth `koanf:"forward_auth"`
+	Revocation  Revocation  `koanf:"revocation"`
+}
+
+// Revocation tunes how replicas follow the durable revocation log.
+type Revocation struct {
+	// PollInterval is how often each replica reads the log after its
+	// cursor: the most a lost pub/sub message (a Redis flush, restart or
+	// failover) delays a revocation on another replica.
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// ReadyMaxLag, when positive, makes /readyz fail while the replica
+	// has not read the log for this long (it cannot reach the database).
+	// 0: a database outage never makes replicas unready (they verify from
+	// the revocations they hold, and nothing can be revoked meanwhile).
+	ReadyMaxLag time.Duration `koanf:"ready_max_lag"`
 }
 
 // Passwords configures password hashing (argon2id) and policy.
@@ -105,12 +119,21 @@ type Admin struct {
 type Database struct {
 	DSN          string `koanf:"dsn"`
 	MaxOpenConns int    `koanf:"max_open_conns"`
+	// QueryTimeout bounds the reads verification makes on a cache miss
+	// (a client, a user's rights, an API key).
+	QueryTimeout time.Duration `koanf:"query_timeout"`
+	// StaleIfError is how long the last good answer of such a read is
+	// still used while the database fails.
+	StaleIfError time.Duration `koanf:"stale_if_error"`
 }
 
 // Redis selects the shared-state backend; an empty URL means in-process.
 type Redis struct {
 	URL       string `koanf:"url"`
 	KeyPrefix string `koanf:"key_prefix"`
+	// OpTimeout bounds every Redis call (a hung Redis answers errors
+	// within it, not after the client's defaults).
+	OpTimeout time.Duration `koanf:"op_timeout"`
 }
 
 // Secrets holds the system secret every derived key comes from.
@@ -143,6 +166,11 @@ type Keys struct {
 type Log struct {
 	Level  string `koanf:"level"`
 	Format string `koanf:"format"`
+	// Requests chooses which successful (2xx/3xx) requests are logged:
+	// all, sampled (one in SampleEvery) or off. Refusals (4xx) and
+	// errors (5xx) are always logged.
+	Requests    string `koanf:"requests"`
+	SampleEvery int    `koanf:"sample_every"`
 }
 
 // OTP configures one-time codes and their delivery.
@@ -237,8 +265,8 @@ func Default() Config {
 			TrustedProxies:    []string{},
 		},
 		Admin:    Admin{Addr: ":9090"},
-		Database: Database{DSN: "sqlite://./data/authd.db", MaxOpenConns: 20},
-		Redis:    Redis{KeyPrefix: "authd:"},
+		Database: Database{DSN: "sqlite://./data/authd.db", MaxOpenConns: 20, QueryTimeout: time.Second, StaleIfError: 5 * time.Minute},
+		Redis:    Redis{KeyPrefix: "authd:", OpTimeout: 250 * time.Millisecond},
 		Tokens: Tokens{
 			AccessTokenTTL:    15 * time.Minute,
 			RefreshTokenTTL:   30 * 24 * time.Hour,
@@ -256,7 +284,8 @@ func Default() Config {
 		RateLimits:  RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30},
 		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
 		ForwardAuth: ForwardAuth{URIHeader: "X-Original-URI", Rules: []ForwardAuthRule{}},
-		Log:         Log{Level: "info", Format: "json"},
+		Log:         Log{Level: "info", Format: "json", Requests: "sampled", SampleEvery: 100},
+		Revocation:  Revocation{PollInterval: 500 * time.Millisecond},
 		OTP: OTP{Sender: "log", CodeLength: 6, TTL: 5 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second,
 			SendTimeout: 5 * time.Second, PerIdentifierPerHour: 10, PerIPPerHour: 30, PerAPIKeyPerMinute: 120,
 			SMSBudgetPerBusinessPerHour: 1000, SMSCountries: []string{},

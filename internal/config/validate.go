@@ -92,6 +92,22 @@ func (c *Config) Validate() error {
 		check(true, "log.level (%q) must be debug, info, warn or error", c.Log.Level)
 	}
 	check(c.Log.Format != "json" && c.Log.Format != "text", "log.format (%q) must be json or text", c.Log.Format)
+	switch c.Log.Requests {
+	case "all", "sampled", "off":
+	default:
+		check(true, "log.requests (%q) must be all, sampled or off", c.Log.Requests)
+	}
+	check(c.Log.SampleEvery < 1 || c.Log.SampleEvery > 1_000_000, "log.sample_every (%d) must be between 1 and 1000000", c.Log.SampleEvery)
+	check(c.Revocation.PollInterval < 50*time.Millisecond || c.Revocation.PollInterval > time.Minute,
+		"revocation.poll_interval (%s) must be between 50ms and 1m", c.Revocation.PollInterval)
+	check(c.Revocation.ReadyMaxLag < 0 || c.Revocation.ReadyMaxLag > 0 && c.Revocation.ReadyMaxLag <= c.Revocation.PollInterval,
+		"revocation.ready_max_lag (%s) must be 0 (off) or longer than revocation.poll_interval", c.Revocation.ReadyMaxLag)
+	check(c.Database.QueryTimeout < 10*time.Millisecond || c.Database.QueryTimeout > time.Minute,
+		"database.query_timeout (%s) must be between 10ms and 1m", c.Database.QueryTimeout)
+	check(c.Database.StaleIfError < 0 || c.Database.StaleIfError > 24*time.Hour,
+		"database.stale_if_error (%s) must be between 0 and 24h", c.Database.StaleIfError)
+	check(c.Redis.OpTimeout < 10*time.Millisecond || c.Redis.OpTimeout > time.Minute,
+		"redis.op_timeout (%s) must be between 10ms and 1m", c.Redis.OpTimeout)
 
 	switch c.OTP.Sender {
 	case "log", "webhook", "smtp", "twilio":

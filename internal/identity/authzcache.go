@@ -90,6 +90,10 @@ func (s *Service) invalidate(ctx context.Context, userID string) {
 	}
 }
 
+// Forget drops a user's cached rights in this process (the user's tokens
+// were revoked: the next check reads the store).
+func (s *Service) Forget(userID string) { s.authz.members.Remove(userID) }
+
 // Start follows other replicas' invalidations until ctx ends.
 func (s *Service) Start(ctx context.Context) error {
 	ch, err := s.cache.Subscribe(ctx, InvalidationChannel)

@@ -90,6 +90,15 @@ type Service struct {
 	// onRevoked is told of every family ended, so the access tokens
 	// issued with it end too.
 	onRevoked func(ctx context.Context, familyID string) error
+	// onSubject is told of every subject whose families were all ended,
+	// so the subject's access tokens end too.
+	onSubject func(ctx context.Context, kind, id string) error
+}
+
+// OnSubjectRevoked installs the hook told of every subject whose families
+// RevokeSubject ended.
+func (s *Service) OnSubjectRevoked(f func(ctx context.Context, kind, id string) error) {
+	s.onSubject = f
 }
 
 // OnFamilyRevoked installs the hook told of every family this service
@@ -281,9 +290,16 @@ func (s *Service) RevokeFamily(ctx context.Context, tok string, accept Accept) (
 	return rec, s.EndFamily(ctx, rec.FamilyID)
 }
 
-// RevokeSubject ends every family of a user or contact.
+// RevokeSubject ends every family of a user or contact, and tells the
+// hook, so their access tokens end too.
 func (s *Service) RevokeSubject(ctx context.Context, kind, id string) error {
-	return s.st.RevokeRefreshTokensOf(ctx, kind, id, s.now().UTC())
+	if err := s.st.RevokeRefreshTokensOf(ctx, kind, id, s.now().UTC()); err != nil {
+		return err
+	}
+	if s.onSubject != nil {
+		return s.onSubject(ctx, kind, id)
+	}
+	return nil
 }
 
 // Cleanup deletes tokens of families that ended more than a day ago.

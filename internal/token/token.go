@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/keys"
+	"github.com/authd/authd/internal/store"
 )
 
 // Type is the JWS typ header of access tokens (RFC 9068 §2.1).
@@ -94,10 +94,21 @@ type Signer interface {
 	Verify(token string) ([]byte, keys.Header, error)
 }
 
+// Revocations is the revocation state (package revocation): durable
+// writes, in-process reads.
+type Revocations interface {
+	// Revoked reports whether verified claims are revoked, from process
+	// memory only.
+	Revoked(c Claims) bool
+	// Revoke records entries durably and applies them in this process
+	// before it returns.
+	Revoke(ctx context.Context, rs ...store.Revocation) error
+}
+
 // Service issues and verifies access tokens.
 type Service struct {
 	signer Signer
-	cache  cache.Cache
+	revs   Revocations
 	issuer string
 	leeway time.Duration
 	now    func() time.Time
@@ -114,11 +125,11 @@ var ErrSubjectGone = errors.New("token: subject no longer allowed")
 func (s *Service) SetSubjectCheck(f func(context.Context, Claims) error) { s.check = f }
 
 // New returns a Service. now may be nil (time.Now).
-func New(signer Signer, c cache.Cache, issuer string, now func() time.Time) *Service {
+func New(signer Signer, revs Revocations, issuer string, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{signer: signer, cache: c, issuer: issuer, leeway: 30 * time.Second, now: now}
+	return &Service{signer: signer, revs: revs, issuer: issuer, leeway: 30 * time.Second, now: now}
 }
 
 // Issuer is the iss of every token this service signs.
@@ -196,7 +207,7 @@ func (s *Service) IssueFor(sub Subject, exp time.Time) (string, Claims, error) {
 }
 
 // Verify checks signature (key chosen by kid), typ, issuer, exp/nbf and the
-// revocation list. It returns the claims with ErrExpired too, so callers can
+// revocation state (process memory: no I/O). It returns the claims with ErrExpired too, so callers can
 // tell a UI to refresh.
 func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
 	c, err := s.Parse(raw)
@@ -210,21 +221,8 @@ func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
 	if c.NotBefore != 0 && now.Add(s.leeway).Before(time.Unix(c.NotBefore, 0)) {
 		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalid)
 	}
-	revoked, err := s.IsRevoked(ctx, c.ID)
-	if err != nil {
-		return Claims{}, err
-	}
-	if revoked {
+	if s.revs.Revoked(c) {
 		return c, ErrRevoked
-	}
-	if c.Family != "" {
-		_, err := s.cache.Get(ctx, familyKey(c.Family))
-		switch {
-		case err == nil:
-			return c, ErrRevoked
-		case !errors.Is(err, cache.ErrMiss):
-			return Claims{}, err
-		}
 	}
 	if s.check != nil {
 		if err := s.check(ctx, c); errors.Is(err, ErrSubjectGone) {
@@ -258,13 +256,13 @@ func (s *Service) Parse(raw string) (Claims, error) {
 	return c, nil
 }
 
-// Revoke puts c's jti on the revocation list until it would have expired.
+// Revoke revokes the token c (by jti) until it would have expired.
 func (s *Service) Revoke(ctx context.Context, c Claims) error {
-	ttl := time.Unix(c.ExpiresAt, 0).Add(s.leeway).Sub(s.now())
-	if ttl <= 0 {
+	exp := time.Unix(c.ExpiresAt, 0).Add(s.leeway)
+	if !exp.After(s.now()) {
 		return nil
 	}
-	return s.cache.Set(ctx, revokedKey(c.ID), []byte{1}, ttl+time.Second)
+	return s.revs.Revoke(ctx, store.Revocation{Kind: store.RevokeToken, Key: c.ID, ExpiresAt: exp})
 }
 
 // RevokeFamily ends every access token issued with a refresh family
@@ -273,22 +271,13 @@ func (s *Service) RevokeFamily(ctx context.Context, familyID string, accessTTL t
 	if familyID == "" {
 		return nil
 	}
-	return s.cache.Set(ctx, familyKey(familyID), []byte{1}, accessTTL+s.leeway+time.Second)
+	return s.revs.Revoke(ctx, store.Revocation{Kind: store.RevokeFamily, Key: familyID, ExpiresAt: s.now().Add(accessTTL + s.leeway)})
 }
 
-func familyKey(id string) string { return "at:revoked-family:" + id }
-
-// IsRevoked reports whether jti is on the revocation list.
-func (s *Service) IsRevoked(ctx context.Context, jti string) (bool, error) {
-	_, err := s.cache.Get(ctx, revokedKey(jti))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, cache.ErrMiss):
-		return false, nil
-	default:
-		return false, err
-	}
+// RevokeSubject ends every access token issued until now to a subject:
+// kind is store.RevokeUser (key: the user id), store.RevokeContact (key:
+// store.ContactKey) or store.RevokeClient (key: the client id). accessTTL
+// is the longest lifetime such a token can have.
+func (s *Service) RevokeSubject(ctx context.Context, kind, key string, accessTTL time.Duration) error {
+	return s.revs.Revoke(ctx, store.Revocation{Kind: kind, Key: key, ExpiresAt: s.now().Add(accessTTL + s.leeway)})
 }
-
-func revokedKey(jti string) string { return "at:revoked:" + jti }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/keys"
 	"github.com/authd/authd/internal/store"
 )
@@ -41,7 +40,7 @@ func newService(t testing.TB, now func() time.Time) (*Service, *keys.Manager) {
 	if err := m.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return New(m, memcache.New(memcache.Options{}), issuer, now), m
+	return New(m, &memRevocations{}, issuer, now), m
 }
 
 func claims(now time.Time) Claims {
@@ -259,5 +258,59 @@ func TestIssueFor(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, c) || c.Audience[0] != issuer || c.Scope != "a b" || c.ExpiresAt != now.Add(time.Minute).Unix() || c.ID == "" {
 		t.Fatalf("signed %+v\nreturned %+v", got, c)
+	}
+}
+
+// memRevocations records entries and answers by jti and family, as the
+// revocation state does (its own tests cover every kind).
+type memRevocations struct{ entries []store.Revocation }
+
+func (m *memRevocations) Revoke(_ context.Context, rs ...store.Revocation) error {
+	m.entries = append(m.entries, rs...)
+	return nil
+}
+
+func (m *memRevocations) Revoked(c Claims) bool {
+	for _, r := range m.entries {
+		if r.Kind == store.RevokeToken && r.Key == c.ID || r.Kind == store.RevokeFamily && r.Key == c.Family {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRevocationEntries: what the token service writes to the log lasts
+// exactly as long as a token it covers can be valid.
+func TestRevocationEntries(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, _ := newService(t, func() time.Time { return now })
+	revs := s.revs.(*memRevocations)
+	ctx := context.Background()
+	c := claims(now)
+	c.ID = "j1"
+	if err := s.Revoke(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	expired := claims(now)
+	expired.ID, expired.ExpiresAt = "j0", now.Add(-time.Minute).Unix()
+	if err := s.Revoke(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeFamily(ctx, "f1", 15*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeFamily(ctx, "", 15*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeSubject(ctx, store.RevokeUser, "u1", 15*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Revocation{
+		{Kind: store.RevokeToken, Key: "j1", ExpiresAt: now.Add(15*time.Minute + 30*time.Second)},
+		{Kind: store.RevokeFamily, Key: "f1", ExpiresAt: now.Add(15*time.Minute + 30*time.Second)},
+		{Kind: store.RevokeUser, Key: "u1", ExpiresAt: now.Add(15*time.Minute + 30*time.Second)},
+	}
+	if !reflect.DeepEqual(revs.entries, want) {
+		t.Fatalf("entries %+v\nwant %+v", revs.entries, want)
 	}
 }
