@@ -22,6 +22,8 @@ func (a *App) wireSignIn() error {
 		PasswordMinLength:      cfg.Passwords.MinLength,
 		AccountAttemptsPerHour: cfg.RateLimits.PasswordPerAccountPerHour,
 		IPAttemptsPerMinute:    cfg.RateLimits.PasswordPerIPPerMinute,
+		QueryTimeout:           cfg.Database.QueryTimeout,
+		StaleIfError:           staleOrOff(cfg.Database.StaleIfError),
 	}, a.Logger)
 	key, err := secretbox.DeriveKey(cfg.Secrets.System, "refresh-tokens", 32)
 	if err != nil {

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
+	"github.com/authd/authd/internal/lastgood"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -14,19 +13,28 @@ import (
 // so every replica drops them from its authorization cache at once.
 const InvalidationChannel = "identity:authz"
 
-// authzCache keeps what RoleIn reads on every refresh and switch:
-// memberships per user (short TTL, invalidated by pub/sub on every change)
-// and organisations (their parent never changes; names may, so a TTL).
-// With it, a refresh costs its own read, write and signature only.
+// authzCache keeps what RoleIn reads on every refresh, switch and
+// verification of a user's token: memberships per user (short TTL,
+// invalidated by pub/sub on every change and by the revocation log when a
+// user's tokens are revoked) and organisations (their parent never
+// changes; names may, so a TTL). With it, a refresh costs its own read,
+// write and signature only. While the store fails, the last good answers
+// are used for a bounded time, so verification outlives a database outage.
 type authzCache struct {
-	members *expirable.LRU[string, userAuthz]
-	orgs    *expirable.LRU[string, store.Organisation]
+	members *lastgood.Cache[string, userAuthz]
+	orgs    *lastgood.Cache[string, store.Organisation]
 }
 
-func newAuthzCache() *authzCache {
+func newAuthzCache(timeout, staleIfError time.Duration) *authzCache {
+	outage := func(err error) bool {
+		return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	}
+	id := func(k string) string { return k }
 	return &authzCache{
-		members: expirable.NewLRU[string, userAuthz](10000, nil, 30*time.Second),
-		orgs:    expirable.NewLRU[string, store.Organisation](10000, nil, 5*time.Minute),
+		members: lastgood.New[string, userAuthz](lastgood.Config{Fresh: 30 * time.Second, StaleIfError: staleIfError,
+			Timeout: timeout, Outage: outage}, id),
+		orgs: lastgood.New[string, store.Organisation](lastgood.Config{Fresh: 5 * time.Minute, StaleIfError: staleIfError,
+			Timeout: timeout, Outage: outage}, id),
 	}
 }
 
@@ -37,23 +45,20 @@ type userAuthz struct {
 }
 
 func (s *Service) userAuthz(ctx context.Context, userID string) (userAuthz, error) {
-	if ua, ok := s.authz.members.Get(userID); ok {
-		return ua, nil
-	}
-	u, err := s.st.GetUser(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) {
-		return userAuthz{disabled: true}, nil
-	}
-	if err != nil {
-		return userAuthz{}, err
-	}
-	ms, err := s.st.ListMemberships(ctx, userID)
-	if err != nil {
-		return userAuthz{}, err
-	}
-	ua := userAuthz{disabled: u.Disabled, memberships: ms}
-	s.authz.members.Add(userID, ua)
-	return ua, nil
+	return s.authz.members.Get(ctx, userID, func(ctx context.Context) (userAuthz, error) {
+		u, err := s.st.GetUser(ctx, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return userAuthz{disabled: true}, nil
+		}
+		if err != nil {
+			return userAuthz{}, err
+		}
+		ms, err := s.st.ListMemberships(ctx, userID)
+		if err != nil {
+			return userAuthz{}, err
+		}
+		return userAuthz{disabled: u.Disabled, memberships: ms}, nil
+	})
 }
 
 // ActiveRoleIn is RoleIn for a user who must also be enabled: the check a
@@ -70,15 +75,9 @@ func (s *Service) ActiveRoleIn(ctx context.Context, userID, orgID string) (Grant
 }
 
 func (s *Service) organisation(ctx context.Context, id string) (store.Organisation, error) {
-	if o, ok := s.authz.orgs.Get(id); ok {
-		return o, nil
-	}
-	o, err := s.st.GetOrganisation(ctx, id)
-	if err != nil {
-		return store.Organisation{}, err
-	}
-	s.authz.orgs.Add(id, o)
-	return o, nil
+	return s.authz.orgs.Get(ctx, id, func(ctx context.Context) (store.Organisation, error) {
+		return s.st.GetOrganisation(ctx, id)
+	})
 }
 
 // invalidate drops a user's cached memberships here and, through the

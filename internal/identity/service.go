@@ -19,6 +19,11 @@ type Config struct {
 	// Per-account and per-IP limits on password checks.
 	AccountAttemptsPerHour int // default 20
 	IPAttemptsPerMinute    int // default 30
+	// QueryTimeout bounds the reads of a user's rights on a cache miss
+	// (default 1s); StaleIfError is how long the last good rights are used
+	// while the store fails (default 5m, negative: never).
+	QueryTimeout time.Duration
+	StaleIfError time.Duration
 }
 
 // Service applies the identity rules over the store.
@@ -47,7 +52,7 @@ func New(st store.Store, c cache.Cache, hasher *password.Hasher, rec *audit.Reco
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: time.Now, authz: newAuthzCache()}
+	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: time.Now, authz: newAuthzCache(cfg.QueryTimeout, cfg.StaleIfError)}
 }
 
 // RoleIn returns the strongest grant userID has in orgID (ErrForbidden when
