@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,12 +87,20 @@ func OpenStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 	return st, nil
 }
 
-// OpenCache opens Redis when configured, else the in-process cache.
-func OpenCache(ctx context.Context, cfg *config.Config) (cache.Cache, error) {
+// OpenCache opens Redis when configured, else the in-process cache. A
+// Redis that does not answer at start-up is not fatal: the replica starts
+// degraded (verification needs no Redis) and uses it once it answers.
+func OpenCache(ctx context.Context, cfg *config.Config, logger *slog.Logger) (cache.Cache, error) {
 	if cfg.Redis.URL == "" {
 		return memcache.New(memcache.Options{}), nil
 	}
-	return rediscache.New(ctx, cfg.Redis.URL, rediscache.Options{KeyPrefix: cfg.Redis.KeyPrefix})
+	opts := rediscache.Options{KeyPrefix: cfg.Redis.KeyPrefix, OpTimeout: cfg.Redis.OpTimeout}
+	c, err := rediscache.New(ctx, cfg.Redis.URL, opts)
+	if errors.Is(err, cache.ErrUnavailable) {
+		logger.Error("redis does not answer; starting without it (verification works, sign-in, OTP and rate-limited calls answer 503 until it does)", "error", err)
+		return rediscache.Open(cfg.Redis.URL, opts)
+	}
+	return c, err
 }
 
 // KeysConfig maps the configuration onto the keys manager's.
@@ -129,7 +138,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if a.Store, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	if a.Cache, err = OpenCache(ctx, cfg); err != nil {
+	if a.Cache, err = OpenCache(ctx, cfg, logger); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	if a.Keys, err = keys.New(a.Store, cfg.Secrets.System, KeysConfig(cfg), logger, time.Now); err != nil {

@@ -2,6 +2,7 @@ package rediscache
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,14 @@ type Options struct {
 	// KeyPrefix is prepended to every key and pub/sub channel; default
 	// DefaultKeyPrefix. Replicas that share state must use the same prefix.
 	KeyPrefix string
+	// OpTimeout bounds every call (a hung server answers ErrUnavailable
+	// within it) [250ms].
+	OpTimeout time.Duration
+	// BreakerThreshold consecutive failures open the breaker: calls fail
+	// at once for BreakerCooldown, then one call probes the server [3].
+	BreakerThreshold int
+	// BreakerCooldown [1s].
+	BreakerCooldown time.Duration
 }
 
 // Cache is the Redis cache.Cache. It owns its client: Close closes it.
@@ -27,6 +36,8 @@ type Cache struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	limiter *redis_rate.Limiter
+	timeout time.Duration
+	br      breaker
 
 	closed atomic.Bool
 	mu     sync.Mutex     // orders subs.Add against Close
@@ -42,13 +53,51 @@ func NewFromClient(c redis.UniversalClient, opts Options) *Cache {
 	if opts.KeyPrefix == "" {
 		opts.KeyPrefix = DefaultKeyPrefix
 	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = 250 * time.Millisecond
+	}
+	if opts.BreakerThreshold <= 0 {
+		opts.BreakerThreshold = 3
+	}
+	if opts.BreakerCooldown <= 0 {
+		opts.BreakerCooldown = time.Second
+	}
 	return &Cache{
 		rdb:     c,
 		prefix:  opts.KeyPrefix,
 		limiter: redis_rate.NewLimiter(prefixedScripter{UniversalClient: c, prefix: opts.KeyPrefix}),
+		timeout: opts.OpTimeout,
+		br:      breaker{threshold: int32(opts.BreakerThreshold), cooldown: opts.BreakerCooldown},
 		done:    make(chan struct{}),
 	}
 }
+
+// run runs one call: refused at once after Close or while the breaker is
+// open, bounded by the operation timeout, its outcome counted by the
+// breaker (a caller that gave up is not a failure of the server).
+func (c *Cache) run(ctx context.Context, f func(context.Context) error) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if !c.br.allow(time.Now()) {
+		return errBreakerOpen
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	err := f(cctx)
+	cancel()
+	switch {
+	case err == nil, !errors.Is(err, cache.ErrUnavailable):
+		c.br.success()
+	case ctx.Err() != nil:
+		c.br.release()
+	default:
+		c.br.failure(time.Now())
+	}
+	return err
+}
+
+// BreakerOpen reports whether calls are being refused without trying.
+func (c *Cache) BreakerOpen() bool { return c.br.open(time.Now()) }
 
 // incrScript increments KEYS[1] and, only when INCR created it, sets the
 // expiry ARGV[1] (milliseconds, 0 for none). A key that existed without
@@ -83,60 +132,50 @@ func checkTTL(ttl time.Duration) error {
 
 // Get implements cache.Cache.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	b, err := c.rdb.Get(ctx, c.key(key)).Bytes()
-	if err != nil {
-		return nil, mapErr("get", err)
-	}
-	return b, nil
+	var b []byte
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		b, err = c.rdb.Get(ctx, c.key(key)).Bytes()
+		return mapErr("get", err)
+	})
+	return b, err
 }
 
 // Set implements cache.Cache.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := c.check(); err != nil {
-		return err
-	}
 	if err := checkTTL(ttl); err != nil {
 		return err
 	}
-	return mapErr("set", c.rdb.Set(ctx, c.key(key), value, ttl).Err())
+	return c.run(ctx, func(ctx context.Context) error {
+		return mapErr("set", c.rdb.Set(ctx, c.key(key), value, ttl).Err())
+	})
 }
 
 // SetNX implements cache.Cache.
 func (c *Cache) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if err := c.check(); err != nil {
-		return false, err
-	}
 	if err := checkTTL(ttl); err != nil {
 		return false, err
 	}
-	ok, err := c.rdb.SetNX(ctx, c.key(key), value, ttl).Result()
-	if err != nil {
-		return false, mapErr("setnx", err)
-	}
-	return ok, nil
+	var ok bool
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		ok, err = c.rdb.SetNX(ctx, c.key(key), value, ttl).Result()
+		return mapErr("setnx", err)
+	})
+	return ok, err
 }
 
 // GetDel implements cache.Cache (GETDEL, Redis >= 6.2).
 func (c *Cache) GetDel(ctx context.Context, key string) ([]byte, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	b, err := c.rdb.GetDel(ctx, c.key(key)).Bytes()
-	if err != nil {
-		return nil, mapErr("getdel", err)
-	}
-	return b, nil
+	var b []byte
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		b, err = c.rdb.GetDel(ctx, c.key(key)).Bytes()
+		return mapErr("getdel", err)
+	})
+	return b, err
 }
 
 // Incr implements cache.Cache with one Lua script, so creating the key and
 // setting its expiry are atomic.
 func (c *Cache) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	if err := c.check(); err != nil {
-		return 0, err
-	}
 	if err := checkTTL(ttl); err != nil {
 		return 0, err
 	}
@@ -144,42 +183,43 @@ func (c *Cache) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	if ttl > 0 && ms == 0 {
 		ms = 1 // Redis' resolution is 1ms; never turn a TTL into "none"
 	}
-	n, err := incrScript.Run(ctx, c.rdb, []string{c.key(key)}, ms).Int64()
-	if err != nil {
-		return 0, mapErr("incr", err)
-	}
-	return n, nil
+	var n int64
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		n, err = incrScript.Run(ctx, c.rdb, []string{c.key(key)}, ms).Int64()
+		return mapErr("incr", err)
+	})
+	return n, err
 }
 
 // Del implements cache.Cache. Keys are deleted one command each in a
 // pipeline, so keys of different Cluster slots never meet in one DEL.
 func (c *Cache) Del(ctx context.Context, keys ...string) error {
-	if err := c.check(); err != nil {
+	if err := c.check(); err != nil || len(keys) == 0 {
 		return err
 	}
-	switch len(keys) {
-	case 0:
-		return nil
-	case 1:
-		return mapErr("del", c.rdb.Del(ctx, c.key(keys[0])).Err())
-	}
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, c.key(k))
+	return c.run(ctx, func(ctx context.Context) error {
+		if len(keys) == 1 {
+			return mapErr("del", c.rdb.Del(ctx, c.key(keys[0])).Err())
 		}
-		return nil
+		_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Del(ctx, c.key(k))
+			}
+			return nil
+		})
+		return mapErr("del", err)
 	})
-	return mapErr("del", err)
 }
 
 // TTL implements cache.Cache (PTTL: -2 is a miss, -1 no expiry).
 func (c *Cache) TTL(ctx context.Context, key string) (time.Duration, error) {
-	if err := c.check(); err != nil {
-		return 0, err
-	}
-	d, err := c.rdb.PTTL(ctx, c.key(key)).Result()
+	var d time.Duration
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		d, err = c.rdb.PTTL(ctx, c.key(key)).Result()
+		return mapErr("pttl", err)
+	})
 	if err != nil {
-		return 0, mapErr("pttl", err)
+		return 0, err
 	}
 	switch {
 	case d == -2:
@@ -194,15 +234,16 @@ func (c *Cache) TTL(ctx context.Context, key string) (time.Duration, error) {
 // Allow implements cache.Cache with redis_rate; the bucket lives at
 // KeyPrefix+"rate:"+key.
 func (c *Cache) Allow(ctx context.Context, key string, limit cache.Limit) (cache.Result, error) {
-	if err := c.check(); err != nil {
-		return cache.Result{}, err
-	}
 	if limit.Rate <= 0 || limit.Burst <= 0 || limit.Period <= 0 {
 		return cache.Result{}, errBadLimit
 	}
-	res, err := c.limiter.Allow(ctx, key, redis_rate.Limit{Rate: limit.Rate, Burst: limit.Burst, Period: limit.Period})
+	var res *redis_rate.Result
+	err := c.run(ctx, func(ctx context.Context) (err error) {
+		res, err = c.limiter.Allow(ctx, key, redis_rate.Limit{Rate: limit.Rate, Burst: limit.Burst, Period: limit.Period})
+		return mapErr("allow", err)
+	})
 	if err != nil {
-		return cache.Result{}, mapErr("allow", err)
+		return cache.Result{}, err
 	}
 	out := cache.Result{Allowed: res.Allowed > 0, Remaining: res.Remaining}
 	if !out.Allowed && res.RetryAfter > 0 {
@@ -213,18 +254,16 @@ func (c *Cache) Allow(ctx context.Context, key string, limit cache.Limit) (cache
 
 // Publish implements cache.Cache.
 func (c *Cache) Publish(ctx context.Context, channel string, msg []byte) error {
-	if err := c.check(); err != nil {
-		return err
-	}
-	return mapErr("publish", c.rdb.Publish(ctx, c.key(channel), msg).Err())
+	return c.run(ctx, func(ctx context.Context) error {
+		return mapErr("publish", c.rdb.Publish(ctx, c.key(channel), msg).Err())
+	})
 }
 
 // Ping implements cache.Cache.
 func (c *Cache) Ping(ctx context.Context) error {
-	if err := c.check(); err != nil {
-		return err
-	}
-	return mapErr("ping", c.rdb.Ping(ctx).Err())
+	return c.run(ctx, func(ctx context.Context) error {
+		return mapErr("ping", c.rdb.Ping(ctx).Err())
+	})
 }
 
 // Close ends every subscription and closes the client.

@@ -32,11 +32,10 @@ const pingTimeout = 5 * time.Second
 // A server that cannot be reached, or refuses the credentials, gives an
 // error wrapping cache.ErrUnavailable.
 func New(ctx context.Context, rawURL string, opts Options) (*Cache, error) {
-	uopts, err := parseURL(rawURL)
+	c, uopts, err := open(rawURL, opts)
 	if err != nil {
 		return nil, err
 	}
-	c := NewFromClient(redis.NewUniversalClient(uopts), opts)
 
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
@@ -51,6 +50,33 @@ func New(ctx context.Context, rawURL string, opts Options) (*Cache, error) {
 		return nil, wrapped
 	}
 	return c, nil
+}
+
+// Open is New without the connectivity check: the client connects on
+// first use, so a process can start while Redis is down and use it once
+// it is back.
+func Open(rawURL string, opts Options) (*Cache, error) {
+	c, _, err := open(rawURL, opts)
+	return c, err
+}
+
+func open(rawURL string, opts Options) (*Cache, *redis.UniversalOptions, error) {
+	uopts, err := parseURL(rawURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Every call is bounded by the operation timeout (Cache.run sets a
+	// context deadline, which the client honours), including waiting for a
+	// pooled connection; one retry at most.
+	op := opts.OpTimeout
+	if op <= 0 {
+		op = 250 * time.Millisecond
+	}
+	uopts.ContextTimeoutEnabled = true
+	uopts.ReadTimeout, uopts.WriteTimeout, uopts.PoolTimeout = op, op, op
+	uopts.DialTimeout = max(4*op, time.Second)
+	uopts.MaxRetries = 1
+	return NewFromClient(redis.NewUniversalClient(uopts), opts), uopts, nil
 }
 
 // parseURL turns rawURL into client options (see New).
