@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -185,7 +184,7 @@ func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal,
 	if err != nil {
 		return err
 	}
-	cur, g, err := b.d.Identity.Organisation(ctx, p.ID, p.Org)
+	cur, g, err := b.d.Identity.Organisation(ctx, identity.Actor{UserID: p.ID, Org: p.Org}, p.Org)
 	if err != nil {
 		return err
 	}
@@ -268,22 +267,11 @@ type createOrgRequest struct {
 	ParentID string `json:"parent_id"`
 }
 
-// inTokenScope refuses a management change outside the organisation the
-// token acts for: a token switched into merchant M (masquerading) manages
-// M and what is below it, whatever its user could manage with a token
-// acting elsewhere.
-func (b *backoffice) inTokenScope(ctx context.Context, claims token.Claims, orgIDs ...string) error {
-	for _, id := range orgIDs {
-		ok, err := b.d.Identity.Within(ctx, id, claims.Org)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return NewError(http.StatusForbidden, CodeForbiddenOrg,
-				"This token acts for another organisation: switch to this one (or one above it) first.")
-		}
-	}
-	return nil
+// actorOf is the user a back-office bearer token acts as, and the
+// organisation it acts for: identity confines every read and write to
+// that organisation and what lies below it.
+func actorOf(claims token.Claims) identity.Actor {
+	return identity.Actor{UserID: claims.Subject, Org: claims.Org}
 }
 
 func (b *backoffice) createOrganisation(c *gin.Context) error {
@@ -295,10 +283,7 @@ func (b *backoffice) createOrganisation(c *gin.Context) error {
 	if req.ParentID == "" {
 		req.ParentID = claims.Org
 	}
-	if err := b.inTokenScope(c.Request.Context(), claims, req.ParentID); err != nil {
-		return err
-	}
-	o, err := b.d.Identity.CreateOrganisation(c.Request.Context(), claims.Subject,
+	o, err := b.d.Identity.CreateOrganisation(c.Request.Context(), actorOf(claims),
 		identity.NewOrganisation{Name: req.Name, Type: req.Type, ParentID: req.ParentID})
 	if err != nil {
 		return err
@@ -314,7 +299,7 @@ func (b *backoffice) listOrganisations(c *gin.Context) error {
 	}
 	claims, _ := claimsOf(c)
 	parent := c.DefaultQuery("parent_id", claims.Org)
-	kids, err := b.d.Identity.Children(c.Request.Context(), claims.Subject, parent, p)
+	kids, err := b.d.Identity.Children(c.Request.Context(), actorOf(claims), parent, p)
 	if err != nil {
 		return err
 	}
@@ -328,7 +313,7 @@ func (b *backoffice) listOrganisations(c *gin.Context) error {
 
 func (b *backoffice) getOrganisation(c *gin.Context) error {
 	claims, _ := claimsOf(c)
-	o, g, err := b.d.Identity.Organisation(c.Request.Context(), claims.Subject, c.Param("id"))
+	o, g, err := b.d.Identity.Organisation(c.Request.Context(), actorOf(claims), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -358,11 +343,8 @@ func (b *backoffice) createUser(c *gin.Context) error {
 	in := identity.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName}
 	for _, m := range req.Memberships {
 		in.Memberships = append(in.Memberships, store.Membership{OrganisationID: m.OrganisationID, Role: strings.ToLower(m.Role)})
-		if err := b.inTokenScope(c.Request.Context(), claims, m.OrganisationID); err != nil {
-			return err
-		}
 	}
-	u, err := b.d.Identity.CreateUser(c.Request.Context(), claims.Subject, in)
+	u, err := b.d.Identity.CreateUser(c.Request.Context(), actorOf(claims), in)
 	if err != nil {
 		return err
 	}
@@ -385,7 +367,7 @@ func (b *backoffice) listUsers(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
 	org := c.DefaultQuery("organisation_id", claims.Org)
-	members, err := b.d.Identity.Members(ctx, claims.Subject, org, p)
+	members, err := b.d.Identity.Members(ctx, actorOf(claims), org, p)
 	if err != nil {
 		return err
 	}
@@ -410,7 +392,7 @@ func (b *backoffice) disableUser(c *gin.Context) error {
 	ctx := c.Request.Context()
 	// A user with a membership outside the token's organisation answers
 	// as any user outside the caller's reach (403 FORBIDDEN).
-	err := b.d.Identity.DisableUser(ctx, claims.Subject, claims.Org, c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
+	err := b.d.Identity.DisableUser(ctx, actorOf(claims), c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
 	if err != nil {
 		return err
 	}
@@ -441,7 +423,7 @@ func (b *backoffice) auditEvents(c *gin.Context) error {
 	}
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
-	orgs, err := b.d.Identity.AuditScope(ctx, claims.Subject, claims.Org)
+	orgs, err := b.d.Identity.AuditScope(ctx, actorOf(claims))
 	if err != nil {
 		return err
 	}
@@ -468,11 +450,8 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 		return invalid("organisation_id", "The organisation_id is required.")
 	}
 	claims, _ := claimsOf(c)
-	if err := b.inTokenScope(c.Request.Context(), claims, req.OrganisationID); err != nil {
-		return err
-	}
 	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
-	if err := b.d.Identity.AddMembership(c.Request.Context(), claims.Subject, claims.Org, m); err != nil {
+	if err := b.d.Identity.AddMembership(c.Request.Context(), actorOf(claims), m); err != nil {
 		return err
 	}
 	c.JSON(http.StatusCreated, membershipJSON{OrganisationID: m.OrganisationID, Role: m.Role})
@@ -481,10 +460,7 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 
 func (b *backoffice) removeMembership(c *gin.Context) error {
 	claims, _ := claimsOf(c)
-	if err := b.inTokenScope(c.Request.Context(), claims, c.Param("organisation_id")); err != nil {
-		return err
-	}
-	if err := b.d.Identity.RemoveMembership(c.Request.Context(), claims.Subject, c.Param("id"), c.Param("organisation_id")); err != nil {
+	if err := b.d.Identity.RemoveMembership(c.Request.Context(), actorOf(claims), c.Param("id"), c.Param("organisation_id")); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

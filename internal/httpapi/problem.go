@@ -139,6 +139,9 @@ func renderError(c *gin.Context, err error) {
 		apiErr = NewError(http.StatusForbidden, CodeForbiddenOrg, "You may not act for this organisation.")
 	case errors.Is(err, signin.ErrOtherClient):
 		apiErr = NewError(http.StatusForbidden, CodeForbidden, "This token was issued to another client; sign in through the back office.")
+	case errors.Is(err, identity.ErrOutsideScope):
+		apiErr = NewError(http.StatusForbidden, CodeForbiddenOrg,
+			"This token acts for another organisation: switch to this one (or one above it) first.")
 	case errors.Is(err, identity.ErrNoBusiness):
 		apiErr = NewError(http.StatusForbidden, CodeForbiddenOrg, "Contacts belong to a business: act for the business itself.")
 	case errors.Is(err, identity.ErrForbidden):

@@ -22,10 +22,11 @@ type NewOrganisation struct {
 	ParentID string
 }
 
-// CreateOrganisation adds an organisation below ParentID. The actor must
-// be an admin or owner of the parent (directly or above it). There is one
-// root: the service owner is made by bootstrap only.
-func (s *Service) CreateOrganisation(ctx context.Context, actorID string, in NewOrganisation) (store.Organisation, error) {
+// CreateOrganisation adds an organisation below ParentID. The parent must
+// lie within the actor's token scope (inScope) and the actor must be an
+// admin or owner of it (directly or above it). There is one root: the
+// service owner is made by bootstrap only.
+func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganisation) (store.Organisation, error) {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Type = strings.TrimSpace(in.Type)
 	switch {
@@ -38,7 +39,10 @@ func (s *Service) CreateOrganisation(ctx context.Context, actorID string, in New
 	case in.ParentID == "":
 		return store.Organisation{}, &ValidationError{Field: "parent_id", Message: "The parent organisation is required."}
 	}
-	g, err := s.RoleIn(ctx, actorID, in.ParentID)
+	if err := s.inScope(ctx, a, in.ParentID); err != nil {
+		return store.Organisation{}, err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, in.ParentID)
 	if err != nil {
 		return store.Organisation{}, err
 	}
@@ -49,7 +53,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, actorID string, in New
 	if err := s.st.CreateOrganisation(ctx, o); err != nil {
 		return store.Organisation{}, err
 	}
-	s.audit.Record(ctx, store.AuditEvent{Action: audit.OrgCreated, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.OrgCreated, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: o.ID, TargetKind: "organisation", TargetID: o.ID, Details: map[string]string{"parent_id": o.ParentID, "type": o.Type}})
 	return o, nil
 }
@@ -66,9 +70,13 @@ func validType(t string) bool {
 	return true
 }
 
-// Organisation returns one organisation the user may act for.
-func (s *Service) Organisation(ctx context.Context, userID, orgID string) (store.Organisation, Grant, error) {
-	g, err := s.RoleIn(ctx, userID, orgID)
+// Organisation returns one organisation the actor may read: within its
+// token scope, and one the user may act for.
+func (s *Service) Organisation(ctx context.Context, a Actor, orgID string) (store.Organisation, Grant, error) {
+	if err := s.inScope(ctx, a, orgID); err != nil {
+		return store.Organisation{}, Grant{}, err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, orgID)
 	if err != nil {
 		return store.Organisation{}, Grant{}, err
 	}
@@ -76,10 +84,13 @@ func (s *Service) Organisation(ctx context.Context, userID, orgID string) (store
 	return o, g, err
 }
 
-// Children lists the organisations directly below parentID, for a user
-// with a right in parentID.
-func (s *Service) Children(ctx context.Context, userID, parentID string, p store.Page) ([]store.Organisation, error) {
-	if _, err := s.RoleIn(ctx, userID, parentID); err != nil {
+// Children lists the organisations directly below parentID, for an actor
+// whose token scope holds parentID and whose user has a right there.
+func (s *Service) Children(ctx context.Context, a Actor, parentID string, p store.Page) ([]store.Organisation, error) {
+	if err := s.inScope(ctx, a, parentID); err != nil {
+		return nil, err
+	}
+	if _, err := s.RoleIn(ctx, a.UserID, parentID); err != nil {
 		return nil, err
 	}
 	return s.st.ListOrganisations(ctx, parentID, p)
@@ -178,9 +189,13 @@ func (s *Service) ActingOrganisations(ctx context.Context, userID string) ([]Act
 	return out, nil
 }
 
-// Members lists the memberships of an organisation, for its admins.
-func (s *Service) Members(ctx context.Context, actorID, orgID string, p store.Page) ([]store.Membership, error) {
-	g, err := s.RoleIn(ctx, actorID, orgID)
+// Members lists the memberships of an organisation within the actor's
+// token scope, for its admins.
+func (s *Service) Members(ctx context.Context, a Actor, orgID string, p store.Page) ([]store.Membership, error) {
+	if err := s.inScope(ctx, a, orgID); err != nil {
+		return nil, err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +206,14 @@ func (s *Service) Members(ctx context.Context, actorID, orgID string, p store.Pa
 }
 
 // AuditScope lists the organisations whose audit events an actor may read:
-// the organisation and everything below it, when the actor is admin or
-// owner there.
-func (s *Service) AuditScope(ctx context.Context, actorID, orgID string) ([]string, error) {
-	g, err := s.RoleIn(ctx, actorID, orgID)
+// the organisation its token acts for and everything below it, when the
+// user is admin or owner there.
+func (s *Service) AuditScope(ctx context.Context, a Actor) ([]string, error) {
+	orgID := a.Org
+	if err := s.inScope(ctx, a, orgID); err != nil {
+		return nil, err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -124,10 +124,10 @@ type NewUser struct {
 	Memberships []store.Membership // OrganisationID and Role; the first is the default
 }
 
-// CreateUser creates a user with memberships. The actor must be an admin or
-// owner of every organisation granted, and may not grant a role above
-// their own there.
-func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (store.User, error) {
+// CreateUser creates a user with memberships. Every organisation granted
+// must lie within the actor's token scope, the actor must be an admin or
+// owner of it, and may not grant a role above their own there.
+func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
 	in.Email = NormaliseEmail(in.Email)
 	if !ValidEmail(in.Email) {
 		return store.User{}, &ValidationError{Field: "email", Message: "The email address is not valid."}
@@ -150,7 +150,10 @@ func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (s
 			return store.User{}, &ValidationError{Field: "memberships[" + strconv.Itoa(i) + "].organisation_id", Message: "An organisation is listed twice."}
 		}
 		seen[m.OrganisationID] = true
-		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+		if err := s.inScope(ctx, a, m.OrganisationID); err != nil {
+			return store.User{}, err
+		}
+		g, err := s.RoleIn(ctx, a.UserID, m.OrganisationID)
 		if err != nil {
 			return store.User{}, err
 		}
@@ -183,23 +186,21 @@ func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (s
 	if err != nil {
 		return store.User{}, err
 	}
-	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserCreated, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserCreated, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: in.Memberships[0].OrganisationID, TargetKind: store.KindUser, TargetID: u.ID})
 	return u, nil
 }
 
 // DisableUser disables a user and ends their refresh-token families at
 // once (revoke is called by the caller's refresh service through
-// onDisable). The actor must be admin or owner of every organisation the
-// user belongs to, and may not disable themselves.
-//
-// scope, when set, is the organisation the actor's token acts for: every
-// membership of the user must lie within it (see manageable).
-func (s *Service) DisableUser(ctx context.Context, actorID, scope, userID string, onDisable func(context.Context, string) error) error {
-	if actorID == userID {
+// onDisable). The actor must be able to manage the user (manageable: every
+// membership within the token scope, admin or owner there), and may not
+// disable themselves.
+func (s *Service) DisableUser(ctx context.Context, a Actor, userID string, onDisable func(context.Context, string) error) error {
+	if a.UserID == userID {
 		return &ValidationError{Field: "id", Message: "You cannot disable yourself."}
 	}
-	ms, err := s.manageable(ctx, actorID, scope, userID)
+	ms, err := s.manageable(ctx, a, userID)
 	if err != nil {
 		return err
 	}
@@ -222,20 +223,20 @@ func (s *Service) DisableUser(ctx context.Context, actorID, scope, userID string
 			return err
 		}
 	}
-	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserDisabled, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserDisabled, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: org, TargetKind: store.KindUser, TargetID: userID})
 	return nil
 }
 
-// manageable checks that actorID may manage userID: admin or owner of
-// every organisation the user is a member of (directly or through a
-// membership above it), holding there at least the user's role, and, when
-// scope is set (the organisation the actor's token acts for), each of
-// those organisations within scope. It returns the user's memberships. An
-// unknown user, and one without memberships, are ErrForbidden like a user
-// the actor may not manage, so the answer tells nothing about ids outside
-// the actor's reach.
-func (s *Service) manageable(ctx context.Context, actorID, scope, userID string) ([]store.Membership, error) {
+// manageable checks that the actor may manage userID: each organisation
+// the user is a member of lies within the actor's token scope (inScope),
+// and the actor is admin or owner there (directly or through a membership
+// above it), holding at least the user's role. It returns the user's
+// memberships. An unknown user, one without memberships and one with a
+// membership outside the scope are ErrForbidden like a user the actor may
+// not manage, so the answer tells nothing about ids outside the actor's
+// reach.
+func (s *Service) manageable(ctx context.Context, a Actor, userID string) ([]store.Membership, error) {
 	ms, err := s.st.ListMemberships(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -244,15 +245,12 @@ func (s *Service) manageable(ctx context.Context, actorID, scope, userID string)
 		return nil, ErrForbidden
 	}
 	for _, m := range ms {
-		if scope != "" {
-			if in, err := s.Within(ctx, m.OrganisationID, scope); err != nil || !in {
-				if err != nil {
-					return nil, err
-				}
-				return nil, ErrForbidden
-			}
+		if err := s.inScope(ctx, a, m.OrganisationID); errors.Is(err, ErrOutsideScope) {
+			return nil, ErrForbidden
+		} else if err != nil {
+			return nil, err
 		}
-		g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+		g, err := s.RoleIn(ctx, a.UserID, m.OrganisationID)
 		if err != nil {
 			return nil, err
 		}
@@ -288,25 +286,28 @@ func (s *Service) DefaultMembership(ctx context.Context, userID string) (store.M
 // Now is the service clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-// AddMembership grants a user a role in an organisation. The actor must be
-// admin or owner there, may not grant more than they hold, and must be
-// able to manage the user already (manageable): an admin cannot pull a
-// user of another business, or one above them, into their organisation.
-// scope is as for DisableUser.
-func (s *Service) AddMembership(ctx context.Context, actorID, scope string, m store.Membership) error {
+// AddMembership grants a user a role in an organisation within the
+// actor's token scope. The actor must be admin or owner there, may not
+// grant more than they hold, and must be able to manage the user already
+// (manageable): an admin cannot pull a user of another business, or one
+// above them, into their organisation.
+func (s *Service) AddMembership(ctx context.Context, a Actor, m store.Membership) error {
 	if !ValidRole(m.Role) {
 		return &ValidationError{Field: "role", Message: "The role must be owner, admin or member."}
 	}
-	// Rights first, so the answer tells nothing about ids the actor may
-	// not manage.
-	g, err := s.RoleIn(ctx, actorID, m.OrganisationID)
+	// Scope and rights first, so the answer tells nothing about ids the
+	// actor may not manage.
+	if err := s.inScope(ctx, a, m.OrganisationID); err != nil {
+		return err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, m.OrganisationID)
 	if err != nil {
 		return err
 	}
 	if !AtLeast(g.Role, RoleAdmin) || roleRank(m.Role) > roleRank(g.Role) {
 		return ErrForbidden
 	}
-	if _, err := s.manageable(ctx, actorID, scope, m.UserID); err != nil {
+	if _, err := s.manageable(ctx, a, m.UserID); err != nil {
 		return err
 	}
 	m.CreatedAt = s.now().UTC()
@@ -317,20 +318,24 @@ func (s *Service) AddMembership(ctx context.Context, actorID, scope string, m st
 		return err
 	}
 	s.invalidate(ctx, m.UserID)
-	s.audit.Record(ctx, store.AuditEvent{Action: audit.MembershipAdded, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.MembershipAdded, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: m.OrganisationID, TargetKind: store.KindUser, TargetID: m.UserID, Details: map[string]string{"role": m.Role}})
 	return nil
 }
 
-// RemoveMembership takes a user's membership of an organisation away. The
-// actor must be admin or owner there, holding at least the removed role.
-// Tokens refreshed afterwards no longer act for it.
-func (s *Service) RemoveMembership(ctx context.Context, actorID, userID, orgID string) error {
-	actor, err := s.RoleIn(ctx, actorID, orgID)
+// RemoveMembership takes a user's membership of an organisation within
+// the actor's token scope away. The actor must be admin or owner there,
+// holding at least the removed role. Tokens refreshed afterwards no
+// longer act for it.
+func (s *Service) RemoveMembership(ctx context.Context, a Actor, userID, orgID string) error {
+	if err := s.inScope(ctx, a, orgID); err != nil {
+		return err
+	}
+	g, err := s.RoleIn(ctx, a.UserID, orgID)
 	if err != nil {
 		return err
 	}
-	if !AtLeast(actor.Role, RoleAdmin) {
+	if !AtLeast(g.Role, RoleAdmin) {
 		return ErrForbidden
 	}
 	ms, err := s.st.ListMemberships(ctx, userID)
@@ -346,18 +351,14 @@ func (s *Service) RemoveMembership(ctx context.Context, actorID, userID, orgID s
 	if target == nil {
 		return store.ErrNotFound
 	}
-	g, err := s.RoleIn(ctx, actorID, orgID)
-	if err != nil {
-		return err
-	}
-	if !AtLeast(g.Role, RoleAdmin) || roleRank(target.Role) > roleRank(g.Role) {
+	if roleRank(target.Role) > roleRank(g.Role) {
 		return ErrForbidden
 	}
 	if err := s.st.DeleteMembership(ctx, userID, orgID); err != nil {
 		return err
 	}
 	s.invalidate(ctx, userID)
-	s.audit.Record(ctx, store.AuditEvent{Action: audit.MembershipRemoved, Success: true, ActorKind: store.KindUser, ActorID: actorID,
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.MembershipRemoved, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: orgID, TargetKind: store.KindUser, TargetID: userID, Details: map[string]string{"role": target.Role}})
 	return nil
 }
