@@ -91,6 +91,9 @@ func (m *Manager) Verify(token string) (payload []byte, header Header, err error
 	if ks == nil {
 		return nil, Header{}, ErrNotReady
 	}
+	if !canonicalCompact(token) {
+		return nil, Header{}, fmt.Errorf("%w: not three canonical base64url segments", ErrMalformed)
+	}
 	obj, e, h, retry, err := ks.resolve(token, m.now())
 	if retry {
 		if fresh := m.reloadOnDemand(ks); fresh != nil {
@@ -109,6 +112,53 @@ func (m *Manager) Verify(token string) (payload []byte, header Header, err error
 	}
 	return payload, h, nil
 }
+
+// canonicalCompact reports whether token is three unpadded base64url
+// segments (RFC 7515 §3.1, §2) each spelled the one way its bytes encode.
+// The decoder go-jose uses skips CR and LF and ignores the unused low bits
+// of a segment's last character, and the signature covers the decoded
+// bytes: without this check one signed token verifies under many
+// spellings, so a token string can never be told by its bytes.
+func canonicalCompact(token string) bool {
+	segs, start := 0, 0
+	for i := 0; i <= len(token); i++ {
+		if i < len(token) && token[i] != '.' {
+			if b64Value[token[i]] < 0 {
+				return false
+			}
+			continue
+		}
+		seg := token[start:i]
+		switch len(seg) % 4 {
+		case 1: // 6 bits: not a whole byte
+			return false
+		case 2: // 12 bits: one byte, 4 unused
+			if b64Value[seg[len(seg)-1]]&0x0f != 0 {
+				return false
+			}
+		case 3: // 18 bits: two bytes, 2 unused
+			if b64Value[seg[len(seg)-1]]&0x03 != 0 {
+				return false
+			}
+		}
+		segs++
+		start = i + 1
+	}
+	return segs == 3
+}
+
+// b64Value maps the characters of the base64url alphabet to their values
+// and every other byte to -1.
+var b64Value = func() (t [256]int8) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = -1
+	}
+	for i := range len(alphabet) {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
 
 // resolve parses token and finds its key among the keys of ks published at
 // t. retry reports a failure a newer snapshot could cure: an unknown kid, or

@@ -65,6 +65,18 @@ func forge(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, extra
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
+// unusedBitsSet respells the last character of seg (a base64url segment
+// whose length is 2 or 3 mod 4) with its unused low bits set: the same
+// bytes to a lenient decoder.
+func unusedBitsSet(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, seg[len(seg)-1])
+	if len(seg)%4 < 2 || i < 0 {
+		panic("unusedBitsSet: " + seg)
+	}
+	return seg[:len(seg)-1] + string(alphabet[i|1])
+}
+
 func TestVerifyRejects(t *testing.T) {
 	st, clk := &fakeStore{}, newClock()
 	es := initManager(t, st, clk, testConfig())
@@ -115,6 +127,14 @@ func TestVerifyRejects(t *testing.T) {
 		{"unknown kid", forge(t, jose.ES256, stranger, "no-such-kid", nil), ErrUnknownKey, 1},
 		{"algorithm of no held key", forge(t, jose.EdDSA, edPriv, "ed-kid", nil), ErrInvalidSignature, 1},
 		{"expired key (deleted by Init's write: unknown)", expiredTok, ErrUnknownKey, 1},
+		// One signed token has one spelling: a lenient base64 decoder would
+		// take these as the good token.
+		{"line feed in the signature", parts[0] + "." + parts[1] + "." + parts[2][:10] + "\n" + parts[2][10:], ErrMalformed, 0},
+		{"CR LF in the payload", parts[0] + "." + parts[1][:5] + "\r\n" + parts[1][5:] + "." + parts[2], ErrMalformed, 0},
+		{"unused bits set in the signature", parts[0] + "." + parts[1] + "." + unusedBitsSet(parts[2]), ErrMalformed, 0},
+		{"unused bits set in the payload", parts[0] + "." + unusedBitsSet(parts[1]) + "." + parts[2], ErrMalformed, 0},
+		{"padded signature", good + "==", ErrMalformed, 0},
+		{"standard base64 alphabet", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]), ErrMalformed, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
