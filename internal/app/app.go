@@ -70,6 +70,7 @@ type App struct {
 	Public   http.Handler
 	Admin    http.Handler
 
+	health   *health
 	cancel   context.CancelFunc
 	draining atomic.Bool
 }
@@ -189,6 +190,8 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		JWKSMaxAge:           cfg.Keys.JWKSMaxAge,
 		MaxBodyBytes:         cfg.HTTP.MaxBodyBytes,
 		TrustedProxies:       cfg.HTTP.TrustedProxies,
+		RequestLog:           cfg.Log.Requests,
+		SampleEvery:          cfg.Log.SampleEvery,
 		Tokens:               a.Tokens,
 		APIKeys:              a.KeyVerifier,
 		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService, Authorizer: a.Identity},
@@ -213,14 +216,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return nil, err
 	}
 	a.Public = pub
-	checks := []httpapi.Check{
-		{Name: "database", Func: a.Store.Ping},
-		{Name: "signing_key", Func: func(context.Context) error { return a.Keys.Ready() }},
-	}
-	if cfg.Redis.URL != "" {
-		checks = append(checks, httpapi.Check{Name: "redis", Func: a.Cache.Ping})
-	}
-	a.Admin = httpapi.NewAdmin(httpapi.AdminDeps{Logger: logger, Gatherer: a.Registry, Checks: checks, Draining: a.draining.Load})
+	a.wireAdmin()
 	return a, nil
 }
 
@@ -229,6 +225,7 @@ func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.Keys.Start(ctx)
 	a.Revocations.Start(ctx)
+	go a.health.run(ctx)
 	if err := a.Identity.Start(ctx); err != nil {
 		a.Logger.WarnContext(ctx, "identity: cannot follow authorization changes of other replicas", "error", err)
 	}

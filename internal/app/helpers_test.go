@@ -63,6 +63,12 @@ func newTestServer(t testing.TB, cfg *config.Config) *testServer {
 
 func newTestServerWith(t testing.TB, cfg *config.Config, opts app.Options) *testServer {
 	t.Helper()
+	return startTestServer(t, cfg, opts, nil)
+}
+
+// startTestServer is newTestServerWith logging JSON to logOut when set.
+func startTestServer(t testing.TB, cfg *config.Config, opts app.Options, logOut io.Writer) *testServer {
+	t.Helper()
 	if cfg == nil {
 		cfg = testConfig(t)
 	}
@@ -74,6 +80,9 @@ func newTestServerWith(t testing.TB, cfg *config.Config, opts app.Options) *test
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if logOut != nil {
+		logger = slog.New(slog.NewJSONHandler(logOut, nil))
 	}
 	ctx := context.Background()
 	a, err := app.NewWithOptions(ctx, cfg, logger, opts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,19 +22,33 @@ type Check struct {
 type AdminDeps struct {
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
-	Checks   []Check
+	// Ready are the readiness checks: what must hold for this replica to
+	// serve (signing keys loaded, revocation state current). A dependency
+	// outage alone is not one of them: the replica keeps verifying.
+	Ready []Check
+	// Health returns the details /healthz shows (dependencies, revocation
+	// state); nil: none.
+	Health func(context.Context) any
 	// Draining, when it reports true, makes /readyz answer 503 (shutdown).
 	Draining func() bool
 }
 
-// NewAdmin builds the admin engine: /healthz, /readyz, /metrics.
+// NewAdmin builds the admin engine: /healthz (the process is up, with
+// dependency details), /readyz (it can serve), /metrics.
 func NewAdmin(d AdminDeps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(recoverPanics(d.Logger))
 	e.GET("/healthz", func(c *gin.Context) {
-		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+		c.Header("Cache-Control", "no-store")
+		body := gin.H{"status": "ok"}
+		if d.Health != nil {
+			body["details"] = d.Health(c.Request.Context())
+		}
+		c.JSON(http.StatusOK, body)
 	})
+	var mu sync.Mutex
+	failing := map[string]bool{} // logged once per failure, not per probe
 	e.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
@@ -42,10 +57,18 @@ func NewAdmin(d AdminDeps) *gin.Engine {
 		if d.Draining != nil && d.Draining() {
 			status, code = "draining", http.StatusServiceUnavailable
 		}
-		for _, ch := range d.Checks {
-			if err := ch.Func(ctx); err != nil {
-				d.Logger.WarnContext(ctx, "readiness check failed", "check", ch.Name, "error", err)
-				checks[ch.Name] = "unavailable"
+		for _, ch := range d.Ready {
+			err := ch.Func(ctx)
+			mu.Lock()
+			if err != nil && !failing[ch.Name] {
+				d.Logger.WarnContext(ctx, "not ready", "check", ch.Name, "error", err)
+			} else if err == nil && failing[ch.Name] {
+				d.Logger.InfoContext(ctx, "ready again", "check", ch.Name)
+			}
+			failing[ch.Name] = err != nil
+			mu.Unlock()
+			if err != nil {
+				checks[ch.Name] = err.Error()
 				status, code = "unavailable", http.StatusServiceUnavailable
 				continue
 			}

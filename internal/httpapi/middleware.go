@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -58,26 +59,48 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// accessLog logs one line per request: never the query string, headers or
-// body, which may carry tokens, codes and passwords.
-func accessLog(logger *slog.Logger) gin.HandlerFunc {
+// ctxErrorLogged marks a request whose failure was already logged at
+// ERROR (with its cause) by the error renderer.
+const ctxErrorLogged = "authd.error_logged"
+
+// accessLog logs requests: never the query string, headers or body, which
+// may carry tokens, codes and passwords. Successful requests (below 400)
+// are logged as mode says: "all", "sampled" (one in every) or "off".
+// Refusals (4xx) are always logged at INFO; a failure (5xx) gives one ERROR
+// line: the renderer's, with the cause, or this one when nothing logged it.
+func accessLog(logger *slog.Logger, mode string, every int) gin.HandlerFunc {
+	var n atomic.Uint64
+	if every < 1 {
+		every = 1
+	}
 	return func(c *gin.Context) {
 		c.Set(ctxLogger, logger)
 		start := time.Now()
 		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			if !c.GetBool(ctxErrorLogged) {
+				level = slog.LevelError
+			}
+		case status >= 400:
+		case mode == "off":
+			return
+		case mode == "sampled":
+			if n.Add(1)%uint64(every) != 1%uint64(every) {
+				return
+			}
+		}
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
-		}
-		level := slog.LevelInfo
-		if c.Writer.Status() >= 500 {
-			level = slog.LevelError
 		}
 		logger.LogAttrs(c.Request.Context(), level, "http request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
-			slog.Int("status", c.Writer.Status()),
+			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("client_ip", c.ClientIP()),
 			slog.Int("bytes", c.Writer.Size()),
@@ -168,6 +191,7 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 				}
 				logger.ErrorContext(c.Request.Context(), "panic serving request",
 					"request_id", requestID(c), "route", c.FullPath(), "panic", v)
+				c.Set(ctxErrorLogged, true)
 				if !c.Writer.Written() {
 					writeProblem(c, NewError(http.StatusInternalServerError, CodeInternal, "An internal error occurred."))
 				}

@@ -168,6 +168,7 @@ func renderError(c *gin.Context, err error) {
 		}
 		logger.ErrorContext(c.Request.Context(), "request failed",
 			"request_id", requestID(c), "route", c.FullPath(), "status", apiErr.Status, "code", apiErr.Code, "error", err)
+		c.Set(ctxErrorLogged, true)
 	}
 	writeProblem(c, apiErr)
 }

@@ -28,6 +28,11 @@ type Deps struct {
 	JWKSMaxAge     time.Duration
 	MaxBodyBytes   int64
 	TrustedProxies []string
+	// RequestLog chooses which successful requests are logged: "all",
+	// "sampled" (one in SampleEvery) or "off"; refusals and errors always
+	// are.
+	RequestLog  string
+	SampleEvery int
 
 	// Tokens verifies bearer access tokens.
 	Tokens TokenVerifier
@@ -62,7 +67,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	}
 	// recoverPanics runs inside metrics and the access log, so a panic is
 	// counted and logged as the 500 it becomes.
-	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger), recoverPanics(d.Logger),
+	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery), recoverPanics(d.Logger),
 		securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
@@ -88,7 +93,12 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.GET("/.well-known/jwks.json", wk.jwks)
 
 	for path, h := range oauthEndpoints {
-		e.POST(path, gin.WrapH(h))
+		e.POST(path, func(c *gin.Context) {
+			// The provider logs a failure's cause at ERROR itself: the
+			// access log then does not repeat it.
+			ctx := oauth.WithFailureLogged(c.Request.Context(), func() { c.Set(ctxErrorLogged, true) })
+			h.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+		})
 	}
 
 	a := &api{Deps: d}

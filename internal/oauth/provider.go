@@ -219,6 +219,7 @@ func (p *Provider) classify(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) {
 		p.logger.ErrorContext(ctx, "oauth: backend unavailable", "error", err)
+		failureLogged(ctx)
 		if w, ok := ctx.Value(retryAfterKey{}).(http.ResponseWriter); ok {
 			w.Header().Set("Retry-After", "5")
 		}
@@ -227,6 +228,7 @@ func (p *Provider) classify(ctx context.Context, err error) error {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField >= 500 {
 		p.logger.ErrorContext(ctx, "oauth: internal error", "error", err, "debug", rfc.DebugField)
+		failureLogged(ctx)
 		return fosite.ErrServerError.WithWrap(err)
 	}
 	return err
@@ -284,3 +286,18 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 type retryAfterKey struct{}
+
+type failureLoggedKey struct{}
+
+// WithFailureLogged returns ctx carrying mark, which the provider calls
+// once it has logged the request's failure at ERROR (with its cause), so
+// the access log does not log it at ERROR a second time.
+func WithFailureLogged(ctx context.Context, mark func()) context.Context {
+	return context.WithValue(ctx, failureLoggedKey{}, mark)
+}
+
+func failureLogged(ctx context.Context) {
+	if mark, ok := ctx.Value(failureLoggedKey{}).(func()); ok {
+		mark()
+	}
+}
