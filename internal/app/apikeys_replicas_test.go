@@ -95,8 +95,10 @@ func akReplica(t *testing.T, base *config.Config, boot bool) *testServer {
 	}
 	pub.Config.Handler = a.Public
 	pub.Start()
-	s.URL = pub.URL
-	t.Cleanup(func() { pub.Close(); a.Close() })
+	adm := httptest.NewServer(a.Admin)
+	s.URL, s.Admin = pub.URL, adm.URL
+	a.Start(ctx)
+	t.Cleanup(func() { pub.Close(); adm.Close(); a.Close() })
 	return s
 }
 

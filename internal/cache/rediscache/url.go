@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,7 +61,17 @@ func Open(rawURL string, opts Options) (*Cache, error) {
 	return c, err
 }
 
+// silenceClient keeps go-redis's own logger (unstructured lines on
+// stderr, one per failed dial) out of authd's JSON logs: outages are
+// reported once by the health probe and the callers.
+var silenceClient sync.Once
+
+type silent struct{}
+
+func (silent) Printf(context.Context, string, ...any) {}
+
 func open(rawURL string, opts Options) (*Cache, *redis.UniversalOptions, error) {
+	silenceClient.Do(func() { redis.SetLogger(silent{}) })
 	uopts, err := parseURL(rawURL)
 	if err != nil {
 		return nil, nil, err
