@@ -9,12 +9,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/authd/authd/internal/apikey"
+	"github.com/authd/authd/internal/ident"
 	"github.com/authd/authd/internal/oauth"
 	"github.com/authd/authd/internal/password"
 	"github.com/authd/authd/internal/store"
@@ -97,10 +97,11 @@ func Run(ctx context.Context, st store.Store, hasher *password.Hasher, sealer ap
 	if opts.AdminEmail == "" {
 		opts.AdminEmail = "admin@example.com"
 	}
-	opts.AdminEmail = strings.ToLower(strings.TrimSpace(opts.AdminEmail))
-	if !strings.Contains(opts.AdminEmail, "@") {
-		return nil, fmt.Errorf("bootstrap: admin email %q is not an email address", opts.AdminEmail)
+	email, err := ident.Email(opts.AdminEmail)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: admin email %q is refused: %w", opts.AdminEmail, err)
 	}
+	opts.AdminEmail = email
 	if opts.AdminPassword == "" {
 		opts.AdminPassword = randomString(18)
 	} else if len(opts.AdminPassword) < 12 {

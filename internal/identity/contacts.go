@@ -79,16 +79,21 @@ func (s *Service) BuildContact(businessID string, mode store.Mode, in ContactInp
 	} else if !ValidID(c.ID) {
 		return store.Contact{}, &ValidationError{Field: "id", Message: "The id must be 1 to 36 letters, digits, '-' or '_'."}
 	}
-	for _, f := range []struct{ name, v string }{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}} {
-		if utf8.RuneCountInString(f.v) > 100 {
-			return store.Contact{}, &ValidationError{Field: f.name, Message: "The " + f.name + " must be at most 100 characters."}
+	texts := [][2]string{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}}
+	for _, f := range texts {
+		if utf8.RuneCountInString(f[1]) > 100 {
+			return store.Contact{}, &ValidationError{Field: f[0], Message: "The " + f[0] + " must be at most 100 characters."}
 		}
 	}
+	if err := checkText(texts...); err != nil {
+		return store.Contact{}, err
+	}
 	if in.Email != "" {
-		c.Email = NormaliseEmail(in.Email)
-		if !ValidEmail(c.Email) {
-			return store.Contact{}, &ValidationError{Field: "email", Message: "The email address is not valid."}
+		e, err := NormaliseEmail(in.Email, "email")
+		if err != nil {
+			return store.Contact{}, err
 		}
+		c.Email = e
 	}
 	if in.PhoneNumber != "" {
 		p, err := NormalisePhone(in.PhoneNumber, in.CountryCode, "phone_number")
@@ -231,9 +236,13 @@ func (s *Service) ContactOrganisations(ctx context.Context, businessID string, m
 
 // AuthenticateContact checks a contact's email and password within a
 // business and mode, with the same limits, timing and single error as
-// back-office sign-in.
+// back-office sign-in; a look-alike spelling of an email is a
+// ValidationError on field email (signInEmail).
 func (s *Service) AuthenticateContact(ctx context.Context, businessID string, mode store.Mode, email, pw string) (store.Contact, error) {
-	email = NormaliseEmail(email)
+	email, err := signInEmail(email, "email")
+	if err != nil {
+		return store.Contact{}, err
+	}
 	if err := s.CheckPasswordRate(ctx, "contact:"+businessID+":"+string(mode)+":"+email); err != nil {
 		return store.Contact{}, err
 	}

@@ -39,6 +39,9 @@ func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganis
 	case in.ParentID == "":
 		return store.Organisation{}, &ValidationError{Field: "parent_id", Message: "The parent organisation is required."}
 	}
+	if err := checkText([2]string{"name", in.Name}); err != nil {
+		return store.Organisation{}, err
+	}
 	if err := s.inScope(ctx, a, in.ParentID); err != nil {
 		return store.Organisation{}, err
 	}

@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/mail"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,18 +14,6 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/store"
 )
-
-// NormaliseEmail trims and lower-cases an email address.
-func NormaliseEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
-
-// ValidEmail reports whether e is a plain address (no display name).
-func ValidEmail(e string) bool {
-	if len(e) > 254 || e == "" {
-		return false
-	}
-	a, err := mail.ParseAddress(e)
-	return err == nil && a.Address == e && strings.Contains(e[strings.LastIndexByte(e, '@'):], ".")
-}
 
 // limit counts one credential check against key; over the limit it
 // returns a RateLimitedError.
@@ -63,8 +49,15 @@ func (s *Service) CheckPasswordRate(ctx context.Context, account string) error {
 // accounts cost the same argon2id work as known ones and get the same
 // error; a hash with outdated parameters (or an imported bcrypt hash) is
 // replaced after a successful check.
+//
+// email is the username of the back-office sign-in and the password
+// grant: its normal form is looked up (signInEmail), and a look-alike
+// spelling is a ValidationError on field username.
 func (s *Service) AuthenticateUser(ctx context.Context, email, pw string) (store.User, error) {
-	email = NormaliseEmail(email)
+	email, err := signInEmail(email, "username")
+	if err != nil {
+		return store.User{}, err
+	}
 	if err := s.CheckPasswordRate(ctx, "user:"+email); err != nil {
 		var rl *RateLimitedError
 		if errors.As(err, &rl) {
@@ -128,15 +121,19 @@ type NewUser struct {
 // must lie within the actor's token scope, the actor must be an admin or
 // owner of it, and may not grant a role above their own there.
 func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
-	in.Email = NormaliseEmail(in.Email)
-	if !ValidEmail(in.Email) {
-		return store.User{}, &ValidationError{Field: "email", Message: "The email address is not valid."}
+	email, err := NormaliseEmail(in.Email, "email")
+	if err != nil {
+		return store.User{}, err
 	}
+	in.Email = email
 	if err := s.CheckPassword(in.Password); err != nil {
 		return store.User{}, err
 	}
 	if len(in.FirstName) > 100 || len(in.LastName) > 100 {
 		return store.User{}, &ValidationError{Field: "first_name", Message: "Names must be at most 100 characters."}
+	}
+	if err := checkText([2]string{"first_name", in.FirstName}, [2]string{"last_name", in.LastName}); err != nil {
+		return store.User{}, err
 	}
 	if len(in.Memberships) == 0 {
 		return store.User{}, &ValidationError{Field: "memberships", Message: "At least one membership is required."}

@@ -35,6 +35,12 @@ var _ fosite.TokenEndpointHandler = (*passwordGrant)(nil)
 func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
 	holder := &signin.Principal{}
 	if err := g.inner.HandleTokenEndpointRequest(context.WithValue(ctx, principalKey{}, holder), r); err != nil {
+		// A username refused as input (a look-alike spelling of an email)
+		// is the request's fault, which fosite would call a server error.
+		var ve *identity.ValidationError
+		if errors.As(err, &ve) {
+			return fosite.ErrInvalidRequest.WithHint(ve.Message).WithWrap(ve)
+		}
 		return err
 	}
 	s, ok := r.GetSession().(*Session)

@@ -14,6 +14,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/ident"
 	"github.com/authd/authd/internal/otp/sender"
 )
 
@@ -201,22 +202,11 @@ func (s *Service) regionAllowed(r Request) bool {
 	return s.regions[phonenumbers.GetRegionCodeForNumber(n)]
 }
 
-// validEmail is a shape check (the caller validated the address): one @,
-// non-empty parts, no spaces or control characters, lower case.
+// validEmail checks that the caller validated the address: v is an
+// address in its normal form (ident.Email), as identity stores it.
 func validEmail(v string) bool {
-	if len(v) > 254 || strings.ToLower(v) != v {
-		return false
-	}
-	local, domain, ok := strings.Cut(v, "@")
-	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
-		return false
-	}
-	for _, c := range v {
-		if c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	e, err := ident.Email(v)
+	return err == nil && e == v
 }
 
 // checkRateLimits counts the request against each configured limit.

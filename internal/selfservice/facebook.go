@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/authd/authd/internal/ident"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/upstream/facebook"
@@ -90,9 +91,9 @@ func (s *Service) FacebookSignIn(ctx context.Context, t Tenant, tok, tokenType, 
 		return store.Contact{}, err
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		ident, err := s.id.Identity(ctx, t.BusinessID, t.Mode, store.ProviderFacebook, p.ID)
+		linked, err := s.id.Identity(ctx, t.BusinessID, t.Mode, store.ProviderFacebook, p.ID)
 		if err == nil {
-			return s.id.Contact(ctx, t.BusinessID, t.Mode, ident.ContactID)
+			return s.id.Contact(ctx, t.BusinessID, t.Mode, linked.ContactID)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return store.Contact{}, err
@@ -100,12 +101,16 @@ func (s *Service) FacebookSignIn(ctx context.Context, t Tenant, tok, tokenType, 
 		if !s.fbAutoRegister {
 			return store.Contact{}, ErrContactNotFound
 		}
-		in := identity.ContactInput{FirstName: p.FirstName, LastName: p.LastName, Email: p.Email, AvatarURL: p.PictureURL}
+		// Facebook vouches for the names: what authd refuses in a typed
+		// name (an invisible character) is dropped, not refused.
+		in := identity.ContactInput{FirstName: ident.StripInvisible(p.FirstName), LastName: ident.StripInvisible(p.LastName),
+			Email: p.Email, AvatarURL: p.PictureURL}
 		c, err := s.id.BuildContact(t.BusinessID, t.Mode, in)
 		if err != nil {
-			// A profile field authd cannot store (an odd picture URL):
-			// register without the optional fields rather than fail.
-			c, err = s.id.BuildContact(t.BusinessID, t.Mode, identity.ContactInput{FirstName: p.FirstName, LastName: p.LastName})
+			// A profile field authd cannot store (an odd picture URL, an
+			// email it refuses): register without the optional fields
+			// rather than fail.
+			c, err = s.id.BuildContact(t.BusinessID, t.Mode, identity.ContactInput{FirstName: in.FirstName, LastName: in.LastName})
 			if err != nil {
 				return store.Contact{}, err
 			}

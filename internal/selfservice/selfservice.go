@@ -93,9 +93,9 @@ func (s *Service) resolve(in IdentityInput) (resolved, error) {
 		}
 		return resolved{provider: store.ProviderPhone, subject: p.E164, channel: otp.ChannelSMS, region: p.Region}, nil
 	case store.ProviderEmail:
-		e := identity.NormaliseEmail(in.Email)
-		if !identity.ValidEmail(e) {
-			return resolved{}, &identity.ValidationError{Field: "identity.email", Message: "The email address is not valid."}
+		e, err := identity.NormaliseEmail(in.Email, "identity.email")
+		if err != nil {
+			return resolved{}, err
 		}
 		return resolved{provider: store.ProviderEmail, subject: e, channel: otp.ChannelEmail}, nil
 	}
@@ -214,10 +214,11 @@ func (s *Service) AddCredentials(ctx context.Context, t Tenant, m Match, idIn Id
 	case m.Email != "" && m.PhoneNumber != "":
 		return otp.Issued{}, &identity.ValidationError{Field: "match", Message: "Match on email or on phone_number, not both."}
 	case m.Email != "":
-		email = identity.NormaliseEmail(m.Email)
-		if !identity.ValidEmail(email) {
-			return otp.Issued{}, &identity.ValidationError{Field: "match.email", Message: "The email address is not valid."}
+		e, err := identity.NormaliseEmail(m.Email, "match.email")
+		if err != nil {
+			return otp.Issued{}, err
 		}
+		email = e
 		channel, to = otp.ChannelEmail, email
 	case m.PhoneNumber != "":
 		p, err := identity.NormalisePhone(m.PhoneNumber, m.CountryCode, "match.phone_number")
