@@ -191,6 +191,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		MaxBodyBytes:         cfg.HTTP.MaxBodyBytes,
 		TrustedProxies:       cfg.HTTP.TrustedProxies,
 		RequestLog:           cfg.Log.Requests,
+		RequestTimeout:       cfg.HTTP.RequestTimeout,
 		SampleEvery:          cfg.Log.SampleEvery,
 		Tokens:               a.Tokens,
 		APIKeys:              a.KeyVerifier,

@@ -200,8 +200,9 @@ func TestFaultRevokeWhileRedisDown(t *testing.T) {
 
 // TestFaultRedisDownAndHung: with Redis stopped, then frozen (SIGSTOP),
 // forward-auth answers a valid JWT and a valid API key with 200 and a
-// revoked one with 401, each within 300ms; sign-in, whose rate limits need
-// Redis, answers 503 with Retry-After.
+// revoked one with 401, each within 300ms, and introspection answers them
+// too; sign-in, whose rate limits need Redis, answers 503 with
+// Retry-After.
 func TestFaultRedisDownAndHung(t *testing.T) {
 	e := newFaultEnv(t)
 	valid, _ := signInTokens(t, e.a)
@@ -230,6 +231,15 @@ func TestFaultRedisDownAndHung(t *testing.T) {
 						t.Errorf("Redis %s: forward-auth on %s took %v", state, s.URL, took)
 					}
 				}
+			}
+		}
+		for _, s := range []*testServer{e.a, e.b} {
+			start := time.Now()
+			if !akActive(t, s, valid, "") || akActive(t, s, revoked, "") || !akActive(t, s, key, "api_key") {
+				t.Fatalf("Redis %s: introspection on %s answered wrongly", state, s.URL)
+			}
+			if took := time.Since(start); took > 900*time.Millisecond {
+				t.Errorf("Redis %s: three introspections on %s took %v", state, s.URL, took)
 			}
 		}
 		start := time.Now()

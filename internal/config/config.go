@@ -105,6 +105,9 @@ type HTTP struct {
 	// ShutdownDrain is how long /readyz answers 503 after SIGTERM before
 	// the listeners close, so load balancers stop sending traffic first.
 	ShutdownDrain time.Duration `koanf:"shutdown_drain"`
+	// RequestTimeout is the deadline of each request's work (its database
+	// and Redis calls): a hung backend makes a request fail, not wait.
+	RequestTimeout time.Duration `koanf:"request_timeout"`
 	// TrustedProxies lists the CIDRs whose X-Forwarded-For is believed
 	// when deciding a client's IP (rate limits, audit). Empty: none.
 	TrustedProxies []string `koanf:"trusted_proxies"`
@@ -262,6 +265,7 @@ func Default() Config {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
+			RequestTimeout:    10 * time.Second,
 			TrustedProxies:    []string{},
 		},
 		Admin:    Admin{Addr: ":9090"},

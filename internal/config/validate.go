@@ -98,6 +98,8 @@ func (c *Config) Validate() error {
 		check(true, "log.requests (%q) must be all, sampled or off", c.Log.Requests)
 	}
 	check(c.Log.SampleEvery < 1 || c.Log.SampleEvery > 1_000_000, "log.sample_every (%d) must be between 1 and 1000000", c.Log.SampleEvery)
+	check(c.HTTP.RequestTimeout < 100*time.Millisecond || c.HTTP.RequestTimeout > 5*time.Minute,
+		"http.request_timeout (%s) must be between 100ms and 5m", c.HTTP.RequestTimeout)
 	check(c.Revocation.PollInterval < 50*time.Millisecond || c.Revocation.PollInterval > time.Minute,
 		"revocation.poll_interval (%s) must be between 50ms and 1m", c.Revocation.PollInterval)
 	check(c.Revocation.ReadyMaxLag < 0 || c.Revocation.ReadyMaxLag > 0 && c.Revocation.ReadyMaxLag <= c.Revocation.PollInterval,

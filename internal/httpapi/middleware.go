@@ -202,6 +202,21 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// withDeadline bounds the work of each request: every database and Redis
+// call made for it inherits the deadline.
+func withDeadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d <= 0 {
+			c.Next()
+			return
+		}
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
 // securityHeaders are safe defaults for a JSON API.
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {

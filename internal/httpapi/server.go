@@ -33,6 +33,8 @@ type Deps struct {
 	// are.
 	RequestLog  string
 	SampleEvery int
+	// RequestTimeout is the deadline of each request's work (0: none).
+	RequestTimeout time.Duration
 
 	// Tokens verifies bearer access tokens.
 	Tokens TokenVerifier
@@ -68,7 +70,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	// recoverPanics runs inside metrics and the access log, so a panic is
 	// counted and logged as the 500 it becomes.
 	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery), recoverPanics(d.Logger),
-		securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
+		withDeadline(d.RequestTimeout), securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
 	})
