@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/httpapi"
 )
 
@@ -371,7 +369,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		t.Errorf("Problem.code: %d x-enum-descriptions for %d codes", len(oasScalars(d)), len(enum))
 	}
 
-	codes := oasProblemCodes(t, filepath.Join(oasRepoRoot(t), "internal", "httpapi"))
+	codes := apierror.Codes()
 	var undocumented, stale []string
 	for _, c := range codes {
 		if !slices.Contains(enum, c) {
@@ -416,52 +414,6 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	}
 }
 
-// oasProblemCodes lists the values of the string constants named Code* in the
-// non-test Go files of dir.
-func oasProblemCodes(t testing.TB, dir string) []string {
-	t.Helper()
-	fset := token.NewFileSet()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var codes []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		af, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range af.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, sp := range gd.Specs {
-				vs := sp.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
-						continue
-					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						v, err := strconv.Unquote(lit.Value)
-						if err != nil {
-							t.Fatal(err)
-						}
-						codes = append(codes, v)
-					}
-				}
-			}
-		}
-	}
-	if len(codes) == 0 {
-		t.Fatalf("no Code* string constants found in %s: did the problem codes move?", dir)
-	}
-	sort.Strings(codes)
-	return codes
-}
 
 // TestOpenAPIDiscoveryDocument fetches the real discovery documents and
 // checks that every member is a property of the spec's schema for them and

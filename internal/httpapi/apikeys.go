@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/store"
@@ -65,20 +66,20 @@ func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
 	}
 	claims, ok := claimsOf(c)
 	if !ok || claims.Kind != token.KindUser {
-		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
+		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This token may not call this endpoint.")
 	}
 	mode := store.Mode(claims.Mode)
 	if claims.Org == "" || !mode.Valid() {
-		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbiddenOrg, "The token acts for no organisation.")
+		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbiddenOrg, "The token acts for no organisation.")
 	}
 	grant, err := a.APIKeyAdmin.Authorizer.RoleIn(c.Request.Context(), claims.Subject, claims.Org)
 	switch {
 	case errors.Is(err, identity.ErrForbidden):
-		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbiddenOrg, "The user has no rights on the token's organisation.")
+		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbiddenOrg, "The user has no rights on the token's organisation.")
 	case err != nil:
 		return apikey.Scope{}, apikey.Actor{}, err
 	case !identity.AtLeast(grant.Role, identity.RoleAdmin):
-		return apikey.Scope{}, apikey.Actor{}, NewError(http.StatusForbidden, CodeForbidden, "Managing API keys needs the admin or owner role.")
+		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "Managing API keys needs the admin or owner role.")
 	}
 	return apikey.Scope{OrganisationID: claims.Org, Mode: mode}, apikey.Actor{Kind: store.KindUser, ID: claims.Subject}, nil
 }
@@ -221,7 +222,7 @@ func (a *api) rollAPIKey(c *gin.Context) error {
 	if req.ExpiresAt != "" && req.ExpiresAt != "now" {
 		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
 		if err != nil {
-			return invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
+			return apierror.Invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
 		}
 		expiry = &t
 	}
@@ -246,17 +247,11 @@ func (a *api) revokeAPIKey(c *gin.Context) error {
 	return nil
 }
 
-// apiKeyError maps the apikey package's errors; the rest goes to
-// renderError (store.ErrNotFound → 404, outages → 503).
+// apiKeyError names the missing resource; everything else reads as the
+// error table says.
 func apiKeyError(err error) error {
-	var ve *apikey.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return invalid(ve.Field, ve.Message)
-	case errors.Is(err, apikey.ErrConflict):
-		return NewError(http.StatusConflict, CodeConflict, "Only an active key can be rolled.")
-	case errors.Is(err, store.ErrNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "No such API key.")
+	if errors.Is(err, store.ErrNotFound) {
+		return apierror.For(err).WithDetail("No such API key.")
 	}
 	return err
 }
@@ -269,7 +264,7 @@ func apiKeyQueryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		e := NewError(http.StatusUnprocessableEntity, CodeValidation, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+".")
+		e := apierror.New(http.StatusUnprocessableEntity, apierror.CodeValidation, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+".")
 		e.Field = name
 		return 0, e
 	}

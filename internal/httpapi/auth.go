@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/token"
@@ -74,7 +75,7 @@ func verifyBearer(c *gin.Context, v TokenVerifier) (token.Claims, error) {
 	raw, ok := bearerToken(c)
 	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="authd"`)
-		return token.Claims{}, &APIError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Detail: "A bearer token is required."}
+		return token.Claims{}, &apierror.Error{Status: http.StatusUnauthorized, Code: apierror.CodeInvalidToken, Detail: "A bearer token is required."}
 	}
 	claims, err := v.Verify(c.Request.Context(), raw)
 	switch {
@@ -82,10 +83,10 @@ func verifyBearer(c *gin.Context, v TokenVerifier) (token.Claims, error) {
 		return claims, nil
 	case errors.Is(err, token.ErrExpired):
 		c.Header("WWW-Authenticate", `Bearer realm="authd", error="invalid_token", error_description="The access token expired"`)
-		return token.Claims{}, &APIError{Status: http.StatusUnauthorized, Code: CodeTokenExpired, Detail: "The access token expired; refresh it."}
+		return token.Claims{}, &apierror.Error{Status: http.StatusUnauthorized, Code: apierror.CodeTokenExpired, Detail: "The access token expired; refresh it."}
 	case errors.Is(err, token.ErrInvalid), errors.Is(err, token.ErrRevoked):
 		c.Header("WWW-Authenticate", `Bearer realm="authd", error="invalid_token"`)
-		return token.Claims{}, &APIError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Detail: "The access token is not valid."}
+		return token.Claims{}, &apierror.Error{Status: http.StatusUnauthorized, Code: apierror.CodeInvalidToken, Detail: "The access token is not valid."}
 	default:
 		return token.Claims{}, err
 	}
@@ -105,7 +106,7 @@ func admitBearer(c *gin.Context, v TokenVerifier, kinds []string) error {
 		return err
 	}
 	if len(kinds) > 0 && !slices.Contains(kinds, claims.Kind) {
-		return NewError(http.StatusForbidden, CodeForbidden, "This token may not call this endpoint.")
+		return apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This token may not call this endpoint.")
 	}
 	c.Set(ctxClaims, claims)
 	c.Next()
@@ -116,25 +117,17 @@ func admitBearer(c *gin.Context, v TokenVerifier, kinds []string) error {
 func verifyKey(c *gin.Context, v KeyVerifier, keyType, scope string) (apikey.Key, error) {
 	raw := c.GetHeader(APIKeyHeader)
 	if raw == "" {
-		return apikey.Key{}, NewError(http.StatusUnauthorized, CodeInvalidAPIKey, "An api_key header is required.")
+		return apikey.Key{}, apierror.New(http.StatusUnauthorized, apierror.CodeInvalidAPIKey, "An api_key header is required.")
 	}
 	k, err := v.Verify(c.Request.Context(), raw)
 	if err != nil {
-		var rl *apikey.RateLimitError
-		switch {
-		case errors.As(err, &rl):
-			return apikey.Key{}, &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many requests for this API key.", RetryAfter: rl.RetryAfter}
-		case errors.Is(err, apikey.ErrInvalid):
-			return apikey.Key{}, NewError(http.StatusUnauthorized, CodeInvalidAPIKey, "The API key is not valid.")
-		default:
-			return apikey.Key{}, err
-		}
+		return apikey.Key{}, err // invalid, rate limited or unavailable: the error table says how
 	}
 	if keyType != "" && k.Type != keyType {
-		return apikey.Key{}, NewError(http.StatusForbidden, CodeInsufficientScope, "This endpoint needs a "+keyType+" API key.")
+		return apikey.Key{}, apierror.New(http.StatusForbidden, apierror.CodeInsufficientScope, "This endpoint needs a "+keyType+" API key.")
 	}
 	if scope != "" && !k.HasScope(scope) {
-		return apikey.Key{}, NewError(http.StatusForbidden, CodeInsufficientScope, "The API key lacks the scope "+scope+".")
+		return apikey.Key{}, apierror.New(http.StatusForbidden, apierror.CodeInsufficientScope, "The API key lacks the scope "+scope+".")
 	}
 	return k, nil
 }

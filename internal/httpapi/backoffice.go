@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
@@ -62,10 +63,10 @@ func (b *backoffice) authenticate(c *gin.Context) error {
 		return err
 	}
 	if req.Username == "" {
-		return invalid("username", "The username (email) is required.")
+		return apierror.Invalid("username", "The username (email) is required.")
 	}
 	if req.Password == "" {
-		return invalid("password", "The password is required.")
+		return apierror.Invalid("password", "The password is required.")
 	}
 	ctx := c.Request.Context()
 	u, err := b.d.Identity.AuthenticateUser(ctx, req.Username, req.Password)
@@ -94,7 +95,7 @@ func (b *backoffice) refresh(c *gin.Context) error {
 		return err
 	}
 	if req.RefreshToken == "" {
-		return invalid("refresh_token", "The refresh_token is required.")
+		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
 	userOnly := func(r store.RefreshToken) bool { return r.SubjectKind == store.KindUser }
 	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID, userOnly)
@@ -116,7 +117,7 @@ func (b *backoffice) switchOrganisation(c *gin.Context) error {
 		}
 	}
 	if req.Mode != "" && !store.Mode(req.Mode).Valid() {
-		return invalid("mode", "The mode must be live or test.")
+		return apierror.Invalid("mode", "The mode must be live or test.")
 	}
 	claims, _ := claimsOf(c)
 	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), store.Mode(req.Mode), b.d.signinClient())
@@ -223,20 +224,20 @@ func page(c *gin.Context) (store.Page, int, int, error) {
 	pg, size := 1, 20
 	for _, k := range []string{"page", "size"} {
 		if len(c.QueryArray(k)) > 1 {
-			return store.Page{}, 0, 0, invalid(k, k+" must be given once.")
+			return store.Page{}, 0, 0, apierror.Invalid(k, k+" must be given once.")
 		}
 	}
 	if v := c.Query("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return store.Page{}, 0, 0, invalid("page", "page must be a positive integer.")
+			return store.Page{}, 0, 0, apierror.Invalid("page", "page must be a positive integer.")
 		}
 		pg = n
 	}
 	if v := c.Query("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return store.Page{}, 0, 0, invalid("size", "size must be between 1 and 100.")
+			return store.Page{}, 0, 0, apierror.Invalid("size", "size must be between 1 and 100.")
 		}
 		size = n
 	}
@@ -447,7 +448,7 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 		return err
 	}
 	if req.OrganisationID == "" {
-		return invalid("organisation_id", "The organisation_id is required.")
+		return apierror.Invalid("organisation_id", "The organisation_id is required.")
 	}
 	claims, _ := claimsOf(c)
 	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}

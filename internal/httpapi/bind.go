@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/apierror"
 )
 
 // bindJSON decodes the request body into dst: JSON only, one value,
@@ -19,34 +21,34 @@ import (
 func bindJSON(c *gin.Context, dst any) error {
 	ct, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || (ct != "application/json" && !strings.HasSuffix(ct, "+json")) {
-		return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "The body must be application/json.")
+		return apierror.New(http.StatusUnsupportedMediaType, apierror.CodeUnsupportedMedia, "The body must be application/json.")
 	}
 	raw, err := io.ReadAll(c.Request.Body)
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		return NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
+		return apierror.New(http.StatusRequestEntityTooLarge, apierror.CodePayloadTooLarge, "The request body is too large.")
 	case err != nil:
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The request body could not be read.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The request body could not be read.")
 	}
 	// Every body is one JSON object; its text must be valid UTF-8 (the
 	// decoder would silently replace bad bytes) without NUL characters
 	// (no name or identifier holds one, and PostgreSQL refuses them).
 	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] != '{' {
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The body must be a JSON object.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body must be a JSON object.")
 	}
 	if !utf8.Valid(raw) || hasNULEscape(raw) {
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The body holds text that is not valid UTF-8 or contains a NUL character.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body holds text that is not valid UTF-8 or contains a NUL character.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(dst)
 	if err == nil {
 		if dec.More() {
-			return NewError(http.StatusBadRequest, CodeBadRequest, "The body must hold exactly one JSON value.")
+			return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body must hold exactly one JSON value.")
 		}
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return NewError(http.StatusBadRequest, CodeBadRequest, "The body must hold exactly one JSON value.")
+			return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body must hold exactly one JSON value.")
 		}
 		return nil
 	}
@@ -56,27 +58,27 @@ func bindJSON(c *gin.Context, dst any) error {
 	)
 	switch {
 	case errors.Is(err, io.EOF):
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The request body is empty.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The request body is empty.")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The body is not valid JSON.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body is not valid JSON.")
 	case errors.As(err, &typeErr):
 		field := jsonPath(typeErr.Field)
-		e := NewError(http.StatusUnprocessableEntity, CodeValidation, fmt.Sprintf("The field %s must be %s.", field, jsonKind(typeErr.Type.Kind().String())))
+		e := apierror.New(http.StatusUnprocessableEntity, apierror.CodeValidation, fmt.Sprintf("The field %s must be %s.", field, jsonKind(typeErr.Type.Kind().String())))
 		e.Field = field
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		e := NewError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("Unknown field %s.", field))
+		e := apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, fmt.Sprintf("Unknown field %s.", field))
 		e.Field = field
 		return e
 	default:
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			e := NewError(http.StatusUnprocessableEntity, CodeValidation, fe.Message)
+			e := apierror.New(http.StatusUnprocessableEntity, apierror.CodeValidation, fe.Message)
 			e.Field = fe.Field
 			return e
 		}
-		return NewError(http.StatusBadRequest, CodeBadRequest, "The body is not valid JSON.")
+		return apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "The body is not valid JSON.")
 	}
 }
 
@@ -105,12 +107,6 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Message }
 
 // invalid returns a 422 naming field.
-func invalid(field, msg string) *APIError {
-	e := NewError(http.StatusUnprocessableEntity, CodeValidation, msg)
-	e.Field = field
-	return e
-}
-
 // jsonPath drops the Go type names encoding/json puts in the path of a
 // field of an embedded struct: authd's JSON names are snake_case.
 func jsonPath(p string) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/selfservice"
@@ -244,7 +245,7 @@ func (h *contacts) link(c *gin.Context) error {
 		return err
 	}
 	if req.OrganisationID == "" {
-		return invalid("organisation_id", "The organisation_id is required.")
+		return apierror.Invalid("organisation_id", "The organisation_id is required.")
 	}
 	biz, mode, actorKind, actorID, err := h.tenantOf(c)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/forwardauth"
 )
 
@@ -57,18 +58,18 @@ func (a *api) forwardAuth(c *gin.Context) error {
 	}
 	switch d.Reason {
 	case forwardauth.ExpiredToken:
-		return NewError(http.StatusUnauthorized, CodeTokenExpired, "The access token expired; refresh it.")
+		return apierror.New(http.StatusUnauthorized, apierror.CodeTokenExpired, "The access token expired; refresh it.")
 	case forwardauth.InvalidToken:
-		return NewError(http.StatusUnauthorized, CodeInvalidToken, "The access token is not valid.")
+		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidToken, "The access token is not valid.")
 	case forwardauth.InvalidKey:
-		return NewError(http.StatusUnauthorized, CodeInvalidAPIKey, "The API key is not valid.")
+		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidAPIKey, "The API key is not valid.")
 	case forwardauth.NoCredentials:
-		return NewError(http.StatusUnauthorized, CodeInvalidToken, "A bearer token or an api_key header is required.")
+		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidToken, "A bearer token or an api_key header is required.")
 	case forwardauth.RateLimited:
-		return &APIError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Detail: "Too many requests for this API key.", RetryAfter: d.RetryAfter}
+		return &apierror.Error{Status: http.StatusTooManyRequests, Code: apierror.CodeRateLimited, Detail: "Too many requests for this API key.", RetryAfter: d.RetryAfter}
 	case forwardauth.InsufficientScope:
-		return NewError(http.StatusForbidden, CodeInsufficientScope, "The credential lacks a scope this path requires.")
+		return apierror.New(http.StatusForbidden, apierror.CodeInsufficientScope, "The credential lacks a scope this path requires.")
 	default:
-		return NewError(http.StatusForbidden, CodeForbidden, "This credential may not call this path.")
+		return apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This credential may not call this path.")
 	}
 }

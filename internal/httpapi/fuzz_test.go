@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/apierror"
 )
 
 // bindTargets are the request bodies the handlers decode with bindJSON.
@@ -41,7 +43,7 @@ const fuzzMaxBody = 4 << 10
 
 // FuzzBindJSON feeds arbitrary Content-Types and bodies to bindJSON, the
 // decoder of every JSON request body, for each request type. It must never
-// panic; a refusal is an *APIError with a 4xx status, a code and a detail,
+// panic; a refusal is an *apierror.Error with a 4xx status, a code and a detail,
 // and a success means the body was one JSON object of valid UTF-8 without
 // NUL, under a JSON media type, that plain encoding/json decodes to the
 // same value.
@@ -110,9 +112,9 @@ func FuzzBindJSON(f *testing.F) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, fuzzMaxBody)
 		err := bindJSON(c, dst)
 		if err != nil {
-			var ae *APIError
+			var ae *apierror.Error
 			if !errors.As(err, &ae) {
-				t.Fatalf("bindJSON(%q, %q) = %T %v, not an *APIError", contentType, body, err, err)
+				t.Fatalf("bindJSON(%q, %q) = %T %v, not an *apierror.Error", contentType, body, err, err)
 			}
 			switch ae.Status {
 			case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/authd/authd/internal/apierror"
 )
 
 const (
@@ -117,7 +119,7 @@ func refuse(c *gin.Context, status int, code, msg string) {
 		c.AbortWithStatusJSON(status, gin.H{"error": "invalid_request", "error_description": msg})
 		return
 	}
-	writeProblem(c, NewError(status, code, msg))
+	writeProblem(c, apierror.New(status, code, msg))
 }
 
 // saneText refuses a request whose path, query, Basic credentials or form
@@ -141,9 +143,9 @@ func saneText() gin.HandlerFunc {
 			if err := r.ParseForm(); err != nil {
 				var maxErr *http.MaxBytesError
 				if errors.As(err, &maxErr) {
-					refuse(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
+					refuse(c, http.StatusRequestEntityTooLarge, apierror.CodePayloadTooLarge, "The request body is too large.")
 				} else {
-					refuse(c, http.StatusBadRequest, CodeBadRequest, "The request body is not a valid form.")
+					refuse(c, http.StatusBadRequest, apierror.CodeBadRequest, "The request body is not a valid form.")
 				}
 				return
 			}
@@ -154,7 +156,7 @@ func saneText() gin.HandlerFunc {
 			}
 		}
 		if !ok {
-			refuse(c, http.StatusBadRequest, CodeBadRequest, bad)
+			refuse(c, http.StatusBadRequest, apierror.CodeBadRequest, bad)
 			return
 		}
 		c.Next()
@@ -170,7 +172,7 @@ func cleanText(s string) bool {
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
-			refuse(c, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is too large.")
+			refuse(c, http.StatusRequestEntityTooLarge, apierror.CodePayloadTooLarge, "The request body is too large.")
 			return
 		}
 		if c.Request.Body != nil {
@@ -193,7 +195,7 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 					"request_id", requestID(c), "route", c.FullPath(), "panic", v)
 				c.Set(ctxErrorLogged, true)
 				if !c.Writer.Written() {
-					writeProblem(c, NewError(http.StatusInternalServerError, CodeInternal, "An internal error occurred."))
+					writeProblem(c, apierror.New(http.StatusInternalServerError, apierror.CodeInternal, "An internal error occurred."))
 				}
 				c.Abort()
 			}

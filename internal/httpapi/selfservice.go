@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/refresh"
@@ -78,17 +79,17 @@ func (h *contacts) register(c *gin.Context) error {
 		return err
 	}
 	if req.Identity == nil {
-		return invalid("identity", "The identity is required.")
+		return apierror.Invalid("identity", "The identity is required.")
 	}
 	// The id and the cross-reference code belong to the CRM's systems
 	// (POST /backoffice/v1/contacts): a self-registration choosing them
 	// could probe which are taken, and a clash would surface only after
 	// the one-time code was spent.
 	if req.ID != "" {
-		return invalid("id", "Self-registration cannot choose the contact id.")
+		return apierror.Invalid("id", "Self-registration cannot choose the contact id.")
 	}
 	if req.Code != "" {
-		return invalid("code", "Self-registration cannot choose the cross-reference code.")
+		return apierror.Invalid("code", "Self-registration cannot choose the cross-reference code.")
 	}
 	ctx := c.Request.Context()
 	t, err := h.tenant(c)
@@ -132,7 +133,7 @@ func (h *contacts) requestOTP(c *gin.Context) error {
 	case "EMAIL":
 		in.Provider = store.ProviderEmail
 	default:
-		return invalid("channel", "The channel must be SMS or EMAIL.")
+		return apierror.Invalid("channel", "The channel must be SMS or EMAIL.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {
@@ -161,7 +162,7 @@ func (h *contacts) validateOTP(c *gin.Context) error {
 		return err
 	}
 	if req.Code == "" {
-		return invalid("code", "The code is required.")
+		return apierror.Invalid("code", "The code is required.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {
@@ -204,10 +205,10 @@ func (h *contacts) authenticate(c *gin.Context) error {
 	switch strings.ToUpper(req.Provider) {
 	case store.ProviderEmail:
 		if req.Email == "" {
-			return invalid("email", "The email is required.")
+			return apierror.Invalid("email", "The email is required.")
 		}
 		if req.Password == "" {
-			return invalid("password", "The password is required.")
+			return apierror.Invalid("password", "The password is required.")
 		}
 		var err error
 		if ct, err = h.d.Identity.AuthenticateContact(ctx, t.BusinessID, t.Mode, req.Email, req.Password); err != nil {
@@ -215,7 +216,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 		}
 	case store.ProviderFacebook:
 		if req.Token == "" {
-			return invalid("token", "The Facebook token is required.")
+			return apierror.Invalid("token", "The Facebook token is required.")
 		}
 		kind := req.TokenType
 		if kind == "" {
@@ -226,7 +227,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 			return err
 		}
 	default:
-		return invalid("provider", "The provider must be EMAIL or FACEBOOK.")
+		return apierror.Invalid("provider", "The provider must be EMAIL or FACEBOOK.")
 	}
 	p := signin.ContactPrincipal(ct)
 	toks, err := h.d.SignIn.Mint(ctx, p, h.d.signinClient(), nil)
@@ -243,7 +244,7 @@ func (h *contacts) refresh(c *gin.Context) error {
 		return err
 	}
 	if req.RefreshToken == "" {
-		return invalid("refresh_token", "The refresh_token is required.")
+		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {
@@ -286,7 +287,7 @@ func (h *contacts) logout(c *gin.Context) error {
 		return err
 	}
 	if req.RefreshToken == "" {
-		return invalid("refresh_token", "The refresh_token is required.")
+		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
@@ -296,7 +297,7 @@ func (h *contacts) logout(c *gin.Context) error {
 	_, err := h.d.SignIn.RefreshTokens().RevokeFamily(ctx, req.RefreshToken, mine)
 	switch {
 	case errors.Is(err, refresh.ErrOtherClient):
-		return NewError(http.StatusForbidden, CodeForbidden, "The refresh token belongs to someone else.")
+		return apierror.New(http.StatusForbidden, apierror.CodeForbidden, "The refresh token belongs to someone else.")
 	case err != nil && !errors.Is(err, refresh.ErrInvalid): // unknown: nothing to end
 		return err
 	}
@@ -333,7 +334,7 @@ func (h *contacts) addCredentials(c *gin.Context) error {
 		return err
 	}
 	if req.Identity == nil {
-		return invalid("identity", "The identity is required.")
+		return apierror.Invalid("identity", "The identity is required.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {
@@ -365,10 +366,10 @@ func (h *contacts) linkIdentity(c *gin.Context) error {
 		return err
 	}
 	if strings.ToUpper(req.Provider) != store.ProviderFacebook {
-		return invalid("provider", "Only FACEBOOK identities can be linked here.")
+		return apierror.Invalid("provider", "Only FACEBOOK identities can be linked here.")
 	}
 	if req.Token == "" {
-		return invalid("token", "The Facebook token is required.")
+		return apierror.Invalid("token", "The Facebook token is required.")
 	}
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/oauth"
 )
 
@@ -72,7 +73,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery), recoverPanics(d.Logger),
 		withDeadline(d.RequestTimeout), securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
 	e.NoRoute(func(c *gin.Context) {
-		writeProblem(c, NewError(http.StatusNotFound, CodeNotFound, "No such endpoint."))
+		writeProblem(c, apierror.New(http.StatusNotFound, apierror.CodeNotFound, "No such endpoint."))
 	})
 	oauthEndpoints := map[string]http.Handler{
 		"/oauth2/token":      d.OAuth.TokenHandler(),
@@ -86,7 +87,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 			h.ServeHTTP(c.Writer, c.Request)
 			return
 		}
-		writeProblem(c, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method not allowed on this endpoint."))
+		writeProblem(c, apierror.New(http.StatusMethodNotAllowed, apierror.CodeMethodNotAllowed, "Method not allowed on this endpoint."))
 	})
 
 	wk := &wellKnown{oauth: d.OAuth, keys: d.Keys, maxAge: d.JWKSMaxAge}

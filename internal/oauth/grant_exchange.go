@@ -102,11 +102,8 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 		return fosite.ErrInvalidRequest.WithHint("subject_token_type must be " + TokenTypeAccessToken + ".")
 	}
 	claims, err := g.tokens.Verify(ctx, subjectToken)
-	switch {
-	case errors.Is(err, token.ErrInvalid), errors.Is(err, token.ErrExpired), errors.Is(err, token.ErrRevoked):
-		return fosite.ErrInvalidGrant.WithHint("The subject_token is not a valid authd access token.")
-	case err != nil:
-		return err
+	if err != nil {
+		return grantError(err, "The subject_token is not a valid authd access token.")
 	}
 	org := f.Get("organisation_id")
 	if res := f.Get("resource"); res != "" {
@@ -128,12 +125,11 @@ func (g *exchangeGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite
 	p, toks, err := g.signin.Switch(ctx, claims, org, mode, signinClient(r.GetClient()))
 	switch {
 	case errors.Is(err, signin.ErrOtherClient):
-		return fosite.ErrInvalidGrant.WithHint("The subject_token was issued to another client.")
+		return grantError(err, "The subject_token was issued to another client.")
 	case errors.Is(err, signin.ErrForbiddenOrganisation):
-		return errInvalidTarget
-	}
-	if err != nil {
-		return err
+		return grantError(err, errInvalidTarget.DescriptionField)
+	case err != nil:
+		return grantError(err, "")
 	}
 	s.issue(p, toks)
 	return nil

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 
 	"github.com/ory/fosite"
 
@@ -49,17 +48,8 @@ func (f *FacebookExchanger) Exchange(ctx context.Context, client store.Client, t
 		mode = store.ModeLive
 	}
 	c, err := f.ss.FacebookSignIn(ctx, selfservice.Tenant{BusinessID: client.OrganisationID, Mode: mode}, tok, kind, nonce)
-	switch {
-	case errors.Is(err, selfservice.ErrInvalidFacebookToken):
-		return signin.Principal{}, fosite.ErrInvalidGrant.WithHint("Facebook does not vouch for this token.")
-	case errors.Is(err, selfservice.ErrContactNotFound):
-		return signin.Principal{}, fosite.ErrInvalidGrant.WithHint("No contact has this Facebook account.")
-	case errors.Is(err, selfservice.ErrFacebookUnavailable):
-		return signin.Principal{}, fosite.ErrTemporarilyUnavailable.WithHint("Facebook cannot be reached; retry later.").WithWrap(err)
-	case errors.Is(err, selfservice.ErrFacebookNotConfigured):
-		return signin.Principal{}, fosite.ErrInvalidRequest.WithHint("Facebook sign-in is not configured.")
-	case err != nil:
-		return signin.Principal{}, err
+	if err != nil {
+		return signin.Principal{}, grantError(err, "")
 	}
 	return signin.ContactPrincipal(c), nil
 }

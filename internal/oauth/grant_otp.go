@@ -45,14 +45,10 @@ func (g *otpGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.Acce
 	tenant := clientTenant(r.GetClient())
 	_, p, err := g.otp.ValidateOTP(ctx, tenant, id, code)
 	switch {
-	case errors.Is(err, selfservice.ErrInvalidOTP):
-		return fosite.ErrInvalidGrant.WithHint("The code is not valid.")
 	case errors.Is(err, selfservice.ErrOTPExpired) && tenant != nil:
-		return fosite.ErrInvalidGrant.WithHint("The code expired, was used up, or was issued for another business or mode than this client's.")
-	case errors.Is(err, selfservice.ErrOTPExpired):
-		return fosite.ErrInvalidGrant.WithHint("The code expired or was used up.")
+		return grantError(err, "The code expired, was used up, or was issued for another business or mode than this client's.")
 	case err != nil:
-		return err
+		return grantError(err, "")
 	}
 	toks, err := g.signin.Mint(ctx, p, signinClient(r.GetClient()), nil)
 	if err != nil {

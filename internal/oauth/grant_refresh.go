@@ -54,11 +54,8 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.
 	if scopeRefused {
 		return fosite.ErrInvalidScope.WithHint("The requested scope exceeds what the refresh token was granted.")
 	}
-	if errors.Is(err, signin.ErrInvalidGrant) {
-		return fosite.ErrInvalidGrant.WithHint("The refresh token is invalid, expired or revoked.")
-	}
 	if err != nil {
-		return err
+		return grantError(err, "")
 	}
 	r.GetSession().(*Session).issue(p, toks)
 	return nil

@@ -13,9 +13,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
-	"github.com/authd/authd/internal/cache"
-	"github.com/authd/authd/internal/identity"
-	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -194,44 +192,73 @@ func (p *Provider) TokenHandler() http.Handler {
 	})
 }
 
-// writeTokenError renders RFC 6749 §5.2 errors. A storage or cache outage
-// becomes 503 temporarily_unavailable rather than a misleading
-// invalid_client; unexpected errors are logged (never with a token) and
-// answered as server_error.
+// writeTokenError renders RFC 6749 §5.2 errors: fosite's own protocol
+// errors as they are, every domain error as the error table (apierror)
+// describes it. An outage is 503 temporarily_unavailable with
+// Retry-After (not a misleading invalid_client); a server-side failure is
+// logged once at ERROR with its cause (never a token) and answered as
+// server_error.
 func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
-	var rl *identity.RateLimitedError
-	if errors.As(err, &rl) {
-		w.Header().Set("Retry-After", strconv.Itoa(int((rl.RetryAfter+time.Second-1)/time.Second)))
-		err = &fosite.RFC6749Error{ErrorField: "too_many_requests", CodeField: http.StatusTooManyRequests,
-			DescriptionField: "Too many attempts; retry later."}
+	rfc, e := oauthError(err)
+	if e != nil && e.Internal() {
+		p.logger.ErrorContext(ctx, "oauth: request failed", "error", err)
+		failureLogged(ctx)
 	}
-	err = p.classify(context.WithValue(ctx, retryAfterKey{}, w), err)
-	rfc := fosite.ErrorToRFC6749Error(err)
+	if e != nil && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 	if rfc.CodeField == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
 	}
 	p.f.WriteAccessError(ctx, w, ar, rfc)
 }
 
-func (p *Provider) classify(ctx context.Context, err error) error {
-	if errors.Is(err, store.ErrInvalidValue) {
-		return fosite.ErrInvalidRequest.WithHint("The request holds a value that cannot be stored or looked up.")
+// oauthError is err as an RFC 6749 error, and the table's entry when it
+// came from the table.
+func oauthError(err error) (*fosite.RFC6749Error, *apierror.Error) {
+	var rfc *fosite.RFC6749Error
+	if errors.As(err, &rfc) && !apierror.Known(err) {
+		return rfc, nil // fosite's own protocol error
 	}
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) {
-		p.logger.ErrorContext(ctx, "oauth: backend unavailable", "error", err)
-		failureLogged(ctx)
-		if w, ok := ctx.Value(retryAfterKey{}).(http.ResponseWriter); ok {
-			w.Header().Set("Retry-After", "5")
-		}
-		return fosite.ErrTemporarilyUnavailable.WithHint("The service is temporarily unavailable; retry later.").WithWrap(err)
+	e := apierror.For(err)
+	return oauthFrom(e).WithWrap(err), e
+}
+
+// oauthFrom is fosite's error for the table's entry e.
+func oauthFrom(e *apierror.Error) *fosite.RFC6749Error {
+	var base *fosite.RFC6749Error
+	switch e.OAuth {
+	case apierror.OAuthInvalidGrant:
+		base = fosite.ErrInvalidGrant
+	case apierror.OAuthInvalidClient:
+		base = fosite.ErrInvalidClient
+	case apierror.OAuthUnauthorizedClient:
+		base = fosite.ErrUnauthorizedClient
+	case apierror.OAuthInvalidScope:
+		base = fosite.ErrInvalidScope
+	case apierror.OAuthInvalidTarget:
+		base = errInvalidTarget
+	case apierror.OAuthTemporarily:
+		base = fosite.ErrTemporarilyUnavailable
+	case apierror.OAuthTooManyRequests:
+		base = &fosite.RFC6749Error{ErrorField: apierror.OAuthTooManyRequests, CodeField: http.StatusTooManyRequests,
+			DescriptionField: "Too many requests; retry later."}
+	case apierror.OAuthServerError:
+		return fosite.ErrServerError
+	default:
+		base = fosite.ErrInvalidRequest
 	}
-	rfc := fosite.ErrorToRFC6749Error(err)
-	if rfc.CodeField >= 500 {
-		p.logger.ErrorContext(ctx, "oauth: internal error", "error", err, "debug", rfc.DebugField)
-		failureLogged(ctx)
-		return fosite.ErrServerError.WithWrap(err)
+	return base.WithHint(e.Detail)
+}
+
+// grantError is a grant's refusal: err as the error table describes it,
+// with the grant's own hint when detail is set.
+func grantError(err error, detail string) error {
+	rfc, e := oauthError(err)
+	if e != nil && detail != "" && !e.Internal() {
+		return oauthFrom(e.WithDetail(detail)).WithWrap(err)
 	}
-	return err
+	return rfc
 }
 
 // authenticateClient authenticates the caller of introspection or
@@ -284,8 +311,6 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
-
-type retryAfterKey struct{}
 
 type failureLoggedKey struct{}
 
