@@ -414,7 +414,6 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	}
 }
 
-
 // TestOpenAPIDiscoveryDocument fetches the real discovery documents and
 // checks that every member is a property of the spec's schema for them and
 // appears in the spec's documented example, that every required property
