@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,12 +35,6 @@ type APIKeyDeps struct {
 	Service    APIKeyService
 	Authorizer Authorizer
 }
-
-// Page sizes of the API-key listing.
-const (
-	defaultAPIKeyPageSize = 20
-	maxAPIKeyPageSize     = 100
-)
 
 // mountAPIKeys serves /backoffice/v1/api-keys. Managing keys takes a user
 // token whose role in the token's organisation is admin or owner; the mode
@@ -162,19 +155,15 @@ func (a *api) listAPIKeys(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := apiKeyQueryInt(c, "page", 1, 1, 1000000)
+	p, pg, size, err := page(c)
 	if err != nil {
 		return err
 	}
-	size, err := apiKeyQueryInt(c, "size", defaultAPIKeyPageSize, 1, maxAPIKeyPageSize)
-	if err != nil {
-		return err
-	}
-	list, err := a.APIKeyAdmin.Service.List(c.Request.Context(), scope, store.Page{Offset: (page - 1) * size, Size: size})
+	list, err := a.APIKeyAdmin.Service.List(c.Request.Context(), scope, p)
 	if err != nil {
 		return apiKeyError(err)
 	}
-	out := apiKeyListJSON{APIKeys: make([]apiKeyJSON, len(list)), Page: page, Size: size}
+	out := apiKeyListJSON{APIKeys: make([]apiKeyJSON, len(list)), Page: pg, Size: size}
 	for i, in := range list {
 		out.APIKeys[i] = toAPIKeyJSON(in)
 	}
@@ -256,17 +245,3 @@ func apiKeyError(err error) error {
 	return err
 }
 
-// apiKeyQueryInt reads an optional integer query parameter within [lo, hi].
-func apiKeyQueryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
-	s, ok := c.GetQuery(name)
-	if !ok || s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		e := apierror.New(http.StatusUnprocessableEntity, apierror.CodeValidation, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi)+".")
-		e.Field = name
-		return 0, e
-	}
-	return n, nil
-}

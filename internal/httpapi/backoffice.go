@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -219,30 +218,6 @@ func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal,
 	return nil
 }
 
-// page reads ?page= (1-based) and ?size= (default 20, at most 100).
-func page(c *gin.Context) (store.Page, int, int, error) {
-	pg, size := 1, 20
-	for _, k := range []string{"page", "size"} {
-		if len(c.QueryArray(k)) > 1 {
-			return store.Page{}, 0, 0, apierror.Invalid(k, k+" must be given once.")
-		}
-	}
-	if v := c.Query("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			return store.Page{}, 0, 0, apierror.Invalid("page", "page must be a positive integer.")
-		}
-		pg = n
-	}
-	if v := c.Query("size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return store.Page{}, 0, 0, apierror.Invalid("size", "size must be between 1 and 100.")
-		}
-		size = n
-	}
-	return store.Page{Offset: (pg - 1) * size, Size: size}, pg, size, nil
-}
 
 func (b *backoffice) myOrganisations(c *gin.Context) error {
 	p, pg, size, err := page(c)
