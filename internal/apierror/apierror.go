@@ -191,6 +191,8 @@ var table = []rule{
 	{is(identity.ErrInvalidCredentials), fixed(http.StatusUnauthorized, CodeInvalidCredentials, OAuthInvalidGrant, "The credentials are not valid.")},
 	{is(signin.ErrInvalidGrant), fixed(http.StatusUnauthorized, CodeInvalidRefresh, OAuthInvalidGrant, "The refresh token is invalid, expired or revoked; sign in again.")},
 	{is(signin.ErrForbiddenOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidTarget, "You may not act for this organisation.")},
+	{is(signin.ErrInvalidSubjectToken), fixed(http.StatusUnauthorized, CodeInvalidToken, OAuthInvalidGrant, "The access token is not valid.")},
+	{is(signin.ErrNotYourToken), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "The refresh token belongs to someone else.")},
 	{is(signin.ErrOtherClient), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidGrant, "This token was issued to another client; sign in through it.")},
 	{is(identity.ErrOutsideScope), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidTarget,
 		"This token acts for another organisation: switch to this one (or one above it) first.")},

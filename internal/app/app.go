@@ -176,9 +176,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	a.OAuth = oauth.New(oauth.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-	}, newClientCache(a.Store, cfg.Database.QueryTimeout, cfg.Database.StaleIfError), a.Tokens, logger, metrics.TokenIssued)
-	a.OAuth.EnableSignIn(a.SignIn, a.SignIn, oauth.NewFacebookExchanger(a.SelfService))
-	a.OAuth.EnableOTP(a.SelfService, a.SignIn)
+	}, newClientCache(a.Store, cfg.Database.QueryTimeout, cfg.Database.StaleIfError), a.Tokens, a.SignIn, logger, metrics.TokenIssued)
 	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
 	a.OAuth.AddRevoker(oauth.NewAPIKeyRevoker())
 

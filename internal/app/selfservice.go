@@ -36,7 +36,8 @@ func (a *App) wireSelfService() error {
 	if err != nil {
 		return err
 	}
-	a.SelfService = selfservice.New(a.Identity, a.OTP, a.SignIn, a.Logger)
+	a.SelfService = selfservice.New(a.Identity, a.OTP, a.Logger)
+	a.SignIn.UseContacts(a.SelfService)
 	if cfg.Facebook.AppID != "" {
 		fb, err := facebook.New(facebook.Config{
 			AppID: cfg.Facebook.AppID, AppSecret: cfg.Facebook.AppSecret,

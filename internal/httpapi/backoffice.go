@@ -67,21 +67,11 @@ func (b *backoffice) authenticate(c *gin.Context) error {
 	if req.Password == "" {
 		return apierror.Invalid("password", "The password is required.")
 	}
-	ctx := c.Request.Context()
-	u, err := b.d.Identity.AuthenticateUser(ctx, req.Username, req.Password)
+	res, err := b.d.SignIn.UserPassword(c.Request.Context(), b.d.signinClient(), nil, req.Username, req.Password)
 	if err != nil {
 		return err
 	}
-	p, err := b.d.SignIn.UserPrincipal(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	toks, err := b.d.SignIn.Mint(ctx, p, b.d.signinClient(), nil)
-	if err != nil {
-		return err
-	}
-	b.d.SignIn.SignedIn(ctx, p, "password")
-	return b.respondAuth(c, http.StatusOK, p, toks)
+	return b.respondAuth(c, http.StatusOK, res.Principal, res.Tokens)
 }
 
 type refreshRequest struct {

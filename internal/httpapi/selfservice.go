@@ -10,7 +10,6 @@ import (
 	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
-	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
@@ -100,13 +99,12 @@ func (h *contacts) register(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.Principal != nil {
-		toks, err := h.d.SignIn.Mint(ctx, *res.Principal, h.d.signinClient(), nil)
+	if res.SignIn {
+		in, err := h.d.SignIn.Registered(ctx, h.d.signinClient(), res.Contact)
 		if err != nil {
 			return err
 		}
-		h.d.SignIn.SignedIn(ctx, *res.Principal, "password")
-		return h.respondAuth(c, http.StatusCreated, res.Contact, toks)
+		return h.respondAuth(c, http.StatusCreated, res.Contact, in.Tokens)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, gin.H{"contact": toContactJSON(res.Contact),
@@ -169,15 +167,11 @@ func (h *contacts) validateOTP(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	ct, p, err := h.d.SelfService.ValidateOTP(ctx, &t, c.Param("otp_id"), req.Code)
+	res, err := h.d.SignIn.OTP(ctx, h.d.signinClient(), &t, c.Param("otp_id"), req.Code)
 	if err != nil {
 		return err
 	}
-	toks, err := h.d.SignIn.Mint(ctx, p, h.d.signinClient(), nil)
-	if err != nil {
-		return err
-	}
-	return h.respondAuth(c, http.StatusOK, ct, toks)
+	return h.respondAuth(c, http.StatusOK, *res.Contact, res.Tokens)
 }
 
 type contactAuthenticateRequest struct {
@@ -201,7 +195,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	var ct store.Contact
+	var res signin.Result
 	switch strings.ToUpper(req.Provider) {
 	case store.ProviderEmail:
 		if req.Email == "" {
@@ -210,10 +204,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 		if req.Password == "" {
 			return apierror.Invalid("password", "The password is required.")
 		}
-		var err error
-		if ct, err = h.d.Identity.AuthenticateContact(ctx, t.BusinessID, t.Mode, req.Email, req.Password); err != nil {
-			return err
-		}
+		res, err = h.d.SignIn.ContactPassword(ctx, h.d.signinClient(), nil, t, req.Email, req.Password)
 	case store.ProviderFacebook:
 		if req.Token == "" {
 			return apierror.Invalid("token", "The Facebook token is required.")
@@ -222,20 +213,14 @@ func (h *contacts) authenticate(c *gin.Context) error {
 		if kind == "" {
 			kind = selfservice.FacebookTokenType(req.Token)
 		}
-		var err error
-		if ct, err = h.d.SelfService.FacebookSignIn(ctx, t, req.Token, kind, req.Nonce); err != nil {
-			return err
-		}
+		res, err = h.d.SignIn.Facebook(ctx, h.d.signinClient(), t, req.Token, kind, req.Nonce)
 	default:
 		return apierror.Invalid("provider", "The provider must be EMAIL or FACEBOOK.")
 	}
-	p := signin.ContactPrincipal(ct)
-	toks, err := h.d.SignIn.Mint(ctx, p, h.d.signinClient(), nil)
 	if err != nil {
 		return err
 	}
-	h.d.SignIn.SignedIn(ctx, p, strings.ToLower(req.Provider))
-	return h.respondAuth(c, http.StatusOK, ct, toks)
+	return h.respondAuth(c, http.StatusOK, *res.Contact, res.Tokens)
 }
 
 func (h *contacts) refresh(c *gin.Context) error {
@@ -290,30 +275,8 @@ func (h *contacts) logout(c *gin.Context) error {
 		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
 	claims, _ := claimsOf(c)
-	ctx := c.Request.Context()
-	mine := func(r store.RefreshToken) bool {
-		return r.SubjectKind == store.KindContact && r.SubjectID == claims.Subject && r.OrganisationID == claims.Org && string(r.Mode) == claims.Mode
-	}
-	_, err := h.d.SignIn.RefreshTokens().RevokeFamily(ctx, req.RefreshToken, mine)
-	switch {
-	case errors.Is(err, refresh.ErrOtherClient):
-		return apierror.New(http.StatusForbidden, apierror.CodeForbidden, "The refresh token belongs to someone else.")
-	case err != nil && !errors.Is(err, refresh.ErrInvalid): // unknown: nothing to end
+	if err := h.d.SignIn.Logout(c.Request.Context(), claims, req.RefreshToken); err != nil {
 		return err
-	}
-	// So does the sign-in this access token belongs to (its sid), even
-	// when the refresh token sent is another device's or mistyped: a 204
-	// must mean this session is over.
-	if claims.Family != "" {
-		if err := h.d.SignIn.RefreshTokens().EndFamily(ctx, claims.Family); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	// The access token used here ends too.
-	if h.d.Revoker != nil {
-		if err := h.d.Revoker.Revoke(ctx, claims); err != nil {
-			return err
-		}
 	}
 	c.Status(http.StatusNoContent)
 	return nil

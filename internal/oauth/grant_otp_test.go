@@ -13,17 +13,22 @@ import (
 	"github.com/authd/authd/internal/store"
 )
 
-// tenantRecorder is an OTPValidator that records the tenant it was asked
-// to check the code against, and refuses every code as another tenant's
-// (what selfservice answers for a code of another business or mode).
+// tenantRecorder is the contact flows signin proves contacts with: it
+// records the tenant it was asked to check the code against, and refuses
+// every code as another tenant's (what selfservice answers for a code of
+// another business or mode).
 type tenantRecorder struct {
 	called bool
 	tenant *selfservice.Tenant
 }
 
-func (v *tenantRecorder) ValidateOTP(_ context.Context, t *selfservice.Tenant, _, _ string) (store.Contact, signin.Principal, error) {
+func (v *tenantRecorder) ValidateOTP(_ context.Context, t *selfservice.Tenant, _, _ string) (store.Contact, error) {
 	v.called, v.tenant = true, t
-	return store.Contact{}, signin.Principal{}, selfservice.ErrOTPExpired
+	return store.Contact{}, selfservice.ErrOTPExpired
+}
+
+func (v *tenantRecorder) FacebookSignIn(context.Context, selfservice.Tenant, string, string, string) (store.Contact, error) {
+	return store.Contact{}, selfservice.ErrInvalidFacebookToken
 }
 
 // TestOTPGrantHonoursClientBinding: a client bound to a business checks
@@ -44,7 +49,9 @@ func TestOTPGrantHonoursClientBinding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.client.GrantTypes = []string{GrantOTP}
 			v := &tenantRecorder{}
-			g := &otpGrant{otp: v}
+			s := signin.New(nil, nil, nil, nil, signin.Config{})
+			s.UseContacts(v)
+			g := otpGrant(s)
 			r := fosite.NewAccessRequest(NewSession())
 			r.GrantTypes = fosite.Arguments{GrantOTP}
 			r.Client = &Client{Client: tc.client}

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/oauth2"
 
 	"github.com/authd/authd/internal/apierror"
+	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -51,18 +51,17 @@ type Provider struct {
 	f             *fosite.Fosite
 	fc            *fosite.Config
 	tokens        *token.Service
-	at            *accessTokens
 	grants        []string
 	introspectors []Introspector
 	revokers      []Revoker
 	logger        *slog.Logger
 	observe       Observer
-	exchange      *exchangeGrant
 }
 
-// New wires fosite with authd's clients and access tokens and registers
-// the client_credentials grant.
-func New(cfg Config, clients ClientStore, tokens *token.Service, logger *slog.Logger, observe Observer) *Provider {
+// New wires fosite with authd's clients and registers every grant (each
+// signs in through s), and introspection and revocation of access and
+// refresh tokens.
+func New(cfg Config, clients ClientStore, tokens *token.Service, s *signin.Service, logger *slog.Logger, observe Observer) *Provider {
 	if len(cfg.DefaultAudience) == 0 {
 		cfg.DefaultAudience = []string{cfg.Issuer}
 	}
@@ -78,58 +77,34 @@ func New(cfg Config, clients ClientStore, tokens *token.Service, logger *slog.Lo
 		ClientSecretsHasher:        secretHasher{},
 		SendDebugMessagesToClients: false,
 	}
-	at := &accessTokens{tokens: tokens, defaultAudience: cfg.DefaultAudience}
 	p := &Provider{
 		cfg:     cfg,
 		f:       fosite.NewOAuth2Provider(fositeStorage{clients: clients}, fc),
 		fc:      fc,
 		tokens:  tokens,
-		at:      at,
 		logger:  logger,
 		observe: observe,
 	}
-	p.AddGrant(GrantClientCredentials, clientCredentialsGrant{&oauth2.ClientCredentialsGrantHandler{
-		HandleHelper: p.HandleHelper(),
-		Config:       fc,
-	}})
+	for _, g := range []*grant{clientCredentialsGrant(s), passwordGrant(s), refreshGrant(s), exchangeGrant(s), otpGrant(s)} {
+		p.AddGrant(g)
+	}
 	p.AddIntrospector(accessTokenIntrospector{tokens: tokens})
 	p.AddRevoker(accessTokenRevoker{tokens: tokens})
+	p.AddIntrospector(refreshIntrospector{s: s})
+	p.AddRevoker(refreshRevoker{s: s})
 	return p
 }
 
-// clientCredentialsGrant is fosite's handler, except that a public client
-// asking for it is unauthorized_client (RFC 6749 §5.2: the client may not
-// use this grant), where fosite says invalid_grant.
-type clientCredentialsGrant struct {
-	*oauth2.ClientCredentialsGrantHandler
-}
-
-func (g clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
-	if g.CanHandleTokenEndpointRequest(ctx, r) && r.GetClient().IsPublic() {
-		return fosite.ErrUnauthorizedClient.WithHint("A public client may not use the client_credentials grant.")
-	}
-	return g.ClientCredentialsGrantHandler.HandleTokenEndpointRequest(ctx, r)
-}
-
-// HandleHelper issues access tokens for grant handlers built elsewhere.
-func (p *Provider) HandleHelper() *oauth2.HandleHelper {
-	return &oauth2.HandleHelper{AccessTokenStrategy: p.at, AccessTokenStorage: p.at, Config: p.fc}
-}
-
-// FositeConfig exposes the fosite configuration grant handlers need.
-func (p *Provider) FositeConfig() *fosite.Config { return p.fc }
-
-// AddGrant registers a token endpoint handler for grantType; the grant is
-// then advertised in the metadata and accepted at /oauth2/token.
-func (p *Provider) AddGrant(grantType string, h fosite.TokenEndpointHandler) {
-	p.fc.TokenEndpointHandlers.Append(h)
-	if !slices.Contains(p.grants, grantType) {
-		p.grants = append(p.grants, grantType)
+// AddGrant registers a grant: it is then advertised in the metadata and
+// accepted at /oauth2/token.
+func (p *Provider) AddGrant(g *grant) {
+	// Not Append: it drops handlers of a type already listed, and every
+	// grant is a *grant.
+	p.fc.TokenEndpointHandlers = append(p.fc.TokenEndpointHandlers, g)
+	if !slices.Contains(p.grants, g.name) {
+		p.grants = append(p.grants, g.name)
 	}
 }
-
-// GrantTypes lists the registered grants.
-func (p *Provider) GrantTypes() []string { return slices.Clone(p.grants) }
 
 // TokenHandler serves POST /oauth2/token (RFC 6749 §3.2).
 func (p *Provider) TokenHandler() http.Handler {
@@ -154,36 +129,16 @@ func (p *Provider) TokenHandler() http.Handler {
 			p.writeTokenError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
 			return
 		}
-		session := NewSession()
-		ar, err := p.f.NewAccessRequest(ctx, r, session)
+		ar, err := p.f.NewAccessRequest(ctx, r, NewSession())
 		if err != nil {
 			p.writeTokenError(ctx, w, ar, err)
 			return
-		}
-		if ar.GetGrantTypes().ExactOne(GrantClientCredentials) {
-			c := ar.GetClient().(*Client)
-			session.Subject = c.ID
-			session.Kind = token.KindClient
-			session.Org = c.OrganisationID
-			session.Mode = string(c.Mode)
-			for _, s := range ar.GetRequestedScopes() {
-				ar.GrantScope(s) // each was checked against the client's scopes
-			}
-			for _, a := range ar.GetRequestedAudience() {
-				ar.GrantAudience(a)
-			}
 		}
 		resp, err := p.f.NewAccessResponse(ctx, ar)
 		if err != nil {
 			p.writeTokenError(ctx, w, ar, err)
 			return
 		}
-		for k, v := range session.Extra {
-			resp.SetExtra(k, v)
-		}
-		// RFC 6750's scheme name, as the introspection and CRM answers
-		// spell it (RFC 6749 §5.1: clients compare it case-insensitively).
-		resp.SetTokenType("Bearer")
 		if s, ok := resp.GetExtra("scope").(string); ok && s == "" {
 			delete(resp.ToMap(), "scope") // no scope granted: omitted, not ""
 		}

@@ -8,22 +8,12 @@ import (
 	"github.com/authd/authd/internal/signin"
 )
 
-// Session is what authd knows about the subject of a token request. Grant
-// handlers fill it; the access-token strategy turns it into claims.
+// Session is fosite's view of a token request: the subject and the tokens
+// the grant had signin issue.
 type Session struct {
 	Subject   string
-	Username  string
-	Kind      string // token.KindUser, KindContact or KindClient
-	Org       string
-	Mode      string
-	HomeOrg   string
-	Family    string
 	ExpiresAt map[fosite.TokenType]time.Time
-	// Extra is copied into the token response (e.g. the CRM-style
-	// profile), never into the token.
-	Extra map[string]any
 
-	// issued holds tokens a grant minted itself (refresh, exchange).
 	issued *signin.Tokens
 }
 
@@ -46,7 +36,7 @@ func (s *Session) SetExpiresAt(key fosite.TokenType, exp time.Time) {
 func (s *Session) GetExpiresAt(key fosite.TokenType) time.Time { return s.ExpiresAt[key] }
 
 // GetUsername implements fosite.Session.
-func (s *Session) GetUsername() string { return s.Username }
+func (s *Session) GetUsername() string { return "" }
 
 // GetSubject implements fosite.Session.
 func (s *Session) GetSubject() string { return s.Subject }
@@ -57,12 +47,6 @@ func (s *Session) Clone() fosite.Session {
 	c.ExpiresAt = make(map[fosite.TokenType]time.Time, len(s.ExpiresAt))
 	for k, v := range s.ExpiresAt {
 		c.ExpiresAt[k] = v
-	}
-	if s.Extra != nil {
-		c.Extra = make(map[string]any, len(s.Extra))
-		for k, v := range s.Extra {
-			c.Extra[k] = v
-		}
 	}
 	return &c
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/otp"
-	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -45,7 +44,6 @@ type Tenant struct {
 type Service struct {
 	id     *identity.Service
 	otp    OTP
-	signin *signin.Service
 	logger *slog.Logger
 
 	fb             FacebookVerifier
@@ -53,11 +51,11 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(id *identity.Service, o OTP, s *signin.Service, logger *slog.Logger) *Service {
+func New(id *identity.Service, o OTP, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{id: id, otp: o, signin: s, logger: logger}
+	return &Service{id: id, otp: o, logger: logger}
 }
 
 // Identity input of registration and add-credentials.
@@ -70,11 +68,12 @@ type IdentityInput struct {
 }
 
 // Registered is the outcome of Register: an OTP to validate (the contact
-// is stored once it is), or a signed-in contact (email + password).
+// is stored once it is), or a stored contact with a password, which may
+// sign in at once (SignIn).
 type Registered struct {
-	Contact   store.Contact
-	OTP       *otp.Issued
-	Principal *signin.Principal
+	Contact store.Contact
+	OTP     *otp.Issued
+	SignIn  bool
 }
 
 // resolved is an identity input checked and normalised.
@@ -147,8 +146,7 @@ func (s *Service) Register(ctx context.Context, t Tenant, in identity.ContactInp
 		if err := s.id.RegisterContact(ctx, c, store.Identity{Provider: r.provider, Subject: r.subject, PasswordHash: hash}); err != nil {
 			return Registered{}, err
 		}
-		p := signin.ContactPrincipal(c)
-		return Registered{Contact: c, Principal: &p}, nil
+		return Registered{Contact: c, SignIn: true}, nil
 	}
 	pending, err := json.Marshal(c)
 	if err != nil {
@@ -282,11 +280,11 @@ func onRecord(c store.Contact, r resolved) bool {
 	return false
 }
 
-// ValidateOTP checks a code and signs its contact in: for a registration
-// it stores the contact and its identity first, for add-credentials it
-// attaches the identity. t, when not nil, must be the tenant the code was
-// issued for.
-func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, signin.Principal, error) {
+// ValidateOTP checks a code and returns the contact it proves: for a
+// registration it stores the contact and its identity first, for
+// add-credentials it attaches the identity. t, when not nil, must be the
+// tenant the code was issued for.
+func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, error) {
 	var (
 		v   otp.Verified
 		err error
@@ -298,14 +296,14 @@ func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string
 	}
 	switch {
 	case errors.Is(err, otp.ErrInvalidCode):
-		return store.Contact{}, signin.Principal{}, ErrInvalidOTP
+		return store.Contact{}, ErrInvalidOTP
 	case errors.Is(err, otp.ErrExpired):
-		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+		return store.Contact{}, ErrOTPExpired
 	case err != nil:
-		return store.Contact{}, signin.Principal{}, err
+		return store.Contact{}, err
 	}
 	if t != nil && (v.BusinessID != t.BusinessID || v.Mode != t.Mode) {
-		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+		return store.Contact{}, ErrOTPExpired
 	}
 	var c store.Contact
 	switch v.Purpose {
@@ -325,12 +323,10 @@ func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string
 		err = ErrOTPExpired
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Contact{}, signin.Principal{}, ErrOTPExpired
+		return store.Contact{}, ErrOTPExpired
 	}
 	if err != nil {
-		return store.Contact{}, signin.Principal{}, err
+		return store.Contact{}, err
 	}
-	p := signin.ContactPrincipal(c)
-	s.signin.SignedIn(ctx, p, "otp")
-	return c, p, nil
+	return c, nil
 }

@@ -52,11 +52,22 @@ type Config struct {
 	Audience       []string
 }
 
-// Service issues and renews tokens.
+// Result is a completed sign-in: who, the tokens, and for a contact the
+// contact as it is now.
+type Result struct {
+	Principal Principal
+	Tokens    Tokens
+	Contact   *store.Contact
+}
+
+// Service owns every sign-in from its proof to its tokens and audit event,
+// and every renewal and end of one: both doors (the CRM endpoints and
+// /oauth2/token) call the same functions.
 type Service struct {
 	tokens   *token.Service
 	refresh  *refresh.Service
 	identity *identity.Service
+	contacts ContactFlows
 	audit    *audit.Recorder
 	cfg      Config
 }
@@ -216,12 +227,68 @@ func (s *Service) Switch(ctx context.Context, subject token.Claims, orgID string
 	return p, toks, nil
 }
 
-// SignedIn records a successful sign-in.
-func (s *Service) SignedIn(ctx context.Context, p Principal, method string) {
+// complete ends every sign-in: tokens for p issued to c, and the audit
+// event naming how it was proven.
+func (s *Service) complete(ctx context.Context, p Principal, c Client, scopes []string, method string, ct *store.Contact) (Result, error) {
+	toks, err := s.Mint(ctx, p, c, scopes)
+	if err != nil {
+		return Result{}, err
+	}
+	s.signedIn(ctx, p, method)
+	return Result{Principal: p, Tokens: toks, Contact: ct}, nil
+}
+
+// signedIn records a successful sign-in.
+func (s *Service) signedIn(ctx context.Context, p Principal, method string) {
 	action := audit.UserSignIn
 	if p.Kind == store.KindContact {
 		action = audit.ContactSignIn
 	}
 	s.audit.Record(ctx, store.AuditEvent{Action: action, Success: true, ActorKind: p.Kind, ActorID: p.ID,
 		OrganisationID: p.Org, TargetKind: p.Kind, TargetID: p.ID, Details: map[string]string{"method": method, "mode": string(p.Mode)}})
+}
+
+// ErrInvalidSubjectToken: the token to exchange is not a valid authd
+// access token (malformed, forged, expired or revoked).
+var ErrInvalidSubjectToken = errors.New("signin: the subject token is not a valid access token")
+
+// SwitchToken is Switch from a raw access token (RFC 8693's
+// subject_token), verified first.
+func (s *Service) SwitchToken(ctx context.Context, raw, orgID string, mode store.Mode, client Client) (Result, error) {
+	claims, err := s.tokens.Verify(ctx, raw)
+	switch {
+	case errors.Is(err, token.ErrInvalid), errors.Is(err, token.ErrExpired), errors.Is(err, token.ErrRevoked):
+		return Result{}, ErrInvalidSubjectToken
+	case err != nil:
+		return Result{}, err
+	}
+	p, toks, err := s.Switch(ctx, claims, orgID, mode, client)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Principal: p, Tokens: toks}, nil
+}
+
+// ClientPrincipal is a confidential client acting for itself, with the
+// business and mode it may be bound to.
+type ClientPrincipal struct {
+	ID   string
+	Org  string
+	Mode store.Mode
+}
+
+// ClientCredentials issues a client its own access token (no refresh
+// token): sub and client_id are the client, for the scopes and audiences
+// it asked for (checked by the caller against what it holds).
+func (s *Service) ClientCredentials(c ClientPrincipal, scopes, audience []string) (Result, error) {
+	if len(audience) == 0 {
+		audience = s.cfg.Audience
+	}
+	at, claims, err := s.tokens.IssueFor(token.Subject{ID: c.ID, Kind: token.KindClient, ClientID: c.ID, Org: c.Org,
+		Mode: string(c.Mode), Scopes: scopes, Audience: audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Principal: Principal{Kind: store.KindClient, ID: c.ID, Org: c.Org, Mode: c.Mode},
+		Tokens: Tokens{AccessToken: at, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(scopes, " "), Claims: claims}}, nil
 }
