@@ -244,4 +244,3 @@ func apiKeyError(err error) error {
 	}
 	return err
 }
-

@@ -208,7 +208,6 @@ func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal,
 	return nil
 }
 
-
 func (b *backoffice) myOrganisations(c *gin.Context) error {
 	p, pg, size, err := page(c)
 	if err != nil {
