@@ -113,6 +113,18 @@ func (m *Manager) Verify(token string) (payload []byte, header Header, err error
 	return payload, h, nil
 }
 
+// Accepts reports whether a token signed by kid would still verify at t:
+// the key is loaded and has not expired. It reads the loaded set only
+// (token's verified-token cache asks it on every hit).
+func (m *Manager) Accepts(kid string, t time.Time) bool {
+	ks := m.set.Load()
+	if ks == nil {
+		return false
+	}
+	e := ks.lookup(kid)
+	return e != nil && !e.expired(t)
+}
+
 // canonicalCompact reports whether token is three unpadded base64url
 // segments (RFC 7515 §3.1, §2) each spelled the one way its bytes encode.
 // The decoder go-jose uses skips CR and LF and ignores the unused low bits

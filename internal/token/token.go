@@ -113,6 +113,7 @@ type Service struct {
 	leeway time.Duration
 	now    func() time.Time
 	check  func(context.Context, Claims) error
+	cache  *verifiedCache
 }
 
 // ErrSubjectGone is what a SubjectCheck returns when the subject may no
@@ -124,12 +125,30 @@ var ErrSubjectGone = errors.New("token: subject no longer allowed")
 // cheap (the identity service answers from a cache).
 func (s *Service) SetSubjectCheck(f func(context.Context, Claims) error) { s.check = f }
 
-// New returns a Service. now may be nil (time.Now).
+// New returns a Service with a verified-token cache of the default size
+// (SetCache changes it). now may be nil (time.Now).
 func New(signer Signer, revs Revocations, issuer string, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{signer: signer, revs: revs, issuer: issuer, leeway: 30 * time.Second, now: now}
+	return &Service{signer: signer, revs: revs, issuer: issuer, leeway: 30 * time.Second, now: now,
+		cache: newVerifiedCache(DefaultCacheEntries, DefaultCacheBytes)}
+}
+
+// SetCache sizes the verified-token cache: at most entries tokens and
+// about maxBytes bytes; either 0 turns it off. Call it before Verify is
+// used.
+func (s *Service) SetCache(entries int, maxBytes int64) {
+	s.cache = newVerifiedCache(entries, maxBytes)
+}
+
+// KeyChecker is what a Signer may also offer: whether a token signed by
+// kid still verifies at t (the key is loaded and has not expired). Verify
+// asks it before answering from the verified-token cache, so a key
+// removed or expired since stops its cached tokens too. A Signer without
+// it gets no cache.
+type KeyChecker interface {
+	Accepts(kid string, t time.Time) bool
 }
 
 // Issuer is the iss of every token this service signs.
@@ -206,54 +225,121 @@ func (s *Service) IssueFor(sub Subject, exp time.Time) (string, Claims, error) {
 	return tok, c, err
 }
 
-// Verify checks signature (key chosen by kid), typ, issuer, exp/nbf and the
-// revocation state (process memory: no I/O). It returns the claims with ErrExpired too, so callers can
-// tell a UI to refresh.
+// Verify checks signature (key chosen by kid), typ, issuer, exp/nbf, the
+// revocation state (process memory: no I/O) and the subject check. It
+// returns the claims with ErrExpired too, so callers can tell a UI to
+// refresh.
+//
+// A token that passed every check is remembered (by its SHA-256) in the
+// verified-token cache: presented again, its signature and claims are not
+// parsed again, but exp, its key, the revocation state and the subject
+// check are, on every call.
 func (s *Service) Verify(ctx context.Context, raw string) (Claims, error) {
-	c, err := s.Parse(raw)
-	if err != nil {
-		return Claims{}, err
+	kc, _ := s.signer.(KeyChecker)
+	if s.cache == nil || kc == nil || len(raw) > maxTokenLen {
+		c, _, err := s.verify(ctx, raw, s.now())
+		return c, err
 	}
+	sum := tokenSum(raw)
 	now := s.now()
-	if now.After(time.Unix(c.ExpiresAt, 0).Add(s.leeway)) {
-		return c, ErrExpired
+	if c, kid, ok := s.cache.get(sum); ok {
+		switch {
+		case s.expired(c, now):
+			s.cache.remove(sum)
+			return c, ErrExpired
+		case !kc.Accepts(kid, now):
+			s.cache.remove(sum) // the key is gone: verify from scratch (and refuse)
+		default:
+			err := s.checkState(ctx, c)
+			switch {
+			case err == nil:
+				return c, nil
+			case errors.Is(err, ErrRevoked):
+				s.cache.remove(sum)
+				return c, err
+			default:
+				return Claims{}, err
+			}
+		}
+	}
+	c, kid, err := s.verify(ctx, raw, now)
+	if err == nil {
+		s.cache.add(sum, c, kid, now.Add(-s.leeway).Unix())
+	}
+	return c, err
+}
+
+// maxTokenLen is the longest token Parse reads.
+const maxTokenLen = 8192
+
+// verify is Verify without the cache; it also returns the kid of the key
+// that signed the token.
+func (s *Service) verify(ctx context.Context, raw string, now time.Time) (Claims, string, error) {
+	c, kid, err := s.parse(raw)
+	if err != nil {
+		return Claims{}, "", err
+	}
+	if s.expired(c, now) {
+		return c, "", ErrExpired
 	}
 	if c.NotBefore != 0 && now.Add(s.leeway).Before(time.Unix(c.NotBefore, 0)) {
-		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalid)
+		return Claims{}, "", fmt.Errorf("%w: not yet valid", ErrInvalid)
 	}
+	if err := s.checkState(ctx, c); errors.Is(err, ErrRevoked) {
+		return c, "", err
+	} else if err != nil {
+		return Claims{}, "", err
+	}
+	return c, kid, nil
+}
+
+// expired reports whether c's exp, plus the leeway, has passed at now.
+func (s *Service) expired(c Claims, now time.Time) bool {
+	return now.After(time.Unix(c.ExpiresAt, 0).Add(s.leeway))
+}
+
+// checkState applies what can change while a token lives: the revocation
+// state, then the subject check. ErrRevoked when either refuses the token;
+// another error when the subject check cannot answer.
+func (s *Service) checkState(ctx context.Context, c Claims) error {
 	if s.revs.Revoked(c) {
-		return c, ErrRevoked
+		return ErrRevoked
 	}
 	if s.check != nil {
 		if err := s.check(ctx, c); errors.Is(err, ErrSubjectGone) {
-			return c, ErrRevoked
+			return ErrRevoked
 		} else if err != nil {
-			return Claims{}, err
+			return err
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Parse checks signature, typ and issuer only (no time or revocation).
 func (s *Service) Parse(raw string) (Claims, error) {
-	if strings.Count(raw, ".") != 2 || len(raw) > 8192 {
-		return Claims{}, ErrInvalid
+	c, _, err := s.parse(raw)
+	return c, err
+}
+
+func (s *Service) parse(raw string) (Claims, string, error) {
+	if strings.Count(raw, ".") != 2 || len(raw) > maxTokenLen {
+		return Claims{}, "", ErrInvalid
 	}
 	payload, hdr, err := s.signer.Verify(raw)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Claims{}, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if !strings.EqualFold(hdr.Type, Type) && !strings.EqualFold(hdr.Type, "application/"+Type) {
-		return Claims{}, fmt.Errorf("%w: typ %q is not %s", ErrInvalid, hdr.Type, Type)
+		return Claims{}, "", fmt.Errorf("%w: typ %q is not %s", ErrInvalid, hdr.Type, Type)
 	}
 	var c Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
+		return Claims{}, "", fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
 	if c.Issuer != s.issuer || c.Subject == "" || c.ID == "" || c.ExpiresAt == 0 || c.Kind == "" {
-		return Claims{}, fmt.Errorf("%w: missing or foreign claims", ErrInvalid)
+		return Claims{}, "", fmt.Errorf("%w: missing or foreign claims", ErrInvalid)
 	}
-	return c, nil
+	return c, hdr.KID, nil
 }
 
 // Revoke revokes the token c (by jti) until it would have expired.
