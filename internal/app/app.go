@@ -154,6 +154,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	a.Hasher = password.New(PasswordParams(cfg))
 	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, time.Now)
 	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, time.Now)
+	a.Tokens.SetCache(cfg.Tokens.VerifyCacheSize, cfg.Tokens.VerifyCacheBytes)
 	if err = a.wireSignIn(); err != nil {
 		return nil, err
 	}

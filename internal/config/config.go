@@ -154,6 +154,13 @@ type Tokens struct {
 	// RefreshReuseGrace is how long the immediate parent of a rotated
 	// refresh token may be redeemed again (lost responses on mobile).
 	RefreshReuseGrace time.Duration `koanf:"refresh_reuse_grace"`
+	// VerifyCacheSize bounds the in-process cache of verified access
+	// tokens (entries; 0: off). A hit skips the signature check only:
+	// exp, revocations and the subject's rights are checked every time.
+	VerifyCacheSize int `koanf:"verify_cache_size"`
+	// VerifyCacheBytes bounds the same cache's memory (claims and
+	// per-entry overhead, in bytes).
+	VerifyCacheBytes int64 `koanf:"verify_cache_bytes"`
 }
 
 // Keys configures JWS signing keys and their rotation.
@@ -276,6 +283,8 @@ func Default() Config {
 			RefreshTokenTTL:   30 * 24 * time.Hour,
 			RefreshIdleTTL:    7 * 24 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second,
+			VerifyCacheSize:   10000,
+			VerifyCacheBytes:  8 << 20,
 		},
 		Keys: Keys{
 			Algorithm:      "ES256",

@@ -74,6 +74,10 @@ func (c *Config) Validate() error {
 		"tokens.refresh_idle_ttl (%s) must not exceed tokens.refresh_token_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshTokenTTL)
 	check(c.Tokens.RefreshReuseGrace < 0 || c.Tokens.RefreshReuseGrace > time.Minute,
 		"tokens.refresh_reuse_grace (%s) must be between 0 and 1m", c.Tokens.RefreshReuseGrace)
+	check(c.Tokens.VerifyCacheSize < 0 || c.Tokens.VerifyCacheSize > 10_000_000,
+		"tokens.verify_cache_size (%d) must be between 0 (off) and 10000000", c.Tokens.VerifyCacheSize)
+	check(c.Tokens.VerifyCacheBytes < 0 || c.Tokens.VerifyCacheBytes > 1<<30,
+		"tokens.verify_cache_bytes (%d) must be between 0 (off) and 1073741824 (1 GiB)", c.Tokens.VerifyCacheBytes)
 
 	switch c.Keys.Algorithm {
 	case "ES256", "RS256", "EdDSA":
