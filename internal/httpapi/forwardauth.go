@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,11 +23,34 @@ var forwardAuthMethods = []string{
 	http.MethodDelete, http.MethodOptions, http.MethodTrace,
 }
 
+// forwardAuthPath is the endpoint; Envoy's HTTP ext_authz calls it with
+// the original request's path appended (path_prefix).
+const forwardAuthPath = "/forward-auth"
+
 func (a *api) mountForwardAuth(e *gin.Engine) {
 	h := wrap(a.forwardAuth)
 	for _, m := range forwardAuthMethods {
-		e.Handle(m, "/forward-auth", h)
+		e.Handle(m, forwardAuthPath, h)
+		e.Handle(m, forwardAuthPath+"/*path", h)
 	}
+}
+
+// originalURI is the URI the rules are checked against. At
+// /forward-auth/{original path} (Envoy) it is the rest of this request's
+// own path, as sent (still percent-encoded), with its query; the URI
+// header is not read there, since a client's copy of it could pass
+// through a proxy that does not set it. At /forward-auth it is the one
+// header the proxy sets (forward_auth.uri_header).
+func (a *api) originalURI(c *gin.Context) string {
+	u := c.Request.URL
+	rest, ok := strings.CutPrefix(u.EscapedPath(), forwardAuthPath)
+	if !ok || rest == "" {
+		return c.GetHeader(a.ForwardAuthURIHeader)
+	}
+	if u.RawQuery != "" {
+		return rest + "?" + u.RawQuery
+	}
+	return rest
 }
 
 // forwardAuth answers 200 with the identity headers, 401 with
@@ -34,13 +58,10 @@ func (a *api) mountForwardAuth(e *gin.Engine) {
 // limit is spent; refusals carry a problem body (Traefik shows it to the
 // client; nginx discards it).
 func (a *api) forwardAuth(c *gin.Context) error {
-	// Only the header the proxy sets (forward_auth.uri_header): any other
-	// may come from the client unchanged.
-	uri := c.GetHeader(a.ForwardAuthURIHeader)
 	d, err := a.ForwardAuth.Decide(c.Request.Context(), forwardauth.Request{
 		Authorization: c.GetHeader("Authorization"),
 		APIKey:        c.GetHeader(APIKeyHeader),
-		URI:           uri,
+		URI:           a.originalURI(c),
 	})
 	if err != nil {
 		return err
