@@ -16,7 +16,6 @@ import (
 	"github.com/authd/authd/internal/app"
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/revocation"
-	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -179,7 +178,7 @@ func openAPIKeys(ctx context.Context, g *globalFlags) (*apikey.Service, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	box, err := secretbox.New(cfg.Secrets.System, "api-keys")
+	box, err := apikey.NewBox(cfg.Secrets.System)
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err

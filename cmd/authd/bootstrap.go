@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/app"
 	"github.com/authd/authd/internal/bootstrap"
 	"github.com/authd/authd/internal/password"
-	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -56,7 +56,7 @@ On a non-empty database it changes nothing and exits with code 3.`,
 			if err := initKeys(ctx, cfg, st, logger); err != nil {
 				return err
 			}
-			box, err := secretbox.New(cfg.Secrets.System, "api-keys")
+			box, err := apikey.NewBox(cfg.Secrets.System)
 			if err != nil {
 				return err
 			}

@@ -67,7 +67,7 @@ func devBootstrap(ctx context.Context, a *app.App, out io.Writer) error {
 	if err != nil || !empty {
 		return err
 	}
-	res, err := bootstrap.Run(ctx, a.Store, a.Hasher, a.APIKeys, bootstrap.Options{Issuer: a.Config.Issuer})
+	res, err := bootstrap.Run(ctx, a.Store, a.Hasher, a.KeyBox, bootstrap.Options{Issuer: a.Config.Issuer})
 	if err != nil {
 		return fmt.Errorf("dev bootstrap: %w", err)
 	}

@@ -5,11 +5,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
 )
 
-// Sealer encrypts public keys so they can be shown again (secretbox.Box
-// with purpose "api-keys").
+// NewBox is the box that seals public keys under a key derived from the
+// system secret (one purpose, named once).
+func NewBox(systemSecret string) (*secretbox.Box, error) {
+	return secretbox.New(systemSecret, "api-keys")
+}
+
+// Sealer encrypts public keys so they can be shown again (NewBox).
 type Sealer interface {
 	Seal(plaintext, aad []byte) []byte
 }

@@ -50,8 +50,8 @@ type ServiceStore interface {
 	UpdateAPIKey(ctx context.Context, id string, fn func(store.APIKey) (store.APIKey, error)) error
 }
 
-// Box seals public keys so they can be shown again (secretbox.Box with
-// purpose "api-keys"; aad = the key's id).
+// Box seals public keys so they can be shown again (NewBox; aad = the
+// key's id).
 type Box interface {
 	Sealer
 	Open(sealed, aad []byte) ([]byte, error)

@@ -89,7 +89,7 @@ func akReplica(t *testing.T, base *config.Config, boot bool) *testServer {
 	}
 	s := &testServer{App: a}
 	if boot {
-		if s.Boot, err = bootstrap.Run(ctx, a.Store, a.Hasher, a.APIKeys, bootstrap.Options{Issuer: cfg.Issuer}); err != nil {
+		if s.Boot, err = bootstrap.Run(ctx, a.Store, a.Hasher, a.KeyBox, bootstrap.Options{Issuer: cfg.Issuer}); err != nil {
 			t.Fatal(err)
 		}
 	}

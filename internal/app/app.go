@@ -19,6 +19,7 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/cache/rediscache"
+	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/forwardauth"
 	"github.com/authd/authd/internal/httpapi"
@@ -50,18 +51,20 @@ type App struct {
 	Tokens      *token.Service
 	OAuth       *oauth.Provider
 	Hasher      *password.Hasher
-	APIKeys     *secretbox.Box
-	Audit       *audit.Recorder
-	Identity    *identity.Service
-	Refresh     *refresh.Service
-	SignIn      *signin.Service
+	Clients     *clients.Service
+	// KeyBox seals public API keys so they can be shown again.
+	KeyBox   *secretbox.Box
+	Audit    *audit.Recorder
+	Identity *identity.Service
+	Refresh  *refresh.Service
+	SignIn   *signin.Service
 
-	// API keys (issue 6): the one verifier, key management, forward-auth.
+	// API keys: the one verifier, key management, forward-auth.
 	KeyVerifier *apikey.Verifier
 	KeyService  *apikey.Service
 	ForwardAuth *forwardauth.Decider
 
-	// Self-service contacts (issues 4 and 5).
+	// Self-service contacts.
 	OTP         *otp.Service
 	OTPSender   sender.Sender // Options.OTPSender, when set
 	SelfService *selfservice.Service
@@ -148,10 +151,11 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err = a.Keys.Init(ctx); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	if a.APIKeys, err = secretbox.New(cfg.Secrets.System, "api-keys"); err != nil {
+	if a.KeyBox, err = apikey.NewBox(cfg.Secrets.System); err != nil {
 		return nil, err
 	}
 	a.Hasher = password.New(PasswordParams(cfg))
+	a.Clients = clients.New(a.Store, clients.Config{Timeout: cfg.Database.QueryTimeout, StaleIfError: staleOrOff(cfg.Database.StaleIfError)})
 	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, time.Now)
 	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, time.Now)
 	a.Tokens.SetCache(cfg.Tokens.VerifyCacheSize, cfg.Tokens.VerifyCacheBytes)
@@ -177,7 +181,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	a.OAuth = oauth.New(oauth.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-	}, newClientCache(a.Store, cfg.Database.QueryTimeout, cfg.Database.StaleIfError), a.Tokens, a.SignIn, logger, metrics.TokenIssued)
+	}, a.Clients, a.Tokens, a.SignIn, logger, metrics.TokenIssued)
 	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
 	a.OAuth.AddRevoker(oauth.NewAPIKeyRevoker())
 
@@ -200,15 +204,12 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		Contacts: &httpapi.ContactDeps{
 			Identity:    a.Identity,
 			SignIn:      a.SignIn,
-			Store:       a.Store,
 			SelfService: a.SelfService,
 			ClientID:    bootstrap.ClientSelfService,
-			Revoker:     a.Tokens,
 		},
 		Backoffice: &httpapi.BackofficeDeps{
 			Identity: a.Identity,
 			SignIn:   a.SignIn,
-			Store:    a.Store,
 			ClientID: bootstrap.ClientBackoffice,
 		},
 	})
@@ -293,4 +294,13 @@ func redact(dsn string) string {
 // PasswordParams are the configured argon2id parameters.
 func PasswordParams(cfg *config.Config) password.Params {
 	return password.Params{MemoryKiB: cfg.Passwords.MemoryKiB, Iterations: cfg.Passwords.Iterations, Parallelism: cfg.Passwords.Parallelism}
+}
+
+// staleOrOff maps the configured stale-if-error (0: off) to lastgood's
+// (negative: off).
+func staleOrOff(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -89,7 +89,7 @@ func startTestServer(t testing.TB, cfg *config.Config, opts app.Options, logOut 
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bootstrap.Run(ctx, a.Store, a.Hasher, a.APIKeys, bootstrap.Options{Issuer: cfg.Issuer})
+	res, err := bootstrap.Run(ctx, a.Store, a.Hasher, a.KeyBox, bootstrap.Options{Issuer: cfg.Issuer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,13 @@ import (
 	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/identity"
-	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
 
 // APIKeyService manages API keys (apikey.Service).
 type APIKeyService interface {
 	Create(ctx context.Context, actor apikey.Actor, p apikey.CreateParams) (apikey.Info, error)
-	List(ctx context.Context, scope apikey.Scope, page store.Page) ([]apikey.Info, error)
+	List(ctx context.Context, scope apikey.Scope, page identity.Page) ([]apikey.Info, error)
 	Get(ctx context.Context, scope apikey.Scope, id string) (apikey.Info, error)
 	Roll(ctx context.Context, actor apikey.Actor, scope apikey.Scope, id string, oldExpiresAt *time.Time) (apikey.Info, apikey.Info, error)
 	Revoke(ctx context.Context, actor apikey.Actor, scope apikey.Scope, id string) (apikey.Info, error)
@@ -55,13 +54,13 @@ func (a *api) mountAPIKeys(bo *gin.RouterGroup) {
 func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
 	if k, ok := keyOf(c); ok {
 		return apikey.Scope{OrganisationID: k.OrganisationID, Mode: k.Mode},
-			apikey.Actor{Kind: store.KindAPIKey, ID: k.ID}, nil
+			apikey.Actor{Kind: identity.KindAPIKey, ID: k.ID}, nil
 	}
 	claims, ok := claimsOf(c)
 	if !ok || claims.Kind != token.KindUser {
 		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This token may not call this endpoint.")
 	}
-	mode := store.Mode(claims.Mode)
+	mode := identity.Mode(claims.Mode)
 	if claims.Org == "" || !mode.Valid() {
 		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbiddenOrg, "The token acts for no organisation.")
 	}
@@ -74,7 +73,7 @@ func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
 	case !identity.AtLeast(grant.Role, identity.RoleAdmin):
 		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "Managing API keys needs the admin or owner role.")
 	}
-	return apikey.Scope{OrganisationID: claims.Org, Mode: mode}, apikey.Actor{Kind: store.KindUser, ID: claims.Subject}, nil
+	return apikey.Scope{OrganisationID: claims.Org, Mode: mode}, apikey.Actor{Kind: identity.KindUser, ID: claims.Subject}, nil
 }
 
 // apiKeyJSON is an API key as the API shows it. Key is present on create
@@ -239,8 +238,8 @@ func (a *api) revokeAPIKey(c *gin.Context) error {
 // apiKeyError names the missing resource; everything else reads as the
 // error table says.
 func apiKeyError(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apierror.For(err).WithDetail("No such API key.")
+	if e := apierror.For(err); e.Code == apierror.CodeNotFound {
+		return e.WithDetail("No such API key.")
 	}
 	return err
 }

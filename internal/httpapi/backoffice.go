@@ -9,7 +9,6 @@ import (
 	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/signin"
-	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -17,7 +16,6 @@ import (
 type BackofficeDeps struct {
 	Identity *identity.Service
 	SignIn   *signin.Service
-	Store    store.Store
 	// ClientID is the OAuth client the CRM-style endpoints issue for.
 	ClientID string
 }
@@ -86,8 +84,7 @@ func (b *backoffice) refresh(c *gin.Context) error {
 	if req.RefreshToken == "" {
 		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
-	userOnly := func(r store.RefreshToken) bool { return r.SubjectKind == store.KindUser }
-	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID, userOnly)
+	p, toks, err := b.d.SignIn.Refresh(c.Request.Context(), req.RefreshToken, b.d.ClientID, signin.SubjectKind(identity.KindUser))
 	if err != nil {
 		return err
 	}
@@ -105,11 +102,11 @@ func (b *backoffice) switchOrganisation(c *gin.Context) error {
 			return err
 		}
 	}
-	if req.Mode != "" && !store.Mode(req.Mode).Valid() {
+	if req.Mode != "" && !identity.Mode(req.Mode).Valid() {
 		return apierror.Invalid("mode", "The mode must be live or test.")
 	}
 	claims, _ := claimsOf(c)
-	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), store.Mode(req.Mode), b.d.signinClient())
+	p, toks, err := b.d.SignIn.Switch(c.Request.Context(), claims, c.Param("id"), identity.Mode(req.Mode), b.d.signinClient())
 	if err != nil {
 		return err
 	}
@@ -126,7 +123,7 @@ type userJSON struct {
 	CreatedAt string `json:"created_at"`
 }
 
-func toUserJSON(u store.User) userJSON {
+func toUserJSON(u identity.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Disabled: u.Disabled,
 		CreatedAt: u.CreatedAt.UTC().Format(rfc3339)}
 }
@@ -143,7 +140,7 @@ type orgJSON struct {
 	Role         *string `json:"role"`
 }
 
-func toOrgJSON(o store.Organisation, role string) orgJSON {
+func toOrgJSON(o identity.Organisation, role string) orgJSON {
 	j := orgJSON{ID: o.ID, Name: o.Name, Type: o.Type}
 	if o.ParentID != "" {
 		j.ParentID = &o.ParentID
@@ -169,37 +166,21 @@ type authResponse struct {
 }
 
 func (b *backoffice) respondAuth(c *gin.Context, status int, p signin.Principal, toks signin.Tokens) error {
-	ctx := c.Request.Context()
-	u, err := b.d.Store.GetUser(ctx, p.ID)
+	prof, err := b.d.Identity.Profile(c.Request.Context(), p.ID, p.Org, p.HomeOrg)
 	if err != nil {
 		return err
 	}
-	cur, g, err := b.d.Identity.Organisation(ctx, identity.Actor{UserID: p.ID, Org: p.Org}, p.Org)
-	if err != nil {
-		return err
-	}
-	uj := toUserJSON(u)
-	cj := toOrgJSON(cur, g.Role)
+	uj := toUserJSON(prof.User)
+	cj := toOrgJSON(prof.Current, prof.Role)
 	resp := authResponse{AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken, TokenType: "Bearer",
-		ExpiresIn: toks.ExpiresIn, Mode: string(p.Mode), User: &uj, CurrentOrganisation: &cj}
-	if p.HomeOrg != "" {
-		if home, err := b.d.Store.GetOrganisation(ctx, p.HomeOrg); err == nil {
-			hj := toOrgJSON(home, g.Role)
-			resp.HomeOrganisation = &hj
-		}
+		ExpiresIn: toks.ExpiresIn, Mode: string(p.Mode), User: &uj, CurrentOrganisation: &cj, ServiceOwner: &prof.ServiceOwner}
+	if prof.Home != nil {
+		hj := toOrgJSON(*prof.Home, prof.Role)
+		resp.HomeOrganisation = &hj
 	}
-	so, err := b.d.Identity.IsServiceOwnerUser(ctx, p.ID)
-	if err != nil {
-		return err
-	}
-	resp.ServiceOwner = &so
-	if !so {
-		acting, err := b.d.Identity.ActingOrganisations(ctx, p.ID)
-		if err != nil {
-			return err
-		}
-		resp.Organisations = make([]orgJSON, 0, len(acting))
-		for _, o := range acting {
+	if !prof.ServiceOwner {
+		resp.Organisations = make([]orgJSON, 0, len(prof.Acting))
+		for _, o := range prof.Acting {
 			resp.Organisations = append(resp.Organisations, toOrgJSON(o.Organisation, o.Role))
 		}
 	}
@@ -307,7 +288,7 @@ func (b *backoffice) createUser(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	in := identity.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName}
 	for _, m := range req.Memberships {
-		in.Memberships = append(in.Memberships, store.Membership{OrganisationID: m.OrganisationID, Role: strings.ToLower(m.Role)})
+		in.Memberships = append(in.Memberships, identity.Membership{OrganisationID: m.OrganisationID, Role: strings.ToLower(m.Role)})
 	}
 	u, err := b.d.Identity.CreateUser(c.Request.Context(), actorOf(claims), in)
 	if err != nil {
@@ -332,7 +313,7 @@ func (b *backoffice) listUsers(c *gin.Context) error {
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
 	org := c.DefaultQuery("organisation_id", claims.Org)
-	members, err := b.d.Identity.Members(ctx, actorOf(claims), org, p)
+	members, err := b.d.Identity.MemberUsers(ctx, actorOf(claims), org, p)
 	if err != nil {
 		return err
 	}
@@ -342,11 +323,7 @@ func (b *backoffice) listUsers(c *gin.Context) error {
 	}
 	out := make([]memberJSON, 0, len(members))
 	for _, m := range members {
-		u, err := b.d.Store.GetUser(ctx, m.UserID)
-		if err != nil {
-			return err
-		}
-		out = append(out, memberJSON{userJSON: toUserJSON(u), Role: m.Role})
+		out = append(out, memberJSON{userJSON: toUserJSON(m.User), Role: m.Role})
 	}
 	c.JSON(http.StatusOK, gin.H{"users": out, "organisation_id": org, "page": pg, "size": size})
 	return nil
@@ -357,7 +334,7 @@ func (b *backoffice) disableUser(c *gin.Context) error {
 	ctx := c.Request.Context()
 	// A user with a membership outside the token's organisation answers
 	// as any user outside the caller's reach (403 FORBIDDEN).
-	err := b.d.Identity.DisableUser(ctx, actorOf(claims), c.Param("id"), b.d.SignIn.RefreshTokens().RevokeSubjectFunc(store.KindUser))
+	err := b.d.Identity.DisableUser(ctx, actorOf(claims), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -388,11 +365,7 @@ func (b *backoffice) auditEvents(c *gin.Context) error {
 	}
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
-	orgs, err := b.d.Identity.AuditScope(ctx, actorOf(claims))
-	if err != nil {
-		return err
-	}
-	evs, err := b.d.Store.ListAuditEvents(ctx, store.AuditFilter{OrganisationIDs: orgs, Action: c.Query("action")}, p)
+	evs, err := b.d.Identity.AuditEvents(ctx, actorOf(claims), c.Query("action"), p)
 	if err != nil {
 		return err
 	}
@@ -415,7 +388,7 @@ func (b *backoffice) addMembership(c *gin.Context) error {
 		return apierror.Invalid("organisation_id", "The organisation_id is required.")
 	}
 	claims, _ := claimsOf(c)
-	m := store.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
+	m := identity.Membership{UserID: c.Param("id"), OrganisationID: req.OrganisationID, Role: strings.ToLower(req.Role)}
 	if err := b.d.Identity.AddMembership(c.Request.Context(), actorOf(claims), m); err != nil {
 		return err
 	}

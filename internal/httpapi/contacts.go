@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -14,8 +13,6 @@ import (
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
-	"github.com/authd/authd/internal/store"
-	"github.com/authd/authd/internal/token"
 )
 
 // flexBool accepts JSON booleans and the strings "true"/"false" (the CRM's
@@ -59,7 +56,7 @@ func optional(s string) *string {
 	return &s
 }
 
-func toContactJSON(c store.Contact) contactJSON {
+func toContactJSON(c identity.Contact) contactJSON {
 	return contactJSON{ID: c.ID, Code: optional(c.Code), FirstName: c.FirstName, LastName: c.LastName, Title: optional(c.Title),
 		Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber), AvatarURL: optional(c.AvatarURL),
 		EmailOptOut: c.EmailOptOut, SMSOptOut: c.SMSOptOut, ServiceAcceptance: c.ServiceAcceptance,
@@ -92,16 +89,11 @@ func (in contactInputJSON) input() identity.ContactInput {
 type ContactDeps struct {
 	Identity *identity.Service
 	SignIn   *signin.Service
-	Store    store.Store
 	// SelfService runs the self-service flows (nil: only back-office
 	// contact endpoints).
 	SelfService *selfservice.Service
 	// ClientID is the OAuth client contact tokens are issued for.
 	ClientID string
-	// Revoker ends access tokens (logout).
-	Revoker interface {
-		Revoke(ctx context.Context, c token.Claims) error
-	}
 }
 
 // signinClient: the self-service endpoints answer with a refresh token
@@ -130,17 +122,17 @@ func (a *api) mountBackofficeContacts(g *gin.RouterGroup) {
 // business, so the key or token must act for a business itself: one of
 // the service owner or of a merchant is refused (403), since a merchant's
 // credentials must not read or write the whole business's contacts.
-func (h *contacts) tenantOf(c *gin.Context) (string, store.Mode, string, string, error) {
+func (h *contacts) tenantOf(c *gin.Context) (string, identity.Mode, string, string, error) {
 	ctx := c.Request.Context()
-	org, mode, kind, actor := "", store.Mode(""), store.KindUser, ""
+	org, mode, kind, actor := "", identity.Mode(""), identity.KindUser, ""
 	if k, ok := keyOf(c); ok {
-		org, mode, kind, actor = k.OrganisationID, k.Mode, store.KindAPIKey, k.ID
+		org, mode, kind, actor = k.OrganisationID, k.Mode, identity.KindAPIKey, k.ID
 	} else {
 		claims, _ := claimsOf(c)
 		if _, err := h.d.Identity.RoleIn(ctx, claims.Subject, claims.Org); err != nil {
 			return "", "", "", "", err
 		}
-		org, mode, actor = claims.Org, store.Mode(claims.Mode), claims.Subject
+		org, mode, actor = claims.Org, identity.Mode(claims.Mode), claims.Subject
 	}
 	biz, err := h.d.Identity.BusinessOf(ctx, org)
 	if err == nil && biz != org {
@@ -198,9 +190,9 @@ type contactAuthResponse struct {
 }
 
 // respondAuth writes the auth response for a contact.
-func (h *contacts) respondAuth(c *gin.Context, status int, ct store.Contact, toks signin.Tokens) error {
+func (h *contacts) respondAuth(c *gin.Context, status int, ct identity.Contact, toks signin.Tokens) error {
 	ctx := c.Request.Context()
-	biz, err := h.d.Store.GetOrganisation(ctx, ct.BusinessID)
+	biz, err := h.d.Identity.ContactBusiness(ctx, ct)
 	if err != nil {
 		return err
 	}
@@ -217,7 +209,7 @@ func (h *contacts) respondAuth(c *gin.Context, status int, ct store.Contact, tok
 	return nil
 }
 
-func (h *contacts) contactOrganisations(c *gin.Context, ct store.Contact) ([]orgJSON, error) {
+func (h *contacts) contactOrganisations(c *gin.Context, ct identity.Contact) ([]orgJSON, error) {
 	links, orgs, err := h.d.Identity.ContactOrganisations(c.Request.Context(), ct.BusinessID, ct.Mode, ct.ID)
 	if err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
-	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -127,9 +126,9 @@ func (h *contacts) requestOTP(c *gin.Context) error {
 	in := selfservice.IdentityInput{Email: req.Email, PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode}
 	switch strings.ToUpper(req.Channel) {
 	case "SMS":
-		in.Provider = store.ProviderPhone
+		in.Provider = identity.ProviderPhone
 	case "EMAIL":
-		in.Provider = store.ProviderEmail
+		in.Provider = identity.ProviderEmail
 	default:
 		return apierror.Invalid("channel", "The channel must be SMS or EMAIL.")
 	}
@@ -197,7 +196,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var res signin.Result
 	switch strings.ToUpper(req.Provider) {
-	case store.ProviderEmail:
+	case identity.ProviderEmail:
 		if req.Email == "" {
 			return apierror.Invalid("email", "The email is required.")
 		}
@@ -205,7 +204,7 @@ func (h *contacts) authenticate(c *gin.Context) error {
 			return apierror.Invalid("password", "The password is required.")
 		}
 		res, err = h.d.SignIn.ContactPassword(ctx, h.d.signinClient(), nil, t, req.Email, req.Password)
-	case store.ProviderFacebook:
+	case identity.ProviderFacebook:
 		if req.Token == "" {
 			return apierror.Invalid("token", "The Facebook token is required.")
 		}
@@ -238,10 +237,7 @@ func (h *contacts) refresh(c *gin.Context) error {
 	ctx := c.Request.Context()
 	// The key's tenant must be the token's, checked on the record before
 	// anything happens to it, so a foreign key cannot rotate or burn it.
-	sameTenant := func(r store.RefreshToken) bool {
-		return r.SubjectKind == store.KindContact && r.OrganisationID == t.BusinessID && r.Mode == t.Mode
-	}
-	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID, sameTenant)
+	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID, signin.ContactOf(t.BusinessID, t.Mode))
 	if err != nil {
 		return err
 	}
@@ -254,7 +250,7 @@ func (h *contacts) refresh(c *gin.Context) error {
 
 func (h *contacts) me(c *gin.Context) error {
 	claims, _ := claimsOf(c)
-	ct, err := h.d.Identity.Contact(c.Request.Context(), claims.Org, store.Mode(claims.Mode), claims.Subject)
+	ct, err := h.d.Identity.Contact(c.Request.Context(), claims.Org, identity.Mode(claims.Mode), claims.Subject)
 	if err != nil {
 		return err
 	}
@@ -328,7 +324,7 @@ func (h *contacts) linkIdentity(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	if strings.ToUpper(req.Provider) != store.ProviderFacebook {
+	if strings.ToUpper(req.Provider) != identity.ProviderFacebook {
 		return apierror.Invalid("provider", "Only FACEBOOK identities can be linked here.")
 	}
 	if req.Token == "" {
@@ -336,7 +332,7 @@ func (h *contacts) linkIdentity(c *gin.Context) error {
 	}
 	claims, _ := claimsOf(c)
 	ctx := c.Request.Context()
-	ct, err := h.d.Identity.Contact(ctx, claims.Org, store.Mode(claims.Mode), claims.Subject)
+	ct, err := h.d.Identity.Contact(ctx, claims.Org, identity.Mode(claims.Mode), claims.Subject)
 	if err != nil {
 		return err
 	}
@@ -348,6 +344,6 @@ func (h *contacts) linkIdentity(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, gin.H{"provider": store.ProviderFacebook, "subject": subject})
+	c.JSON(http.StatusCreated, gin.H{"provider": identity.ProviderFacebook, "subject": subject})
 	return nil
 }

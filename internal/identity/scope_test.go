@@ -124,10 +124,10 @@ func TestTokenScope(t *testing.T) {
 	// A user with a membership above M is refused to the switched token
 	// like any user beyond its reach; acting for the service owner, the
 	// same user disables them.
-	if err := tr.s.DisableUser(ctx, inM, tr.adminA, nil); !errors.Is(err, identity.ErrForbidden) {
+	if err := tr.s.DisableUser(ctx, inM, tr.adminA); !errors.Is(err, identity.ErrForbidden) {
 		t.Fatalf("token acting for M disables an admin of A: %v, want ErrForbidden", err)
 	}
-	if err := tr.s.DisableUser(ctx, asSO, tr.adminA, nil); err != nil {
+	if err := tr.s.DisableUser(ctx, asSO, tr.adminA); err != nil {
 		t.Fatalf("token acting for the service owner disables an admin of A: %v", err)
 	}
 }

@@ -35,7 +35,9 @@ type Service struct {
 	cfg    Config
 	logger *slog.Logger
 	now    func() time.Time
-	authz  *authzCache
+	// onDisable ends a disabled user's sessions (OnUserDisabled).
+	onDisable func(ctx context.Context, userID string) error
+	authz     *authzCache
 }
 
 // New returns a Service.

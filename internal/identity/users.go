@@ -190,10 +190,10 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (store.Us
 
 // DisableUser disables a user and ends their refresh-token families at
 // once (revoke is called by the caller's refresh service through
-// onDisable). The actor must be able to manage the user (manageable: every
+// OnUserDisabled). The actor must be able to manage the user (manageable: every
 // membership within the token scope, admin or owner there), and may not
 // disable themselves.
-func (s *Service) DisableUser(ctx context.Context, a Actor, userID string, onDisable func(context.Context, string) error) error {
+func (s *Service) DisableUser(ctx context.Context, a Actor, userID string) error {
 	if a.UserID == userID {
 		return &ValidationError{Field: "id", Message: "You cannot disable yourself."}
 	}
@@ -215,8 +215,8 @@ func (s *Service) DisableUser(ctx context.Context, a Actor, userID string, onDis
 		return err
 	}
 	s.invalidate(ctx, userID)
-	if onDisable != nil {
-		if err := onDisable(ctx, userID); err != nil {
+	if s.onDisable != nil {
+		if err := s.onDisable(ctx, userID); err != nil {
 			return err
 		}
 	}
@@ -359,3 +359,7 @@ func (s *Service) RemoveMembership(ctx context.Context, a Actor, userID, orgID s
 		OrganisationID: orgID, TargetKind: store.KindUser, TargetID: userID, Details: map[string]string{"role": target.Role}})
 	return nil
 }
+
+// OnUserDisabled installs the hook DisableUser calls once the user is
+// disabled: it ends the user's sessions and tokens everywhere.
+func (s *Service) OnUserDisabled(f func(ctx context.Context, userID string) error) { s.onDisable = f }

@@ -10,12 +10,12 @@ import (
 
 	"github.com/ory/fosite"
 
-	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/clients"
 )
 
 // Client adapts a stored client to fosite.Client.
 type Client struct {
-	store.Client
+	clients.Client
 }
 
 var _ fosite.Client = (*Client)(nil)
@@ -70,21 +70,21 @@ func (secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 	return []byte(HashSecret(string(data))), nil
 }
 
-// ClientStore is the part of store.Store the OAuth core reads.
-type ClientStore interface {
-	GetClient(ctx context.Context, id string) (store.Client, error)
+// Clients reads OAuth clients (clients.Service).
+type Clients interface {
+	Get(ctx context.Context, id string) (clients.Client, error)
 }
 
-// fositeStorage is fosite's Storage over ClientStore. authd does not accept
+// fositeStorage is fosite's Storage over Clients. authd does not accept
 // client assertions (private_key_jwt), so the jti methods refuse.
 type fositeStorage struct {
-	clients ClientStore
+	clients Clients
 }
 
 func (s fositeStorage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, err := s.clients.GetClient(ctx, id)
+	c, err := s.clients.Get(ctx, id)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, clients.ErrUnknown) {
 			return nil, fosite.ErrNotFound
 		}
 		return nil, err

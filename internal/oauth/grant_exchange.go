@@ -7,9 +7,9 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
-	"github.com/authd/authd/internal/store"
 )
 
 // Token types of RFC 8693 §3.
@@ -69,7 +69,7 @@ func exchangeGrant(s *signin.Service) *grant {
 				}
 				org = strings.TrimPrefix(res, orgResourcePrefix)
 			}
-			mode := store.Mode(f.Get("mode"))
+			mode := identity.Mode(f.Get("mode"))
 			if mode != "" && !mode.Valid() {
 				return signin.Result{}, fosite.ErrInvalidRequest.WithHint("mode must be live or test.")
 			}

@@ -9,7 +9,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authd/authd/internal/signin"
-	"github.com/authd/authd/internal/store"
 )
 
 // refreshGrant is the refresh_token grant (RFC 6749 §6) on authd's one
@@ -28,7 +27,7 @@ func refreshGrant(s *signin.Service) *grant {
 		// family's scopes, which the response's scope then names (§3.3).
 		requested := r.GetRequestedScopes()
 		scopeRefused := false
-		accept := func(rec store.RefreshToken) bool {
+		accept := func(rec signin.RefreshToken) bool {
 			for _, sc := range requested {
 				if !slices.Contains(rec.Scopes, sc) {
 					scopeRefused = true

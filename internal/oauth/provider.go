@@ -61,7 +61,7 @@ type Provider struct {
 // New wires fosite with authd's clients and registers every grant (each
 // signs in through s), and introspection and revocation of access and
 // refresh tokens.
-func New(cfg Config, clients ClientStore, tokens *token.Service, s *signin.Service, logger *slog.Logger, observe Observer) *Provider {
+func New(cfg Config, cs Clients, tokens *token.Service, s *signin.Service, logger *slog.Logger, observe Observer) *Provider {
 	if len(cfg.DefaultAudience) == 0 {
 		cfg.DefaultAudience = []string{cfg.Issuer}
 	}
@@ -79,7 +79,7 @@ func New(cfg Config, clients ClientStore, tokens *token.Service, s *signin.Servi
 	}
 	p := &Provider{
 		cfg:     cfg,
-		f:       fosite.NewOAuth2Provider(fositeStorage{clients: clients}, fc),
+		f:       fosite.NewOAuth2Provider(fositeStorage{clients: cs}, fc),
 		fc:      fc,
 		tokens:  tokens,
 		logger:  logger,

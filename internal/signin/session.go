@@ -74,3 +74,23 @@ func (s *Service) InspectRefreshToken(ctx context.Context, tok string) (RefreshT
 	}
 	return RefreshTokenInfo{Record: rec, ExpiresAt: s.refresh.IdleExpiry(rec)}, nil
 }
+
+// RefreshToken is a refresh token's record, as Accept sees it.
+type RefreshToken = store.RefreshToken
+
+// Accept decides from a refresh token's record whether the caller may
+// redeem it at all; a refused token is ErrInvalidGrant and nothing
+// happens to it.
+type Accept = refresh.Accept
+
+// SubjectKind accepts the tokens of one kind of subject (user, contact).
+func SubjectKind(kind string) Accept {
+	return func(r store.RefreshToken) bool { return r.SubjectKind == kind }
+}
+
+// ContactOf accepts the contact tokens of one business and mode.
+func ContactOf(businessID string, mode store.Mode) Accept {
+	return func(r store.RefreshToken) bool {
+		return r.SubjectKind == store.KindContact && r.OrganisationID == businessID && r.Mode == mode
+	}
+}

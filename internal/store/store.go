@@ -142,6 +142,9 @@ type Store interface {
 
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)
+	// GetUsers returns the users with these ids, in no particular order;
+	// unknown ids are left out.
+	GetUsers(ctx context.Context, ids []string) ([]User, error)
 	// GetUserByEmail matches the lower-cased email.
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	// UpdateUser loads the user, applies fn and saves the result in one

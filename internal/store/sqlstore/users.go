@@ -24,6 +24,22 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	return row.toStore(), nil
 }
 
+// GetUsers returns the users with these ids in one query.
+func (s *Store) GetUsers(ctx context.Context, ids []string) ([]store.User, error) {
+	if len(ids) == 0 {
+		return []store.User{}, nil
+	}
+	var rows []userRow
+	if err := s.conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, mapErr("get users", err)
+	}
+	out := make([]store.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStore()
+	}
+	return out, nil
+}
+
 // GetUserByEmail returns the user whose email is email, compared
 // lower-cased.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {

@@ -11,6 +11,21 @@ import (
 )
 
 var userTests = []subtest{
+	{"GetUsers", func(t *testing.T, s store.Store) {
+		a, b := mkUser("u-a", "a@example.com"), mkUser("u-b", "b@example.com")
+		must(t, s.CreateUser(ctx(t), a), "CreateUser a")
+		must(t, s.CreateUser(ctx(t), b), "CreateUser b")
+		got, err := s.GetUsers(ctx(t), []string{"u-b", "nope", "u-a"})
+		must(t, err, "GetUsers")
+		if len(got) != 2 || !((got[0].ID == "u-a" && got[1].ID == "u-b") || (got[0].ID == "u-b" && got[1].ID == "u-a")) {
+			t.Fatalf("GetUsers = %+v, want u-a and u-b", got)
+		}
+		none, err := s.GetUsers(ctx(t), nil)
+		must(t, err, "GetUsers(nil)")
+		if len(none) != 0 {
+			t.Errorf("GetUsers(nil) = %+v", none)
+		}
+	}},
 	{"CreateGetRoundTrip", testUserRoundTrip},
 	{"GetMissing", func(t *testing.T, s store.Store) {
 		_, err := s.GetUser(ctx(t), "nope")
