@@ -21,6 +21,9 @@ const (
 	HeaderOrganisation = "X-Authd-Organisation"
 	HeaderMode         = "X-Authd-Mode"
 	HeaderScopes       = "X-Authd-Scopes"
+	// HeaderServiceOwner is "true" for a service-owner user's token and
+	// absent otherwise.
+	HeaderServiceOwner = "X-Authd-Service-Owner"
 )
 
 // Subject types.
@@ -89,19 +92,27 @@ type Decision struct {
 	Organisation string
 	Mode         string
 	Scopes       []string
+	ServiceOwner bool
 	// Challenge is the WWW-Authenticate value of a 401.
 	Challenge  string
 	RetryAfter time.Duration
 }
 
-// Headers are the identity headers of an allowed request.
+// Headers are the identity headers of an allowed request, every one of
+// them: an empty value means the header must be absent (a proxy removes a
+// copy the client sent).
 func (d Decision) Headers() [][2]string {
+	so := ""
+	if d.ServiceOwner {
+		so = "true"
+	}
 	return [][2]string{
 		{HeaderSubject, d.Subject},
 		{HeaderSubjectType, d.SubjectType},
 		{HeaderOrganisation, d.Organisation},
 		{HeaderMode, d.Mode},
 		{HeaderScopes, strings.Join(d.Scopes, " ")},
+		{HeaderServiceOwner, so},
 	}
 }
 
@@ -187,7 +198,8 @@ func (d *Decider) verifyToken(ctx context.Context, raw string) (subject, Decisio
 	}
 	scopes := c.Scopes()
 	return subject{
-		Decision: Decision{Subject: c.Subject, SubjectType: c.Kind, Organisation: c.Org, Mode: c.Mode, Scopes: scopes},
+		Decision: Decision{Subject: c.Subject, SubjectType: c.Kind, Organisation: c.Org, Mode: c.Mode, Scopes: scopes,
+			ServiceOwner: c.ServiceOwner && c.Kind == token.KindUser},
 		hasScope: func(s string) bool { return slices.Contains(scopes, s) },
 	}, Decision{}, nil
 }

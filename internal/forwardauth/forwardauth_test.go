@@ -45,6 +45,7 @@ var (
 		"user":    {c: token.Claims{Subject: "u1", Kind: token.KindUser, Org: "biz", Mode: "live", Scope: "openid backoffice"}},
 		"contact": {c: token.Claims{Subject: "c1", Kind: token.KindContact, Org: "biz", Mode: "test", Scope: "contacts:read"}},
 		"client":  {c: token.Claims{Subject: "introspection", Kind: token.KindClient, Scope: "tokens:introspect"}},
+		"owner":   {c: token.Claims{Subject: "u0", Kind: token.KindUser, Org: "so", Mode: "live", ServiceOwner: true}},
 		"expired": {c: token.Claims{Subject: "u1", Kind: token.KindUser}, err: token.ErrExpired},
 		"revoked": {c: token.Claims{Subject: "u1", Kind: token.KindUser}, err: token.ErrRevoked},
 		"down":    {err: errors.New("cache down")},
@@ -115,10 +116,14 @@ func TestDecisionHeaders(t *testing.T) {
 	d, _ := New(tokens, keys, nil).Decide(context.Background(), Request{APIKey: "pk"})
 	want := [][2]string{
 		{"X-Authd-Subject", "k2"}, {"X-Authd-Subject-Type", "api_key"}, {"X-Authd-Organisation", "biz"},
-		{"X-Authd-Mode", "test"}, {"X-Authd-Scopes", "contacts:register otp:send"},
+		{"X-Authd-Mode", "test"}, {"X-Authd-Scopes", "contacts:register otp:send"}, {"X-Authd-Service-Owner", ""},
 	}
 	if got := d.Headers(); !slices.Equal(got, want) {
 		t.Fatalf("headers %v", got)
+	}
+	d, _ = New(tokens, keys, nil).Decide(context.Background(), Request{Authorization: "Bearer owner"})
+	if got := d.Headers(); got[5] != [2]string{"X-Authd-Service-Owner", "true"} {
+		t.Fatalf("service owner's headers %v", got)
 	}
 }
 

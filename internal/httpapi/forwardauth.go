@@ -77,20 +77,5 @@ func (a *api) forwardAuth(c *gin.Context) error {
 	if d.Challenge != "" {
 		c.Header("WWW-Authenticate", d.Challenge)
 	}
-	switch d.Reason {
-	case forwardauth.ExpiredToken:
-		return apierror.New(http.StatusUnauthorized, apierror.CodeTokenExpired, "The access token expired; refresh it.")
-	case forwardauth.InvalidToken:
-		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidToken, "The access token is not valid.")
-	case forwardauth.InvalidKey:
-		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidAPIKey, "The API key is not valid.")
-	case forwardauth.NoCredentials:
-		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidToken, "A bearer token or an api_key header is required.")
-	case forwardauth.RateLimited:
-		return &apierror.Error{Status: http.StatusTooManyRequests, Code: apierror.CodeRateLimited, Detail: "Too many requests for this API key.", RetryAfter: d.RetryAfter}
-	case forwardauth.InsufficientScope:
-		return apierror.New(http.StatusForbidden, apierror.CodeInsufficientScope, "The credential lacks a scope this path requires.")
-	default:
-		return apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This credential may not call this path.")
-	}
+	return apierror.ForwardAuth(d)
 }

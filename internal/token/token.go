@@ -53,6 +53,9 @@ type Claims struct {
 	HomeOrg string `json:"home_org,omitempty"`
 	// Family names the refresh-token family this token was issued with.
 	Family string `json:"sid,omitempty"`
+	// ServiceOwner is set on tokens of users who are members of the
+	// service owner.
+	ServiceOwner bool `json:"service_owner,omitempty"`
 }
 
 // Scopes splits Scope.
@@ -196,6 +199,8 @@ type Subject struct {
 	Family   string
 	Scopes   []string
 	Audience []string // empty: the issuer
+	// ServiceOwner: a user who is a member of the service owner.
+	ServiceOwner bool
 }
 
 // IssueFor signs an access token for sub, valid until exp: the one place
@@ -207,19 +212,20 @@ func (s *Service) IssueFor(sub Subject, exp time.Time) (string, Claims, error) {
 		aud = []string{s.issuer}
 	}
 	c := Claims{
-		Issuer:    s.issuer,
-		Subject:   sub.ID,
-		Audience:  aud,
-		ExpiresAt: exp.Unix(),
-		IssuedAt:  s.now().Unix(),
-		ID:        NewID(),
-		ClientID:  sub.ClientID,
-		Scope:     strings.Join(sub.Scopes, " "),
-		Org:       sub.Org,
-		Mode:      sub.Mode,
-		Kind:      sub.Kind,
-		HomeOrg:   sub.HomeOrg,
-		Family:    sub.Family,
+		Issuer:       s.issuer,
+		Subject:      sub.ID,
+		Audience:     aud,
+		ExpiresAt:    exp.Unix(),
+		IssuedAt:     s.now().Unix(),
+		ID:           NewID(),
+		ClientID:     sub.ClientID,
+		Scope:        strings.Join(sub.Scopes, " "),
+		Org:          sub.Org,
+		Mode:         sub.Mode,
+		Kind:         sub.Kind,
+		HomeOrg:      sub.HomeOrg,
+		Family:       sub.Family,
+		ServiceOwner: sub.ServiceOwner,
 	}
 	tok, err := s.Issue(c)
 	return tok, c, err
