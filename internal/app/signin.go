@@ -37,6 +37,9 @@ func (a *App) wireSignIn() error {
 	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
 		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
 	})
+	// Disabling a user ends its refresh families and, through the
+	// revocation log, its access tokens on every replica and verifier.
+	a.Identity.OnUserDisabled(a.Refresh.RevokeSubjectFunc(store.KindUser))
 	a.Refresh.OnSubjectRevoked(func(ctx context.Context, kind, id string) error {
 		if kind != store.KindUser {
 			return nil // contacts are revoked with their business and mode (store.ContactKey)
