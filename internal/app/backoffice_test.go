@@ -472,6 +472,15 @@ func TestRemovedRightsAndDisabledUser(t *testing.T) {
 	if code != 204 {
 		t.Fatalf("disable: %d %v", code, m)
 	}
+	// The revocation log holds it at once, for every replica and every service
+	// verifying tokens itself, not only for this process's rights check.
+	parsed, err := n.s.App.Tokens.Parse(bob["access_token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.s.App.Revocations.Revoked(parsed) {
+		t.Fatal("disabling a user wrote no revocation of the user's tokens")
+	}
 	if code, m := n.refresh(t, bob["refresh_token"].(string)); code != 400 {
 		t.Fatalf("disabled user's refresh: %d %v", code, m)
 	}
@@ -482,15 +491,6 @@ func TestRemovedRightsAndDisabledUser(t *testing.T) {
 	// His access token no longer opens the back office either.
 	if code, m, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/organisations", bob["access_token"].(string), nil); code != 401 || m["code"] != "INVALID_TOKEN" {
 		t.Fatalf("disabled user's access token: %d %v", code, m)
-	}
-	// The revocation log holds it, for every replica and every service
-	// verifying tokens itself, not only for this process's rights check.
-	parsed, err := n.s.App.Tokens.Parse(bob["access_token"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !n.s.App.Revocations.Revoked(parsed) {
-		t.Fatal("disabling a user wrote no revocation of the user's tokens")
 	}
 	code, m, _ = n.s.call(t, "POST", "/backoffice/v1/users/authenticate", "", map[string]string{"username": n.bob, "password": userPassword})
 	if code != 401 || m["code"] != "INVALID_CREDENTIALS" {
