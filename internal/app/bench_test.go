@@ -116,7 +116,7 @@ func BenchmarkLoopbackIntrospectAccessToken(b *testing.B) {
 	})
 }
 
-// Sign-in benchmarks (issue 3). The password grant runs argon2id at the
+// Sign-in benchmarks. The password grant runs argon2id at the
 // configured (OWASP) cost; refresh and exchange cost one indexed read, one
 // write and one signature.
 
@@ -170,7 +170,7 @@ func BenchmarkTokenExchange(b *testing.B) {
 	}
 }
 
-// API-key benchmarks (issue 6): introspecting a key over loopback, against
+// API-key benchmarks: introspecting a key over loopback, against
 // BenchmarkLoopbackHealthz on the same machine (target: ≥ 60 % of its
 // throughput), and the same key through /forward-auth.
 
@@ -215,7 +215,7 @@ func BenchmarkIntrospectAPIKey(b *testing.B) {
 	}
 }
 
-// OTP benchmarks (issue 4): a fake sender, so delivery is excluded;
+// OTP benchmarks: a fake sender, so delivery is excluded;
 // cooldown and limits are out of the way.
 
 func benchOTP(b *testing.B) (*testServer, *sender.Fake, string) {

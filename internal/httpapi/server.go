@@ -19,8 +19,8 @@ type KeySet interface {
 	Algorithm() string
 }
 
-// Deps are the services the public API serves. Services of later issues
-// are optional: their routes are mounted only when they are set.
+// Deps are the services the public API serves. The CRM-style groups are
+// optional: their routes are mounted only when their services are set.
 type Deps struct {
 	Logger         *slog.Logger
 	OAuth          *oauth.Provider

@@ -82,11 +82,6 @@ type Grant struct {
 	HomeOrg string // the membership's organisation (orgID itself or an ancestor)
 }
 
-// Ancestors returns orgID's chain up to the root, orgID first.
-func Ancestors(ctx context.Context, st store.Store, orgID string) ([]store.Organisation, error) {
-	return ancestors(ctx, orgID, st.GetOrganisation)
-}
-
 func ancestors(ctx context.Context, orgID string, get func(context.Context, string) (store.Organisation, error)) ([]store.Organisation, error) {
 	var chain []store.Organisation
 	id := orgID
@@ -99,16 +94,6 @@ func ancestors(ctx context.Context, orgID string, get func(context.Context, stri
 		id = o.ParentID
 	}
 	return chain, nil
-}
-
-// RoleIn returns the strongest grant user has in orgID: from a membership
-// of orgID itself or of any organisation above it. ErrForbidden when none.
-func RoleIn(ctx context.Context, st store.Store, userID, orgID string) (Grant, error) {
-	ms, err := st.ListMemberships(ctx, userID)
-	if err != nil {
-		return Grant{}, err
-	}
-	return roleIn(ctx, ms, orgID, st.GetOrganisation)
 }
 
 func roleIn(ctx context.Context, ms []store.Membership, orgID string, get func(context.Context, string) (store.Organisation, error)) (Grant, error) {
