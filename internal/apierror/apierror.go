@@ -200,6 +200,8 @@ var table = []rule{
 	{is(identity.ErrForbidden), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidGrant, "You do not have the right to do this.")},
 	{is(identity.ErrConflict), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest, "The resource already exists.")},
 	{is(apikey.ErrConflict), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest, "Only an active key can be rolled.")},
+	{is(apikey.ErrForbidden), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "Managing API keys needs a user token with the admin or owner role, or a secret key.")},
+	{is(apikey.ErrNoOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidRequest, "The token acts for no organisation the user has rights on.")},
 	{is(apikey.ErrInvalid), fixed(http.StatusUnauthorized, CodeInvalidAPIKey, OAuthInvalidGrant, "The API key is not valid.")},
 	{is(token.ErrExpired), fixed(http.StatusUnauthorized, CodeTokenExpired, OAuthInvalidGrant, "The access token expired; refresh it.")},
 	{is(token.ErrRevoked), fixed(http.StatusUnauthorized, CodeInvalidToken, OAuthInvalidGrant, "The access token is not valid.")},

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -57,6 +58,53 @@ type Box interface {
 	Open(sealed, aad []byte) ([]byte, error)
 }
 
+// Authorizer tells a user's role in an organisation (identity.Service).
+type Authorizer interface {
+	RoleIn(ctx context.Context, userID, orgID string) (identity.Grant, error)
+}
+
+// Caller is who calls key management: a secret key (Key set), or a
+// user's token acting for Org in Mode.
+type Caller struct {
+	Key    *Key
+	UserID string
+	Org    string
+	Mode   store.Mode
+}
+
+var (
+	// ErrForbidden: the caller may not manage keys (not a user, or not an
+	// admin or owner of the organisation it acts for).
+	ErrForbidden = errors.New("apikey: the caller may not manage API keys")
+	// ErrNoOrganisation: the caller's token acts for no organisation the
+	// user holds a role in.
+	ErrNoOrganisation = errors.New("apikey: the token acts for no organisation of the user")
+)
+
+// Authorize is the caller's view of keys: the organisation and mode of its
+// own secret key, or of its token when the user is admin or owner there.
+func (s *Service) Authorize(ctx context.Context, c Caller) (Scope, Actor, error) {
+	if c.Key != nil {
+		return Scope{OrganisationID: c.Key.OrganisationID, Mode: c.Key.Mode}, Actor{Kind: store.KindAPIKey, ID: c.Key.ID}, nil
+	}
+	if c.UserID == "" {
+		return Scope{}, Actor{}, ErrForbidden
+	}
+	if c.Org == "" || !c.Mode.Valid() || s.o.Authorizer == nil {
+		return Scope{}, Actor{}, ErrNoOrganisation
+	}
+	g, err := s.o.Authorizer.RoleIn(ctx, c.UserID, c.Org)
+	switch {
+	case errors.Is(err, identity.ErrForbidden):
+		return Scope{}, Actor{}, ErrNoOrganisation
+	case err != nil:
+		return Scope{}, Actor{}, err
+	case !identity.AtLeast(g.Role, identity.RoleAdmin):
+		return Scope{}, Actor{}, ErrForbidden
+	}
+	return Scope{OrganisationID: c.Org, Mode: c.Mode}, Actor{Kind: store.KindUser, ID: c.UserID}, nil
+}
+
 // Revoker records a change durably in the revocation log, which every
 // replica follows (package revocation). It applies the entry in this
 // process before it returns.
@@ -67,6 +115,8 @@ type Revoker interface {
 // ServiceOptions configure a Service.
 type ServiceOptions struct {
 	Store ServiceStore
+	// Authorizer decides users' rights (Authorize).
+	Authorizer Authorizer
 	// Revocations carries revokes and rolls to every replica's verifier.
 	Revocations Revoker
 	// ChangeTTL is how long a change's log entry stays in force: longer

@@ -41,7 +41,7 @@ func (a *App) wireAPIKeys(ctx context.Context) error {
 		}
 	})
 	a.KeyService = apikey.NewService(apikey.ServiceOptions{
-		Store: a.Store, Revocations: a.Revocations, Box: a.KeyBox, Audit: a.Audit, Logger: a.Logger,
+		Store: a.Store, Authorizer: a.Identity, Revocations: a.Revocations, Box: a.KeyBox, Audit: a.Audit, Logger: a.Logger,
 		ChangeTTL: APIKeyChangeTTL(cfg),
 	})
 	a.ForwardAuth = forwardauth.New(a.Tokens, v, ForwardAuthRules(cfg))

@@ -22,6 +22,7 @@ import (
 	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/forwardauth"
+	"github.com/authd/authd/internal/grpcapi"
 	"github.com/authd/authd/internal/httpapi"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/keys"
@@ -72,10 +73,13 @@ type App struct {
 	Registry *prometheus.Registry
 	Public   http.Handler
 	Admin    http.Handler
+	// GRPC serves Envoy's ext_authz when grpc.addr is set (else nil).
+	GRPC *grpcapi.Server
 
 	health   *health
 	cancel   context.CancelFunc
 	draining atomic.Bool
+	grpcAddr atomic.Value // net.Addr of the gRPC listener, once bound
 }
 
 // OpenStore opens and migrates the SQL store named by cfg.
@@ -198,7 +202,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		SampleEvery:          cfg.Log.SampleEvery,
 		Tokens:               a.Tokens,
 		APIKeys:              a.KeyVerifier,
-		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService, Authorizer: a.Identity},
+		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService},
 		ForwardAuth:          a.ForwardAuth,
 		ForwardAuthURIHeader: cfg.ForwardAuth.URIHeader,
 		Contacts: &httpapi.ContactDeps{
@@ -217,6 +221,11 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return nil, err
 	}
 	a.Public = pub
+	if cfg.GRPC.Addr != "" {
+		a.GRPC = grpcapi.New(grpcapi.Deps{Logger: logger, Decider: a.ForwardAuth, Registerer: a.Registry,
+			RequestTimeout: cfg.HTTP.RequestTimeout, MaxRecvBytes: int(cfg.HTTP.MaxBodyBytes) + 64<<10,
+			RequestLog: cfg.Log.Requests, SampleEvery: cfg.Log.SampleEvery})
+	}
 	a.wireAdmin()
 	return a, nil
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 // APIKeyService manages API keys (apikey.Service).
 type APIKeyService interface {
+	Authorize(ctx context.Context, c apikey.Caller) (apikey.Scope, apikey.Actor, error)
 	Create(ctx context.Context, actor apikey.Actor, p apikey.CreateParams) (apikey.Info, error)
 	List(ctx context.Context, scope apikey.Scope, page identity.Page) ([]apikey.Info, error)
 	Get(ctx context.Context, scope apikey.Scope, id string) (apikey.Info, error)
@@ -23,16 +23,9 @@ type APIKeyService interface {
 	Revoke(ctx context.Context, actor apikey.Actor, scope apikey.Scope, id string) (apikey.Info, error)
 }
 
-// Authorizer tells a user's role in an organisation (identity.Service):
-// identity.ErrForbidden when the user has none.
-type Authorizer interface {
-	RoleIn(ctx context.Context, userID, orgID string) (identity.Grant, error)
-}
-
 // APIKeyDeps are the services of the back-office API-key endpoints.
 type APIKeyDeps struct {
-	Service    APIKeyService
-	Authorizer Authorizer
+	Service APIKeyService
 }
 
 // mountAPIKeys serves /backoffice/v1/api-keys. Managing keys takes a user
@@ -49,31 +42,15 @@ func (a *api) mountAPIKeys(bo *gin.RouterGroup) {
 	bo.DELETE("/api-keys/:id", manage, wrap(a.revokeAPIKey))
 }
 
-// apiKeyScope is the caller's view: the organisation and mode of its token
-// (an admin or owner there) or of its own secret key.
+// apiKeyScope is the caller's view of keys, as apikey decides it.
 func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
+	var caller apikey.Caller
 	if k, ok := keyOf(c); ok {
-		return apikey.Scope{OrganisationID: k.OrganisationID, Mode: k.Mode},
-			apikey.Actor{Kind: identity.KindAPIKey, ID: k.ID}, nil
+		caller.Key = &k
+	} else if claims, ok := claimsOf(c); ok && claims.Kind == token.KindUser {
+		caller = apikey.Caller{UserID: claims.Subject, Org: claims.Org, Mode: identity.Mode(claims.Mode)}
 	}
-	claims, ok := claimsOf(c)
-	if !ok || claims.Kind != token.KindUser {
-		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "This token may not call this endpoint.")
-	}
-	mode := identity.Mode(claims.Mode)
-	if claims.Org == "" || !mode.Valid() {
-		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbiddenOrg, "The token acts for no organisation.")
-	}
-	grant, err := a.APIKeyAdmin.Authorizer.RoleIn(c.Request.Context(), claims.Subject, claims.Org)
-	switch {
-	case errors.Is(err, identity.ErrForbidden):
-		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbiddenOrg, "The user has no rights on the token's organisation.")
-	case err != nil:
-		return apikey.Scope{}, apikey.Actor{}, err
-	case !identity.AtLeast(grant.Role, identity.RoleAdmin):
-		return apikey.Scope{}, apikey.Actor{}, apierror.New(http.StatusForbidden, apierror.CodeForbidden, "Managing API keys needs the admin or owner role.")
-	}
-	return apikey.Scope{OrganisationID: claims.Org, Mode: mode}, apikey.Actor{Kind: identity.KindUser, ID: claims.Subject}, nil
+	return a.APIKeyAdmin.Service.Authorize(c.Request.Context(), caller)
 }
 
 // apiKeyJSON is an API key as the API shows it. Key is present on create

@@ -124,3 +124,37 @@ func (s *Service) AuditEvents(ctx context.Context, a Actor, action string, p sto
 func (s *Service) ContactBusiness(ctx context.Context, c store.Contact) (store.Organisation, error) {
 	return s.organisation(ctx, c.BusinessID)
 }
+
+// ContactCaller is who calls a back-office contact endpoint: a secret
+// key (KeyID set, acting for its organisation and mode) or a user's token
+// acting for Org in Mode.
+type ContactCaller struct {
+	KeyID  string
+	UserID string
+	Org    string
+	Mode   store.Mode
+}
+
+// ContactTenant is the business and mode a back-office caller reads and
+// writes contacts of, and the actor for the audit trail. A user must hold
+// a role in the organisation the token acts for. Contacts belong to a
+// business, so the key or token must act for a business itself: one of
+// the service owner or of a merchant is ErrNoBusiness (a merchant's
+// credentials must not read or write the whole business's contacts).
+func (s *Service) ContactTenant(ctx context.Context, c ContactCaller) (businessID string, mode store.Mode, actorKind, actorID string, err error) {
+	actorKind, actorID = store.KindAPIKey, c.KeyID
+	if c.KeyID == "" {
+		if _, err := s.RoleIn(ctx, c.UserID, c.Org); err != nil {
+			return "", "", "", "", err
+		}
+		actorKind, actorID = store.KindUser, c.UserID
+	}
+	biz, err := s.BusinessOf(ctx, c.Org)
+	if err == nil && biz != c.Org {
+		err = ErrNoBusiness
+	}
+	if err != nil {
+		return "", "", "", "", err
+	}
+	return biz, c.Mode, actorKind, actorID, nil
+}
