@@ -17,6 +17,7 @@ type Config struct {
 
 	HTTP     HTTP     `koanf:"http"`
 	Admin    Admin    `koanf:"admin"`
+	GRPC     GRPC     `koanf:"grpc"`
 	Database Database `koanf:"database"`
 	Redis    Redis    `koanf:"redis"`
 	Secrets  Secrets  `koanf:"secrets"`
@@ -115,6 +116,13 @@ type HTTP struct {
 
 // Admin configures the health, readiness and metrics listener.
 type Admin struct {
+	Addr string `koanf:"addr"`
+}
+
+// GRPC configures the optional gRPC listener: Envoy's ext_authz
+// (envoy.service.auth.v3.Authorization/Check) and gRPC health.
+type GRPC struct {
+	// Addr is host:port (AUTHD_GRPC_ADDR); empty: no gRPC listener.
 	Addr string `koanf:"addr"`
 }
 

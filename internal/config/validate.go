@@ -29,6 +29,7 @@ func (c *Config) Validate() error {
 
 	check(!validAddr(c.HTTP.Addr), "http.addr (%q) must be host:port", c.HTTP.Addr)
 	check(!validAddr(c.Admin.Addr), "admin.addr (%q) must be host:port", c.Admin.Addr)
+	check(c.GRPC.Addr != "" && !validAddr(c.GRPC.Addr), "grpc.addr (%q) must be host:port, or empty for no gRPC listener", c.GRPC.Addr)
 	check(c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20, "http.max_body_bytes (%d) must be between 1024 and 67108864 (64 MiB)", c.HTTP.MaxBodyBytes)
 	for _, d := range []struct {
 		key string
