@@ -1,11 +1,22 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // The proxies' side of authd: Envoy's HTTP ext_authz (the original path
@@ -161,5 +172,146 @@ func TestVerifiedTokenCacheEndToEnd(t *testing.T) {
 	}
 	if !strings.HasPrefix(alice, "eyJ") {
 		t.Fatal("not a JWT")
+	}
+}
+
+// TestEnvoyGRPCExtAuthz runs authd's listeners with grpc.addr set and
+// calls Authorization/Check with Envoy's generated types the way Envoy's
+// ext_authz filter does (grpc_service, transport_api_version V3): the
+// request's attributes with its lower-case headers, pseudo-headers
+// included, its path with query and its method. The decision is
+// /forward-auth's, rules included. Shutting down stops the gRPC listener
+// with the others.
+func TestEnvoyGRPCExtAuthz(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ForwardAuth.Rules = faRules
+	cfg.GRPC.Addr = "127.0.0.1:0"
+	s := newTestServer(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- s.App.Serve(ctx, func(_, _ net.Addr) { close(ready) }) }()
+	<-ready
+	addr := s.App.GRPCAddr()
+	if addr == nil {
+		t.Fatal("no gRPC listener")
+	}
+	conn, err := grpc.NewClient(addr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := authv3.NewAuthorizationClient(conn)
+
+	check := func(method, path string, headers map[string]string) *authv3.CheckResponse {
+		t.Helper()
+		h := map[string]string{":authority": "crm.example.com", ":method": method, ":path": path, ":scheme": "https",
+			"x-forwarded-proto": "https", "x-request-id": "3c1e7a52-9b0f-4d7e-a5c1-2f8e6d4b9a10", "user-agent": "curl/8.5.0",
+			"accept": "*/*"}
+		for k, v := range headers {
+			h[k] = v
+		}
+		req := &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+			Source: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
+				SocketAddress: &corev3.SocketAddress{Address: "203.0.113.7", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 51234}}}}},
+			Destination: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
+				SocketAddress: &corev3.SocketAddress{Address: "10.0.0.2", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 10000}}}}},
+			Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+				Id: "1234567890", Method: method, Headers: h, Path: path, Host: "crm.example.com",
+				Scheme: "https", Protocol: "HTTP/1.1", Size: 0,
+			}},
+		}}
+		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer ccancel()
+		resp, err := client.Check(cctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	upstream := func(resp *authv3.CheckResponse) map[string]string {
+		m := map[string]string{}
+		for _, o := range resp.GetOkResponse().GetHeaders() {
+			m[o.GetHeader().GetKey()] = o.GetHeader().GetValue()
+		}
+		return m
+	}
+
+	user := akAdmin(t, s, "live")
+	sk, pk := s.Boot.APIKeys["live"].Secret, s.Boot.APIKeys["live"].Public
+	resp := check("POST", "/admin/users?page=2", map[string]string{"authorization": "Bearer " + user, "x-authd-subject": "forged"})
+	if resp.GetStatus().GetCode() != int32(codes.OK) {
+		t.Fatalf("user on a user-only path: %v %s", resp.GetStatus(), resp.GetDeniedResponse().GetBody())
+	}
+	if h := upstream(resp); h["x-authd-subject"] != s.Boot.Admin.ID || h["x-authd-subject-type"] != "user" ||
+		h["x-authd-organisation"] != s.Boot.Business.ID || h["x-authd-mode"] != "live" {
+		t.Fatalf("identity headers %v", h)
+	}
+	resp = check("GET", "/hello", map[string]string{"api_key": pk})
+	if h := upstream(resp); resp.GetStatus().GetCode() != 0 || h["x-authd-subject-type"] != "api_key" ||
+		h["x-authd-scopes"] != "contacts:register otp:send contacts:authenticate" {
+		t.Fatalf("public key: %v %v", resp.GetStatus(), h)
+	}
+
+	for _, tc := range []struct {
+		name, method, path string
+		headers            map[string]string
+		status             int32
+		code               string
+	}{
+		{"key on a user-only path", "GET", "/admin/users", map[string]string{"api_key": sk}, 403, "FORBIDDEN"},
+		{"encoded path", "GET", "/%61dmin/users", map[string]string{"api_key": sk}, 403, "FORBIDDEN"},
+		{"dot segments", "DELETE", "/x/../admin/users", map[string]string{"api_key": sk}, 403, "FORBIDDEN"},
+		{"scope missing", "GET", "/contacts/1", map[string]string{"api_key": pk}, 403, "INSUFFICIENT_SCOPE"},
+		{"no credentials", "GET", "/hello", nil, 401, "INVALID_TOKEN"},
+		{"bad token", "GET", "/hello", map[string]string{"authorization": "Bearer eyJ.bad.token"}, 401, "INVALID_TOKEN"},
+		{"bad key", "GET", "/hello", map[string]string{"api_key": "sk_live_nope"}, 401, "INVALID_API_KEY"},
+		// Envoy sends the path it routes: a URI header from the client is not read.
+		{"URI header ignored", "GET", "/admin/users", map[string]string{"api_key": sk, "x-original-uri": "/hello"}, 403, "FORBIDDEN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := check(tc.method, tc.path, tc.headers)
+			d := resp.GetDeniedResponse()
+			if resp.GetStatus().GetCode() == 0 || d == nil || int32(d.GetStatus().GetCode()) != tc.status {
+				t.Fatalf("%v %v", resp.GetStatus(), d)
+			}
+			var p map[string]any
+			if err := json.Unmarshal([]byte(d.GetBody()), &p); err != nil || p["code"] != tc.code {
+				t.Fatalf("body %q", d.GetBody())
+			}
+			var challenge bool
+			for _, o := range d.GetHeaders() {
+				challenge = challenge || o.GetHeader().GetKey() == "www-authenticate"
+			}
+			if challenge != (tc.status == 401) {
+				t.Fatalf("WWW-Authenticate on %d: %v", tc.status, challenge)
+			}
+		})
+	}
+
+	// The same decision as /forward-auth, through the same verified-token
+	// cache: revoking the token refuses it here too.
+	resp2, _ := s.postForm(t, "/oauth2/revoke", url.Values{"token": {user}},
+		s.Boot.Clients.Introspection.ClientID, s.Boot.Clients.Introspection.ClientSecret)
+	if resp2.StatusCode != 200 {
+		t.Fatalf("revoke: %d", resp2.StatusCode)
+	}
+	if resp := check("GET", "/hello", map[string]string{"authorization": "Bearer " + user}); resp.GetStatus().GetCode() == 0 {
+		t.Fatal("a revoked token allowed over gRPC")
+	}
+
+	hc := healthpb.NewHealthClient(conn)
+	if r, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "envoy.service.auth.v3.Authorization"}); err != nil ||
+		r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", r, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
+		_ = c.Close()
+		t.Fatal("the gRPC listener still accepts after shutdown")
 	}
 }
