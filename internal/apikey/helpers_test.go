@@ -12,6 +12,7 @@ import (
 
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/revocation"
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/store"
@@ -222,11 +223,19 @@ type fixture struct {
 	v     *Verifier
 	revs  *revocation.Service // the revocation log as v's replica holds it
 	box   *secretbox.Box
+	clk   *clock.Fake // every verifier's and the service's clock
+}
+
+// advance moves the fixture's clock, and v's coarse clock at once (its
+// ticker would catch up within 100ms).
+func (f *fixture) advance(v *Verifier, d time.Duration) {
+	f.clk.Advance(d)
+	v.clock.Store(f.clk.Now().UnixNano())
 }
 
 func newFixture(t testing.TB, opts ...func(*VerifierOptions)) *fixture {
 	t.Helper()
-	f := &fixture{st: newMemStore(), cache: memcache.New(memcache.Options{}), audit: &memAudit{}}
+	f := &fixture{st: newMemStore(), cache: memcache.New(memcache.Options{}), audit: &memAudit{}, clk: clock.NewFake(time.Now())}
 	t.Cleanup(func() { _ = f.cache.Close() })
 	box, err := secretbox.New("unit-test-system-secret-0123456789abcdef", "api-keys")
 	if err != nil {
@@ -240,7 +249,7 @@ func newFixture(t testing.TB, opts ...func(*VerifierOptions)) *fixture {
 
 // service is key management on a replica whose revocation log is revs.
 func (f *fixture) service(revs *revocation.Service) *Service {
-	return NewService(ServiceOptions{Store: f.st, Revocations: revs, Box: f.box, Audit: f.audit, Logger: discard})
+	return NewService(ServiceOptions{Store: f.st, Revocations: revs, Box: f.box, Audit: f.audit, Logger: discard, Now: f.clk.Now})
 }
 
 // replicaPoll is how often a replica reads the revocation log in tests.
@@ -251,8 +260,8 @@ const replicaPoll = 50 * time.Millisecond
 // changed).
 func (f *fixture) replica(t testing.TB, ps revocation.PubSub, opts ...func(*VerifierOptions)) (*Verifier, *revocation.Service) {
 	t.Helper()
-	revs := revocation.New(f.st, ps, revocation.Config{PollInterval: replicaPoll}, discard, nil)
-	o := VerifierOptions{Store: f.st, Cache: f.cache, Changes: revs, Audit: f.audit, Logger: discard}
+	revs := revocation.New(f.st, ps, revocation.Config{PollInterval: replicaPoll}, discard, f.clk.Now)
+	o := VerifierOptions{Store: f.st, Cache: f.cache, Changes: revs, Audit: f.audit, Logger: discard, Now: f.clk.Now}
 	for _, fn := range opts {
 		fn(&o)
 	}

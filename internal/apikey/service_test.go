@@ -144,9 +144,9 @@ func TestServiceRollAndRevoke(t *testing.T) {
 	old := f.create(t, store.APIKeySecret, store.ModeLive, ScopeContactsRead, ScopeContactsWrite)
 
 	for name, bad := range map[string]time.Time{
-		"past":         time.Now().Add(-time.Minute),
-		"beyond 30d":   time.Now().Add(31 * 24 * time.Hour),
-		"exactly past": time.Now().Add(-time.Nanosecond),
+		"past":         f.clk.Now().Add(-time.Minute),
+		"beyond 30d":   f.clk.Now().Add(31 * 24 * time.Hour),
+		"exactly past": f.clk.Now().Add(-time.Nanosecond),
 	} {
 		if _, _, err := f.svc.Roll(ctx, admin, biz, old.ID, &bad); err == nil {
 			t.Fatalf("roll with %s expiry accepted", name)
@@ -156,7 +156,7 @@ func TestServiceRollAndRevoke(t *testing.T) {
 		t.Fatalf("roll from another organisation: %v", err)
 	}
 
-	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	until := f.clk.Now().Add(time.Hour).Truncate(time.Second)
 	nk, oldInfo, err := f.svc.Roll(ctx, admin, biz, old.ID, &until)
 	if err != nil {
 		t.Fatal(err)

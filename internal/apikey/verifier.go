@@ -111,6 +111,9 @@ type entry struct {
 	loadedAt  int64  // coarse clock when fetched
 	expires   int64  // ExpiresAt in Unix nanoseconds; 0: never
 	refused   string // why the key is refused for good ("revoked", "mismatch"); "" when usable
+	// done, when set, marks no key: the audit writer closes it once every
+	// rejection queued before it is written (flushAudit).
+	done chan struct{}
 	rlKey     string // rate-limit counter name, when the key has a limit
 	lastUsed  atomic.Int64
 	queued    atomic.Bool // waiting in the last-used batch
@@ -445,6 +448,20 @@ func (v *Verifier) Stats() VerifierStats {
 		Malformed: v.malformed.Load(), Stale: v.stale.Load()}
 }
 
+// flushAudit returns once every rejection queued so far is written.
+func (v *Verifier) flushAudit(ctx context.Context) {
+	m := &entry{done: make(chan struct{})}
+	select {
+	case v.rejects <- m:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+	}
+}
+
 // rejected notes the use of a revoked or expired key: at most one audit
 // event per key and RejectAuditInterval (per replica, and across replicas
 // through the cache), written off the request path.
@@ -468,6 +485,10 @@ func (v *Verifier) auditLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-v.rejects:
+			if e.done != nil {
+				close(e.done)
+				continue
+			}
 			ok, err := v.o.Cache.SetNX(ctx, "apikeys:rejected:"+e.key.ID, []byte("1"), v.o.RejectAuditInterval)
 			if err == nil && !ok {
 				continue // another replica recorded it

@@ -28,6 +28,7 @@ func (a *App) wireAPIKeys(ctx context.Context) error {
 		QueryTimeout:  cfg.Database.QueryTimeout,
 		StaleIfError:  cfg.Database.StaleIfError,
 		LastUsedFlush: cfg.APIKeys.LastUsedFlush,
+		Now:           a.now,
 	})
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (a *App) wireAPIKeys(ctx context.Context) error {
 	})
 	a.KeyService = apikey.NewService(apikey.ServiceOptions{
 		Store: a.Store, Authorizer: a.Identity, Revocations: a.Revocations, Box: a.KeyBox, Audit: a.Audit, Logger: a.Logger,
-		ChangeTTL: APIKeyChangeTTL(cfg),
+		ChangeTTL: APIKeyChangeTTL(cfg), Now: a.now,
 	})
 	a.ForwardAuth = forwardauth.New(a.Tokens, v, ForwardAuthRules(cfg))
 	return nil

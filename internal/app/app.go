@@ -20,6 +20,7 @@ import (
 	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/cache/rediscache"
 	"github.com/authd/authd/internal/clients"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/forwardauth"
 	"github.com/authd/authd/internal/grpcapi"
@@ -77,6 +78,7 @@ type App struct {
 	GRPC *grpcapi.Server
 
 	health   *health
+	now      clock.Clock
 	cancel   context.CancelFunc
 	draining atomic.Bool
 	grpcAddr atomic.Value // net.Addr of the gRPC listener, once bound
@@ -133,11 +135,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, er
 type Options struct {
 	// OTPSender replaces the configured OTP sender.
 	OTPSender sender.Sender
+	// Clock is every service's clock (default time.Now): tests pass a
+	// clock.Fake and move it instead of sleeping.
+	Clock clock.Clock
 }
 
 // NewWithOptions is New with parts replaced.
 func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (a *App, err error) {
-	a = &App{Config: cfg, Logger: logger, OTPSender: opts.OTPSender}
+	a = &App{Config: cfg, Logger: logger, OTPSender: opts.OTPSender, now: clock.Or(opts.Clock)}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -149,7 +154,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if a.Cache, err = OpenCache(ctx, cfg, logger); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	if a.Keys, err = keys.New(a.Store, cfg.Secrets.System, KeysConfig(cfg), logger, time.Now); err != nil {
+	if a.Keys, err = keys.New(a.Store, cfg.Secrets.System, KeysConfig(cfg), logger, a.now); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
 	if err = a.Keys.Init(ctx); err != nil {
@@ -159,9 +164,9 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return nil, err
 	}
 	a.Hasher = password.New(PasswordParams(cfg))
-	a.Clients = clients.New(a.Store, clients.Config{Timeout: cfg.Database.QueryTimeout, StaleIfError: staleOrOff(cfg.Database.StaleIfError)})
-	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, time.Now)
-	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, time.Now)
+	a.Clients = clients.New(a.Store, clients.Config{Timeout: cfg.Database.QueryTimeout, StaleIfError: staleOrOff(cfg.Database.StaleIfError), Now: a.now})
+	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, a.now)
+	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, a.now)
 	a.Tokens.SetCache(cfg.Tokens.VerifyCacheSize, cfg.Tokens.VerifyCacheBytes)
 	if err = a.wireSignIn(); err != nil {
 		return nil, err

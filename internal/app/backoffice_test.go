@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authd/authd/internal/app"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
@@ -82,10 +84,17 @@ func lenient(cfg *config.Config) *config.Config {
 
 func newNetwork(t testing.TB, cfg *config.Config) *network {
 	t.Helper()
+	return newNetworkWith(t, cfg, app.Options{})
+}
+
+// newNetworkWith is newNetwork with parts of the wiring replaced (a fake
+// clock).
+func newNetworkWith(t testing.TB, cfg *config.Config, opts app.Options) *network {
+	t.Helper()
 	if cfg == nil {
 		cfg = lenient(testConfig(t))
 	}
-	s := newTestServer(t, cfg)
+	s := newTestServerWith(t, cfg, opts)
 	n := &network{s: s, so: s.Boot.ServiceOwner.ID, bizA: s.Boot.Business.ID,
 		alice: "alice@a.example", bob: "bob@b.example", mia: "mia@m.example"}
 	admin := s.signIn(t, s.Boot.Admin.Email, s.Boot.Admin.Password)
@@ -206,7 +215,8 @@ func (n *network) refresh(t testing.TB, rt string) (int, map[string]any) {
 func TestRefreshReuseDetectionAndGrace(t *testing.T) {
 	cfg := lenient(testConfig(t))
 	cfg.Tokens.RefreshReuseGrace = 2 * time.Second
-	n := newNetwork(t, cfg)
+	clk := clock.NewFake(time.Now())
+	n := newNetworkWith(t, cfg, app.Options{Clock: clk.Now})
 	first := n.s.signIn(t, n.mia, userPassword)
 	rt0 := first["refresh_token"].(string)
 
@@ -254,7 +264,7 @@ func TestRefreshReuseDetectionAndGrace(t *testing.T) {
 	if code, _ := n.refresh(t, p); code != 200 {
 		t.Fatal("refresh")
 	}
-	time.Sleep(2100 * time.Millisecond)
+	clk.Advance(2100 * time.Millisecond) // past the grace interval
 	if code, m := n.refresh(t, p); code != 400 || m["error"] != "invalid_grant" {
 		t.Fatalf("late replay: %d %v", code, m)
 	}

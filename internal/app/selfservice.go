@@ -32,7 +32,7 @@ func (a *App) wireSelfService() error {
 	if a.OTPSender != nil {
 		snd = a.OTPSender // tests plug in a fake
 	}
-	a.OTP, err = otp.New(a.Cache, snd, cfg.Secrets.System, otp.ConfigFrom(cfg.OTP), a.Logger, time.Now)
+	a.OTP, err = otp.New(a.Cache, snd, cfg.Secrets.System, otp.ConfigFrom(cfg.OTP), a.Logger, a.now)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (a *App) wireSelfService() error {
 			GraphURL: cfg.Facebook.GraphURL, GraphVersion: cfg.Facebook.GraphVersion,
 			LimitedLoginJWKSURL: cfg.Facebook.LimitedLoginJWKSURL, LimitedLoginIssuer: cfg.Facebook.LimitedLoginIssuer,
 			Timeout: cfg.Facebook.Timeout, CacheTTL: cfg.Facebook.CacheTTL,
-		}, a.Cache, &http.Client{Timeout: cfg.Facebook.Timeout + time.Second}, time.Now, a.Logger)
+		}, a.Cache, &http.Client{Timeout: cfg.Facebook.Timeout + time.Second}, a.now, a.Logger)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ func (a *App) wireSignIn() error {
 		IPAttemptsPerMinute:    cfg.RateLimits.PasswordPerIPPerMinute,
 		QueryTimeout:           cfg.Database.QueryTimeout,
 		StaleIfError:           staleOrOff(cfg.Database.StaleIfError),
+		Now:                    a.now,
 	}, a.Logger)
 	key, err := secretbox.DeriveKey(cfg.Secrets.System, "refresh-tokens", 32)
 	if err != nil {
@@ -33,7 +34,7 @@ func (a *App) wireSignIn() error {
 		AbsoluteTTL: cfg.Tokens.RefreshTokenTTL,
 		IdleTTL:     cfg.Tokens.RefreshIdleTTL,
 		ReuseGrace:  cfg.Tokens.RefreshReuseGrace,
-	}, a.Audit, nil)
+	}, a.Audit, a.now)
 	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
 		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
 	})

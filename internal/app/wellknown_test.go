@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,8 +295,11 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	s := newTestServer(t, cfg)
 	a := s.App
 	slow := a.Public
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	a.Public = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(400 * time.Millisecond)
+		once.Do(func() { close(entered) })
+		<-release // in flight until the shutdown has begun
 		slow.ServeHTTP(w, r)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -315,8 +319,23 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		r.Body.Close()
 		result <- r.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond) // the request is in flight
+	<-entered // the request is in flight
 	cancel()
+	// Shutdown has begun once new connections are refused; only then may
+	// the in-flight request finish.
+	hostport := strings.TrimPrefix(base, "http://")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", hostport, 100*time.Millisecond)
+		if err != nil {
+			break
+		}
+		_ = c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts 5s after shutdown began")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
 	if code := <-result; code != 200 {
 		t.Fatalf("in-flight request ended with %d", code)
 	}
@@ -347,10 +366,16 @@ func TestShutdownDrain(t *testing.T) {
 		t.Fatalf("readyz before shutdown: %d", r.StatusCode)
 	}
 	cancel()
-	time.Sleep(150 * time.Millisecond)
-	r, body := get(t, adm+"/readyz", nil)
-	if r.StatusCode != 503 || !strings.Contains(string(body), "draining") {
-		t.Fatalf("readyz while draining: %d %s", r.StatusCode, body)
+	var body []byte
+	for deadline := time.Now().Add(500 * time.Millisecond); ; time.Sleep(10 * time.Millisecond) {
+		var r *http.Response
+		r, body = get(t, adm+"/readyz", nil)
+		if r.StatusCode == 503 && strings.Contains(string(body), "draining") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz while draining: %d %s", r.StatusCode, body)
+		}
 	}
 	if r, _ := get(t, pub+"/.well-known/jwks.json", nil); r.StatusCode != 200 {
 		t.Fatalf("request while draining: %d", r.StatusCode)

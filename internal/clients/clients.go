@@ -33,6 +33,8 @@ type Config struct {
 	// StaleIfError is how long the last good read answers while the store
 	// fails; negative: never [5m].
 	StaleIfError time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Service reads clients.
@@ -50,7 +52,7 @@ func New(st Store, cfg Config) *Service {
 		cfg.Fresh = 10 * time.Second
 	}
 	return &Service{st: st, c: lastgood.New[string, store.Client](lastgood.Config{
-		Size: 1000, Fresh: cfg.Fresh, StaleIfError: cfg.StaleIfError, Timeout: cfg.Timeout, Outage: outage,
+		Size: 1000, Fresh: cfg.Fresh, StaleIfError: cfg.StaleIfError, Timeout: cfg.Timeout, Outage: outage, Now: cfg.Now,
 	}, func(id string) string { return id })}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/password"
 	"github.com/authd/authd/internal/store"
 )
@@ -24,6 +25,8 @@ type Config struct {
 	// while the store fails (default 5m, negative: never).
 	QueryTimeout time.Duration
 	StaleIfError time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Service applies the identity rules over the store.
@@ -54,7 +57,7 @@ func New(st store.Store, c cache.Cache, hasher *password.Hasher, rec *audit.Reco
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: time.Now, authz: newAuthzCache(cfg.QueryTimeout, cfg.StaleIfError)}
+	return &Service{st: st, cache: c, hasher: hasher, audit: rec, cfg: cfg, logger: logger, now: clock.Or(cfg.Now), authz: newAuthzCache(cfg.QueryTimeout, cfg.StaleIfError, clock.Or(cfg.Now))}
 }
 
 // RoleIn returns the strongest grant userID has in orgID (ErrForbidden when
