@@ -107,13 +107,13 @@ func (o *VerifierOptions) defaults() {
 
 // entry is one verified key in the in-process cache.
 type entry struct {
-	key       Key
-	loadedAt  int64  // coarse clock when fetched
-	expires   int64  // ExpiresAt in Unix nanoseconds; 0: never
-	refused   string // why the key is refused for good ("revoked", "mismatch"); "" when usable
+	key      Key
+	loadedAt int64  // coarse clock when fetched
+	expires  int64  // ExpiresAt in Unix nanoseconds; 0: never
+	refused  string // why the key is refused for good ("revoked", "mismatch"); "" when usable
 	// done, when set, marks no key: the audit writer closes it once every
 	// rejection queued before it is written (flushAudit).
-	done chan struct{}
+	done      chan struct{}
 	rlKey     string // rate-limit counter name, when the key has a limit
 	lastUsed  atomic.Int64
 	queued    atomic.Bool // waiting in the last-used batch
