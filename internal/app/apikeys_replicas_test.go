@@ -93,9 +93,9 @@ func akReplica(t *testing.T, base *config.Config, boot bool) *testServer {
 			t.Fatal(err)
 		}
 	}
-	pub.Config.Handler = a.Public
+	pub.Config.Handler = oasCheck(t, a.Public, false)
 	pub.Start()
-	adm := httptest.NewServer(a.Admin)
+	adm := httptest.NewServer(oasCheck(t, a.Admin, true))
 	s.URL, s.Admin = pub.URL, adm.URL
 	a.Start(ctx)
 	t.Cleanup(func() { pub.Close(); adm.Close(); a.Close() })

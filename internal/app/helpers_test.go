@@ -55,7 +55,8 @@ func testConfig(t testing.TB) *config.Config {
 }
 
 // newTestServer starts authd on cfg (testConfig when nil), bootstraps it
-// and serves the public and admin handlers with httptest.
+// and serves the public and admin handlers with httptest, every exchange
+// checked against openapi.yaml (oasCheck).
 func newTestServer(t testing.TB, cfg *config.Config) *testServer {
 	t.Helper()
 	return newTestServerWith(t, cfg, app.Options{})
@@ -93,9 +94,9 @@ func startTestServer(t testing.TB, cfg *config.Config, opts app.Options, logOut 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub.Config.Handler = a.Public
+	pub.Config.Handler = oasCheck(t, a.Public, false)
 	pub.Start()
-	adm := httptest.NewServer(a.Admin)
+	adm := httptest.NewServer(oasCheck(t, a.Admin, true))
 	a.Start(ctx)
 	t.Cleanup(func() {
 		pub.Close()

@@ -1,539 +1,468 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/httpapi"
 )
 
 // openapi.yaml is the authoritative description of the HTTP surface
-// (contract.md). These tests keep it honest: every route the engines
-// register is documented and every documented operation exists, its
-// references resolve, and the documents the server generates (discovery,
-// problems) have no member the spec does not describe.
+// (contract.md). The tests here check the document itself (valid OpenAPI
+// 3.1, every example valid, every route documented and every documented
+// operation served); oasCheck (openapi_traffic_test.go) checks every
+// request and response of the end-to-end tests against it.
 
-// oasMethods maps the operation keys of an OpenAPI path item to HTTP
-// methods.
-var oasMethods = map[string]string{
-	"get": http.MethodGet, "put": http.MethodPut, "post": http.MethodPost,
-	"delete": http.MethodDelete, "options": http.MethodOptions, "head": http.MethodHead,
-	"patch": http.MethodPatch, "trace": http.MethodTrace,
+const oasFile = "../../openapi.yaml"
+
+// oasSpec is openapi.yaml, loaded once for the package.
+type oasSpec struct {
+	doc           *openapi3.T
+	public, admin routers.Router // the operations of each listener, matched on any host
+	// unknown stands for what the public listener answers on a path or
+	// method the document does not have: 404 or 405 (or 400 for a path
+	// that is not valid UTF-8).
+	unknown *routers.Route
 }
 
-// oasDoc is openapi.yaml parsed into yaml.Nodes (which keep line numbers for
-// the failure messages).
-type oasDoc struct {
-	file string
-	root *yaml.Node // the document's top-level mapping
-}
+var (
+	oasOnce   sync.Once
+	oasLoaded *oasSpec
+	oasErr    error
+)
 
-// oasOp is one operation of the spec.
-type oasOp struct {
-	Method, Path string
-	PathItem     *yaml.Node
-	Op           *yaml.Node
-}
-
-func (o oasOp) key() string { return o.Method + " " + o.Path }
-
-func oasRepoRoot(t testing.TB) string {
+func loadOAS(t testing.TB) *oasSpec {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	oasOnce.Do(func() { oasLoaded, oasErr = readOAS() })
+	if oasErr != nil {
+		t.Fatalf("%s: %v", oasFile, oasErr)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's working directory")
-		}
-		dir = parent
-	}
+	return oasLoaded
 }
 
-func loadOASDoc(t testing.TB) *oasDoc {
-	t.Helper()
-	file := filepath.Join(oasRepoRoot(t), "openapi.yaml")
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("reading the OpenAPI document: %v", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%s is not valid YAML: %v", file, err)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		t.Fatalf("%s: the document is not a YAML mapping", file)
-	}
-	return &oasDoc{file: file, root: doc.Content[0]}
-}
-
-// resolved follows YAML aliases.
-func oasResolved(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-// get returns the value of key in mapping n, or nil.
-func oasGet(n *yaml.Node, key string) *yaml.Node {
-	n = oasResolved(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return oasResolved(n.Content[i+1])
-		}
-	}
-	return nil
-}
-
-// keys lists the keys of mapping n, in document order.
-func oasKeys(n *yaml.Node) []string {
-	n = oasResolved(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, n.Content[i].Value)
-	}
-	return out
-}
-
-// scalars lists the scalar values of sequence n.
-func oasScalars(n *yaml.Node) []string {
-	n = oasResolved(n)
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []string
-	for _, c := range n.Content {
-		if c = oasResolved(c); c.Kind == yaml.ScalarNode {
-			out = append(out, c.Value)
-		}
-	}
-	return out
-}
-
-// pointer resolves a local reference ("#/components/schemas/X").
-func (s *oasDoc) pointer(ref string) (*yaml.Node, error) {
-	frag, ok := strings.CutPrefix(ref, "#")
-	if !ok {
-		return nil, errors.New("not a local reference (must start with #/)")
-	}
-	if frag == "" {
-		return s.root, nil
-	}
-	frag, err := url.PathUnescape(frag)
+func readOAS() (*oasSpec, error) {
+	// kin-openapi's own form decoder wants a flat object schema; the token
+	// endpoint's is a oneOf per grant. Forms here are flat strings.
+	openapi3filter.RegisterBodyDecoder("application/x-www-form-urlencoded", oasFormDecoder)
+	loader := openapi3.NewLoader()
+	loader.IncludeOrigin = true
+	doc, err := loader.LoadFromFile(oasFile)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.HasPrefix(frag, "/") {
-		return nil, errors.New("not a JSON pointer")
-	}
-	n := s.root
-	for _, tok := range strings.Split(frag[1:], "/") {
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
-		switch n.Kind {
-		case yaml.MappingNode:
-			n = oasGet(n, tok)
-		case yaml.SequenceNode:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n.Content) {
-				n = nil
-			} else {
-				n = oasResolved(n.Content[i])
-			}
-		default:
-			n = nil
-		}
-		if n == nil {
-			return nil, fmt.Errorf("%q does not exist", tok)
+	// Two documents, one per listener, without servers: the routers then
+	// match paths on whatever address httptest picked.
+	pub, adm := *doc, *doc
+	pub.Servers, adm.Servers = nil, nil
+	pub.Paths, adm.Paths = openapi3.NewPaths(), openapi3.NewPaths()
+	for p, item := range doc.Paths.Map() {
+		if len(item.Servers) > 0 {
+			adm.Paths.Set(p, item)
+		} else {
+			pub.Paths.Set(p, item)
 		}
 	}
-	return n, nil
+	s := &oasSpec{doc: doc}
+	// Examples are TestOpenAPIDocument's business; a bad one must not
+	// stop every end-to-end test.
+	if s.public, err = legacy.NewRouter(&pub, openapi3.DisableExamplesValidation()); err != nil {
+		return nil, err
+	}
+	if s.admin, err = legacy.NewRouter(&adm, openapi3.DisableExamplesValidation()); err != nil {
+		return nil, err
+	}
+	resp := doc.Components.Responses
+	s.unknown = &routers.Route{Spec: &pub, Path: "(not in openapi.yaml)", Operation: &openapi3.Operation{
+		Responses: openapi3.NewResponses(
+			openapi3.WithStatus(http.StatusBadRequest, resp["BadRequest"]),
+			openapi3.WithStatus(http.StatusNotFound, resp["NotFound"]),
+			openapi3.WithStatus(http.StatusMethodNotAllowed, resp["MethodNotAllowed"])),
+	}}
+	return s, nil
 }
 
-// deref follows $ref until a node without one; nil when a reference does
-// not resolve (TestOpenAPISpec reports those).
-func (s *oasDoc) deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && i < 32; i++ {
-		ref := oasGet(n, "$ref")
-		if ref == nil {
-			return n
-		}
-		var err error
-		if n, err = s.pointer(ref.Value); err != nil {
-			return nil
+// operations lists the document's operations as "METHOD /path".
+func (s *oasSpec) operations() map[string]*openapi3.PathItem {
+	out := map[string]*openapi3.PathItem{}
+	for p, item := range s.doc.Paths.Map() {
+		for m := range item.Operations() {
+			out[m+" "+p] = item
 		}
 	}
-	return nil
+	return out
 }
 
-// at walks keys from n, dereferencing at every step.
-func (s *oasDoc) at(n *yaml.Node, path ...string) *yaml.Node {
-	n = s.deref(n)
-	for _, k := range path {
-		if n = s.deref(oasGet(n, k)); n == nil {
-			return nil
-		}
+// TestOpenAPIDocument validates openapi.yaml as OpenAPI 3.1 with every
+// example: kin-openapi checks media-type, parameter and schema `example`s;
+// the JSON Schema `examples` arrays of schemas are checked here, and no
+// example may hold a member its schema does not describe.
+func TestOpenAPIDocument(t *testing.T) {
+	s := loadOAS(t)
+	if !strings.HasPrefix(s.doc.OpenAPI, "3.1") {
+		t.Fatalf("openapi is %q, want 3.1.x", s.doc.OpenAPI)
 	}
-	return n
-}
-
-// operations lists every operation of paths.
-func (s *oasDoc) operations(t testing.TB) []oasOp {
-	t.Helper()
-	paths := oasGet(s.root, "paths")
-	if paths == nil || paths.Kind != yaml.MappingNode {
-		t.Fatalf("%s: no paths", s.file)
+	err := s.doc.Validate(context.Background(), openapi3.EnableMultiError(), openapi3.EnableExamplesValidation())
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			t.Errorf("%v", e)
+		}
+	} else if err != nil {
+		t.Error(err)
 	}
-	var ops []oasOp
-	for _, p := range oasKeys(paths) {
-		item := s.deref(oasGet(paths, p))
-		for _, k := range oasKeys(item) {
-			if m, ok := oasMethods[k]; ok {
-				ops = append(ops, oasOp{Method: m, Path: p, PathItem: item, Op: oasGet(item, k)})
-			}
-		}
-	}
-	return ops
-}
 
-// line is a position for failure messages.
-func (s *oasDoc) line(n *yaml.Node) string {
-	return fmt.Sprintf("%s:%d", filepath.Base(s.file), n.Line)
-}
-
-func TestOpenAPISpec(t *testing.T) {
-	s := loadOASDoc(t)
-	ops := s.operations(t)
-
-	t.Run("version", func(t *testing.T) {
-		v := oasGet(s.root, "openapi")
-		if v == nil {
-			t.Fatal("the document has no openapi field")
-		}
-		if !strings.HasPrefix(v.Value, "3.1") {
-			t.Fatalf("%s: openapi is %q, want 3.1.x", s.line(v), v.Value)
-		}
-	})
-
-	t.Run("routes", func(t *testing.T) {
-		ts := newTestServer(t, nil)
-		public := httpapi.Routes(ts.App.Public)
-		admin := httpapi.Routes(ts.App.Admin)
-		if len(public) == 0 || len(admin) == 0 {
-			t.Fatalf("httpapi.Routes listed %d public and %d admin routes: are App.Public and App.Admin still *gin.Engine?", len(public), len(admin))
-		}
-		isAdmin := map[string]bool{}
-		routes := map[string]bool{}
-		for _, r := range public {
-			routes[r.Method+" "+r.Path] = true
-		}
-		for _, r := range admin {
-			routes[r.Method+" "+r.Path] = true
-			isAdmin[r.Method+" "+r.Path] = true
-		}
-		documented := map[string]oasOp{}
-		for _, o := range ops {
-			documented[o.key()] = o
-		}
-
-		var missing, extra []string
-		for r := range routes {
-			if _, ok := documented[r]; !ok {
-				missing = append(missing, r)
-			}
-		}
-		for k, o := range documented {
-			if !routes[k] {
-				extra = append(extra, fmt.Sprintf("%s (%s)", k, s.line(o.Op)))
-			}
-		}
-		sort.Strings(missing)
-		sort.Strings(extra)
-		if len(missing) > 0 {
-			t.Errorf("routes the server registers that openapi.yaml does not document:\n\t%s", strings.Join(missing, "\n\t"))
-		}
-		if len(extra) > 0 {
-			t.Errorf("operations openapi.yaml documents that the server does not register:\n\t%s", strings.Join(extra, "\n\t"))
-		}
-
-		// Admin routes live on another listener: their path item (or
-		// operation) must say so with its own servers; public ones must not.
-		for k, o := range documented {
-			if !routes[k] {
-				continue
-			}
-			hasServers := oasGet(o.PathItem, "servers") != nil || oasGet(o.Op, "servers") != nil
-			switch {
-			case isAdmin[k] && !hasServers:
-				t.Errorf("%s (%s) is served by the admin listener: give its path item a servers entry for AUTHD_ADMIN_ADDR", k, s.line(o.Op))
-			case !isAdmin[k] && hasServers:
-				t.Errorf("%s (%s) is served by the public listener but overrides servers", k, s.line(o.Op))
+	oasEachSchema(s.doc, func(sc *openapi3.Schema) {
+		for i, ex := range sc.Examples {
+			if err := sc.VisitJSON(ex, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
+				t.Errorf("%s: examples[%d] %s does not match its schema: %v", oasLine(sc.Origin), i, oasJSON(ex), err)
 			}
 		}
 	})
 
-	t.Run("operations", func(t *testing.T) {
-		seen := map[string]string{}
-		for _, o := range ops {
-			id := oasGet(o.Op, "operationId")
-			switch {
-			case id == nil || strings.TrimSpace(id.Value) == "":
-				t.Errorf("%s (%s) has no operationId", o.key(), s.line(o.Op))
-			case seen[id.Value] != "":
-				t.Errorf("operationId %q of %s (%s) is also used by %s", id.Value, o.key(), s.line(id), seen[id.Value])
-			default:
-				seen[id.Value] = o.key()
-			}
-			if sum := oasGet(o.Op, "summary"); sum == nil || strings.TrimSpace(sum.Value) == "" {
-				t.Errorf("%s (%s) has no summary", o.key(), s.line(o.Op))
-			}
-			if len(oasKeys(oasGet(o.Op, "responses"))) == 0 {
-				t.Errorf("%s (%s) has no responses", o.key(), s.line(o.Op))
-			}
+	for key, item := range s.operations() {
+		m, _, _ := strings.Cut(key, " ")
+		op := item.GetOperation(m)
+		var contents []openapi3.Content
+		if op.RequestBody != nil {
+			contents = append(contents, op.RequestBody.Value.Content)
 		}
-	})
-
-	t.Run("refs", func(t *testing.T) {
-		var walk func(n *yaml.Node)
-		n := 0
-		walk = func(node *yaml.Node) {
-			switch node.Kind {
-			case yaml.DocumentNode, yaml.SequenceNode:
-				for _, c := range node.Content {
-					walk(c)
+		for _, r := range op.Responses.Map() {
+			contents = append(contents, r.Value.Content)
+		}
+		for _, c := range contents {
+			for mt, media := range c {
+				if media.Schema == nil {
+					continue
 				}
-			case yaml.MappingNode:
-				for i := 0; i+1 < len(node.Content); i += 2 {
-					k, v := node.Content[i], node.Content[i+1]
-					if k.Value != "$ref" {
-						walk(v)
-						continue
+				check := func(name string, v any) {
+					for _, u := range oasUndocumented(v, media.Schema) {
+						t.Errorf("%s %s example %s: member %s is not in the schema", key, mt, name, u)
 					}
-					n++
-					if v.Kind != yaml.ScalarNode || !strings.HasPrefix(v.Value, "#/components/") {
-						t.Errorf("%s: $ref %q must point into #/components/", s.line(v), v.Value)
-						continue
-					}
-					if _, err := s.pointer(v.Value); err != nil {
-						t.Errorf("%s: $ref %q does not resolve: %v", s.line(v), v.Value, err)
-					}
+				}
+				if media.Example != nil {
+					check("example", media.Example)
+				}
+				for name, ex := range media.Examples {
+					check(name, ex.Value.Value)
 				}
 			}
 		}
-		walk(s.root)
-		if n == 0 {
-			t.Error("no $ref found: is the walk broken?")
+	}
+
+	for key, item := range s.operations() {
+		m, _, _ := strings.Cut(key, " ")
+		if op := item.GetOperation(m); op.OperationID == "" || op.Summary == "" {
+			t.Errorf("%s has no operationId or no summary", key)
 		}
-	})
+	}
 }
 
-// TestOpenAPIProblemCodes checks that components.schemas.Problem lists
-// exactly the Code* constants of internal/httpapi, and that a real problem
-// response has no member the schema does not describe.
-func TestOpenAPIProblemCodes(t *testing.T) {
-	s := loadOASDoc(t)
-	problem := s.at(s.root, "components", "schemas", "Problem")
-	if problem == nil {
-		t.Fatal("components.schemas.Problem is missing")
-	}
-	enumNode := s.at(problem, "properties", "code", "enum")
-	enum := oasScalars(enumNode)
-	if len(enum) == 0 {
-		t.Fatal("components.schemas.Problem.properties.code has no enum")
-	}
-	if d := oasGet(s.at(problem, "properties", "code"), "x-enum-descriptions"); d != nil && len(oasScalars(d)) != len(enum) {
-		t.Errorf("Problem.code: %d x-enum-descriptions for %d codes", len(oasScalars(d)), len(enum))
-	}
-
-	codes := apierror.Codes()
-	var undocumented, stale []string
-	for _, c := range codes {
-		if !slices.Contains(enum, c) {
-			undocumented = append(undocumented, c)
-		}
-	}
-	for _, c := range enum {
-		if !slices.Contains(codes, c) {
-			stale = append(stale, c)
-		}
-	}
-	if len(undocumented) > 0 {
-		t.Errorf("problem codes defined in internal/httpapi but missing from Problem.code's enum: %s", strings.Join(undocumented, ", "))
-	}
-	if len(stale) > 0 {
-		t.Errorf("Problem.code's enum lists codes internal/httpapi does not define: %s", strings.Join(stale, ", "))
-	}
-
+// TestOpenAPIRoutes: every route the engines register is documented, and
+// every documented operation is served, on the listener it is documented
+// for.
+func TestOpenAPIRoutes(t *testing.T) {
+	s := loadOAS(t)
 	ts := newTestServer(t, nil)
-	resp, err := http.Get(ts.URL + "/no/such/endpoint")
-	if err != nil {
-		t.Fatal(err)
+	public, admin := httpapi.Routes(ts.App.Public), httpapi.Routes(ts.App.Admin)
+	if len(public) == 0 || len(admin) == 0 {
+		t.Fatalf("httpapi.Routes listed %d public and %d admin routes: are App.Public and App.Admin still *gin.Engine?", len(public), len(admin))
 	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusNotFound || ct != "application/problem+json" {
-		t.Fatalf("unknown path: got %d %q, want 404 application/problem+json", resp.StatusCode, ct)
+	served := map[string]bool{} // route → on the admin listener
+	for _, r := range public {
+		served[r.Method+" "+r.Path] = false
 	}
-	var body map[string]json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
+	for _, r := range admin {
+		served[r.Method+" "+r.Path] = true
 	}
-	props := oasKeys(s.at(problem, "properties"))
-	for k := range body {
-		if !slices.Contains(props, k) {
-			t.Errorf("a problem response has member %q that components.schemas.Problem does not describe", k)
+	documented := s.operations()
+	var missing, extra []string
+	for r, isAdmin := range served {
+		item, ok := documented[r]
+		switch {
+		case !ok:
+			missing = append(missing, r)
+		case isAdmin && len(item.Servers) == 0:
+			t.Errorf("%s is served by the admin listener: give its path item a servers entry for AUTHD_ADMIN_ADDR", r)
+		case !isAdmin && len(item.Servers) > 0:
+			t.Errorf("%s is served by the public listener but its path item overrides servers", r)
 		}
 	}
-	var code string
-	_ = json.Unmarshal(body["code"], &code)
-	if !slices.Contains(enum, code) {
-		t.Errorf("a problem response has code %q, not in Problem.code's enum", code)
+	for op := range documented {
+		if _, ok := served[op]; !ok {
+			extra = append(extra, op)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes the server registers that openapi.yaml does not document:\n\t%s", strings.Join(missing, "\n\t"))
+	}
+	if len(extra) > 0 {
+		t.Errorf("operations openapi.yaml documents that the server does not register:\n\t%s", strings.Join(extra, "\n\t"))
 	}
 }
 
-// TestOpenAPIDiscoveryDocument fetches the real discovery documents and
-// checks that every member is a property of the spec's schema for them and
-// appears in the spec's documented example, that every required property
-// is sent, and that the advertised grants are exactly the grant_type values
-// the spec documents for the token endpoint. A new metadata field or grant
-// thus forces a spec update.
-func TestOpenAPIDiscoveryDocument(t *testing.T) {
-	s := loadOASDoc(t)
-	ts := newTestServer(t, nil)
-
-	grantEnum := oasGrantTypes(s)
-	if len(grantEnum) == 0 {
-		t.Fatal("openapi.yaml: POST /oauth2/token's form schema documents no grant_type enum")
-	}
-
-	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-		t.Run(path, func(t *testing.T) {
-			media := s.at(s.root, "paths", path, "get", "responses", "200", "content", "application/json")
-			schema := s.at(media, "schema")
-			props := oasKeys(s.at(schema, "properties"))
-			if len(props) == 0 {
-				t.Fatalf("openapi.yaml: GET %s 200 application/json has no schema with properties", path)
-			}
-			var example *yaml.Node
-			if ex := s.deref(oasGet(media, "example")); ex != nil {
-				example = ex
-			} else if exs := oasGet(media, "examples"); len(oasKeys(exs)) > 0 {
-				example = s.at(exs, oasKeys(exs)[0], "value")
-			}
-			if example == nil {
-				t.Fatalf("openapi.yaml: GET %s 200 application/json has no example", path)
-			}
-			exampleKeys := oasKeys(example)
-			for _, k := range exampleKeys {
-				if !slices.Contains(props, k) {
-					t.Errorf("the spec's example has %q, which is not a property of its schema", k)
-				}
-			}
-
-			resp, err := http.Get(ts.URL + path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-				t.Fatalf("GET %s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
-			}
-			var doc map[string]json.RawMessage
-			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-				t.Fatal(err)
-			}
-			var undocumented, notInExample []string
-			for k := range doc {
-				if !slices.Contains(props, k) {
-					undocumented = append(undocumented, k)
-				}
-				if !slices.Contains(exampleKeys, k) {
-					notInExample = append(notInExample, k)
-				}
-			}
-			sort.Strings(undocumented)
-			sort.Strings(notInExample)
-			if len(undocumented) > 0 {
-				t.Errorf("GET %s returns members the spec's schema (%s) does not describe: %s",
-					path, s.line(schema), strings.Join(undocumented, ", "))
-			}
-			if len(notInExample) > 0 {
-				t.Errorf("GET %s returns members missing from the spec's documented example (%s): %s",
-					path, s.line(example), strings.Join(notInExample, ", "))
-			}
-			for _, k := range oasScalars(oasGet(schema, "required")) {
-				if _, ok := doc[k]; !ok {
-					t.Errorf("the spec requires %q but GET %s does not send it", k, path)
-				}
-			}
-
-			var grants []string
-			if err := json.Unmarshal(doc["grant_types_supported"], &grants); err != nil {
-				t.Fatalf("grant_types_supported: %v", err)
-			}
-			for _, g := range grants {
-				if !slices.Contains(grantEnum, g) {
-					t.Errorf("grant %q is advertised but not documented in POST /oauth2/token's grant_type", g)
-				}
-			}
-			for _, g := range grantEnum {
-				if !slices.Contains(grants, g) {
-					t.Errorf("grant %q is documented in POST /oauth2/token's grant_type but not registered", g)
-				}
-			}
-		})
-	}
-}
-
-// oasGrantTypes collects the grant_type enum (and const) values of POST
-// /oauth2/token's form schema, through allOf/anyOf/oneOf.
-func oasGrantTypes(s *oasDoc) []string {
-	var out []string
-	var visit func(n *yaml.Node, depth int)
-	visit = func(n *yaml.Node, depth int) {
-		n = s.deref(n)
-		if n == nil || depth > 8 {
+// TestOpenAPIGrants: the discovery document advertises exactly the
+// grant_type values POST /oauth2/token documents.
+func TestOpenAPIGrants(t *testing.T) {
+	s := loadOAS(t)
+	var documented []string
+	var visit func(*openapi3.SchemaRef)
+	visit = func(r *openapi3.SchemaRef) {
+		if r == nil || r.Value == nil {
 			return
 		}
-		if gt := s.at(n, "properties", "grant_type"); gt != nil {
-			out = append(out, oasScalars(oasGet(gt, "enum"))...)
-			if c := oasGet(gt, "const"); c != nil {
-				out = append(out, c.Value)
-			}
-		}
-		for _, k := range []string{"allOf", "anyOf", "oneOf"} {
-			if l := oasGet(n, k); l != nil && l.Kind == yaml.SequenceNode {
-				for _, c := range l.Content {
-					visit(c, depth+1)
+		if gt := r.Value.Properties["grant_type"]; gt != nil {
+			for _, v := range append(slices.Clone(gt.Value.Enum), gt.Value.Const) {
+				if g, ok := v.(string); ok {
+					documented = append(documented, g)
 				}
 			}
 		}
+		for _, sub := range slices.Concat(r.Value.AllOf, r.Value.AnyOf, r.Value.OneOf) {
+			visit(sub)
+		}
 	}
-	visit(s.at(s.root, "paths", "/oauth2/token", "post", "requestBody", "content",
-		"application/x-www-form-urlencoded", "schema"), 0)
-	slices.Sort(out)
-	return slices.Compact(out)
+	op := s.doc.Paths.Find("/oauth2/token").Post
+	visit(op.RequestBody.Value.Content.Get("application/x-www-form-urlencoded").Schema)
+	slices.Sort(documented)
+	documented = slices.Compact(documented)
+	if len(documented) == 0 {
+		t.Fatal("POST /oauth2/token's form schema documents no grant_type")
+	}
+
+	ts := newTestServer(t, nil)
+	resp, body := get(t, ts.URL+"/.well-known/openid-configuration", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %d %s", resp.StatusCode, body)
+	}
+	var doc struct {
+		Grants []string `json:"grant_types_supported"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(doc.Grants)
+	if !slices.Equal(doc.Grants, documented) {
+		t.Errorf("grant_types_supported is %v; POST /oauth2/token documents %v", doc.Grants, documented)
+	}
+}
+
+// oasEachSchema calls f once for every schema of the document: the
+// components' and those written inline in parameters, headers, bodies and
+// responses, with everything below them.
+func oasEachSchema(doc *openapi3.T, f func(*openapi3.Schema)) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(*openapi3.SchemaRef)
+	walk = func(r *openapi3.SchemaRef) {
+		if r == nil || r.Value == nil || seen[r.Value] {
+			return
+		}
+		s := r.Value
+		seen[s] = true
+		f(s)
+		for _, sub := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf, s.PrefixItems) {
+			walk(sub)
+		}
+		for _, m := range []openapi3.Schemas{s.Properties, s.PatternProperties, s.DependentSchemas, s.Defs} {
+			for _, sub := range m {
+				walk(sub)
+			}
+		}
+		for _, sub := range []*openapi3.SchemaRef{s.Not, s.Items, s.Contains, s.PropertyNames, s.If, s.Then, s.Else,
+			s.AdditionalProperties.Schema, s.UnevaluatedProperties.Schema, s.UnevaluatedItems.Schema} {
+			walk(sub)
+		}
+	}
+	content := func(c openapi3.Content) {
+		for _, m := range c {
+			walk(m.Schema)
+		}
+	}
+	headers := func(h openapi3.Headers) {
+		for _, x := range h {
+			walk(x.Value.Schema)
+			content(x.Value.Content)
+		}
+	}
+	params := func(ps openapi3.Parameters) {
+		for _, p := range ps {
+			walk(p.Value.Schema)
+			content(p.Value.Content)
+		}
+	}
+	c := doc.Components
+	for _, s := range c.Schemas {
+		walk(s)
+	}
+	for _, p := range c.Parameters {
+		params(openapi3.Parameters{p})
+	}
+	headers(c.Headers)
+	for _, r := range c.Responses {
+		headers(r.Value.Headers)
+		content(r.Value.Content)
+	}
+	for _, b := range c.RequestBodies {
+		content(b.Value.Content)
+	}
+	for _, item := range doc.Paths.Map() {
+		params(item.Parameters)
+		for _, op := range item.Operations() {
+			params(op.Parameters)
+			if op.RequestBody != nil {
+				content(op.RequestBody.Value.Content)
+			}
+			for _, r := range op.Responses.Map() {
+				headers(r.Value.Headers)
+				content(r.Value.Content)
+			}
+		}
+	}
+}
+
+// oasUndocumented lists the members of v (as JSON pointers) that schema
+// does not describe: a member of an object whose schema lists properties
+// and allows no others, or whose properties, in any branch of
+// allOf/anyOf/oneOf, do not name it. Schemas that allow additional
+// properties, or list none, are taken as saying everything.
+func oasUndocumented(v any, schema *openapi3.SchemaRef) []string {
+	var out []string
+	var visit func(path string, v any, schemas []*openapi3.Schema)
+	visit = func(path string, v any, schemas []*openapi3.Schema) {
+		// Flatten the composition: every branch may describe the value.
+		var all []*openapi3.Schema
+		var add func(*openapi3.Schema)
+		add = func(s *openapi3.Schema) {
+			if s == nil || slices.Contains(all, s) {
+				return
+			}
+			all = append(all, s)
+			for _, sub := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf) {
+				add(sub.Value)
+			}
+		}
+		for _, s := range schemas {
+			add(s)
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			props := map[string][]*openapi3.Schema{}
+			var extra []*openapi3.Schema
+			free, closed := false, false
+			for _, s := range all {
+				for name, p := range s.Properties {
+					props[name] = append(props[name], p.Value)
+					closed = true
+				}
+				switch ap := s.AdditionalProperties; {
+				case ap.Schema != nil:
+					extra = append(extra, ap.Schema.Value)
+				case ap.Has != nil:
+					free = free || *ap.Has
+					closed = closed || !*ap.Has
+				}
+				free = free || len(s.PatternProperties) > 0
+			}
+			for k, sub := range v {
+				switch ps, ok := props[k]; {
+				case ok:
+					visit(path+"/"+k, sub, ps)
+				case len(extra) > 0:
+					visit(path+"/"+k, sub, extra)
+				case closed && !free:
+					out = append(out, path+"/"+k)
+				}
+			}
+		case []any:
+			var items []*openapi3.Schema
+			for _, s := range all {
+				if s.Items != nil {
+					items = append(items, s.Items.Value)
+				}
+			}
+			for i, sub := range v {
+				visit(fmt.Sprintf("%s/%d", path, i), sub, items)
+			}
+		}
+	}
+	visit("", v, []*openapi3.Schema{schema.Value})
+	sort.Strings(out)
+	return out
+}
+
+func oasLine(o *openapi3.Origin) string {
+	if o == nil || o.Key == nil {
+		return "openapi.yaml"
+	}
+	return fmt.Sprintf("openapi.yaml:%d", o.Key.Line)
+}
+
+func oasJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// oasFormDecoder decodes an application/x-www-form-urlencoded body into an
+// object of strings (an array for a repeated parameter), for the schema to
+// judge.
+func oasFormDecoder(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(form))
+	for k, vs := range form {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		arr := make([]any, len(vs))
+		for i, v := range vs {
+			arr[i] = v
+		}
+		out[k] = arr
+	}
+	return out, nil
+}
+
+// TestOpenAPIProblemCodes: Problem.code's enum is exactly the codes the
+// server can produce (apierror.Codes). That each code sent is in the enum
+// is checked on every problem answer by oasCheck.
+func TestOpenAPIProblemCodes(t *testing.T) {
+	s := loadOAS(t)
+	problem := s.doc.Components.Schemas["Problem"]
+	if problem == nil || problem.Value.Properties["code"] == nil {
+		t.Fatal("components.schemas.Problem has no code property")
+	}
+	var enum []string
+	for _, v := range problem.Value.Properties["code"].Value.Enum {
+		enum = append(enum, fmt.Sprint(v))
+	}
+	codes := apierror.Codes()
+	slices.Sort(enum)
+	slices.Sort(codes)
+	if !slices.Equal(enum, codes) {
+		t.Errorf("Problem.code's enum is\n\t%v\nbut apierror.Codes() is\n\t%v", enum, codes)
+	}
 }
