@@ -169,9 +169,14 @@ func requestID(h *authv3.AttributeContext_HttpRequest) string {
 		return ""
 	}
 	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !idChar(r) {
 			return ""
 		}
 	}
 	return id
+}
+
+// idChar: letters, digits, '-', '_' and '.'.
+func idChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }
