@@ -17,7 +17,11 @@ var userTests = []subtest{
 		must(t, s.CreateUser(ctx(t), b), "CreateUser b")
 		got, err := s.GetUsers(ctx(t), []string{"u-b", "nope", "u-a"})
 		must(t, err, "GetUsers")
-		if len(got) != 2 || !((got[0].ID == "u-a" && got[1].ID == "u-b") || (got[0].ID == "u-b" && got[1].ID == "u-a")) {
+		ids := map[string]bool{}
+		for _, u := range got {
+			ids[u.ID] = true
+		}
+		if len(got) != 2 || !ids["u-a"] || !ids["u-b"] {
 			t.Fatalf("GetUsers = %+v, want u-a and u-b", got)
 		}
 		none, err := s.GetUsers(ctx(t), nil)
