@@ -204,6 +204,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		TrustedProxies:       cfg.HTTP.TrustedProxies,
 		RequestLog:           cfg.Log.Requests,
 		RequestTimeout:       cfg.HTTP.RequestTimeout,
+		RevocationFeed:       a.OAuth.RevocationFeedHandler(a.Revocations, 15*time.Second),
 		SampleEvery:          cfg.Log.SampleEvery,
 		Tokens:               a.Tokens,
 		APIKeys:              a.KeyVerifier,

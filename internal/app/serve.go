@@ -35,6 +35,7 @@ func (a *App) Serve(ctx context.Context, ready func(public, admin net.Addr)) err
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
+	pub.RegisterOnShutdown(a.OAuth.CloseStreams) // event streams are never idle
 	adm := &http.Server{Handler: a.Admin, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	var grpcLn net.Listener
 	if a.GRPC != nil {

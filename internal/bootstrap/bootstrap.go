@@ -158,7 +158,7 @@ func Run(ctx context.Context, st store.Store, hasher *password.Hasher, sealer ap
 				OrganisationID: res.Business.ID, Mode: store.ModeLive, CreatedAt: now},
 			{ID: ClientIntrospection, Name: "Reverse proxies and the CRM", SecretHash: oauth.HashSecret(introspectionSecret),
 				GrantTypes: []string{oauth.GrantClientCredentials},
-				Scopes:     []string{oauth.ScopeIntrospect, oauth.ScopeRevokeAny}, CreatedAt: now},
+				Scopes:     []string{oauth.ScopeIntrospect, oauth.ScopeRevokeAny, oauth.ScopeRevocationsRead}, CreatedAt: now},
 		} {
 			if err := tx.CreateClient(ctx, c); err != nil {
 				return err

@@ -204,11 +204,15 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// revocationFeedPath is the event stream of revocations: it lasts as
+// long as its client stays, so no request deadline applies.
+const revocationFeedPath = "/oauth2/revocations"
+
 // withDeadline bounds the work of each request: every database and Redis
 // call made for it inherits the deadline.
 func withDeadline(d time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if d <= 0 {
+		if d <= 0 || c.FullPath() == revocationFeedPath {
 			c.Next()
 			return
 		}

@@ -36,6 +36,8 @@ type Deps struct {
 	SampleEvery int
 	// RequestTimeout is the deadline of each request's work (0: none).
 	RequestTimeout time.Duration
+	// RevocationFeed serves GET /oauth2/revocations (nil: not served).
+	RevocationFeed http.Handler
 
 	// Tokens verifies bearer access tokens.
 	Tokens TokenVerifier
@@ -56,6 +58,15 @@ type api struct {
 	Deps
 }
 
+// publicStack is the middleware every public request passes, in order.
+// recoverPanics runs inside metrics and the access log, so a panic is
+// counted and logged as the 500 it becomes.
+func publicStack(d Deps) []gin.HandlerFunc {
+	return []gin.HandlerFunc{withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery),
+		recoverPanics(d.Logger), withDeadline(d.RequestTimeout), securityHeaders(), limitBody(d.MaxBodyBytes), saneText(),
+		withAuditMeta()}
+}
+
 // NewPublic builds the public engine.
 func NewPublic(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode) // debug mode prints every route to stdout
@@ -68,10 +79,7 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	if len(d.TrustedProxies) == 0 {
 		_ = e.SetTrustedProxies(nil)
 	}
-	// recoverPanics runs inside metrics and the access log, so a panic is
-	// counted and logged as the 500 it becomes.
-	e.Use(withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery), recoverPanics(d.Logger),
-		withDeadline(d.RequestTimeout), securityHeaders(), limitBody(d.MaxBodyBytes), saneText(), withAuditMeta())
+	e.Use(publicStack(d)...)
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, apierror.New(http.StatusNotFound, apierror.CodeNotFound, "No such endpoint."))
 	})
@@ -95,6 +103,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	e.GET("/.well-known/oauth-authorization-server", wk.discovery)
 	e.GET("/.well-known/jwks.json", wk.jwks)
 
+	if d.RevocationFeed != nil {
+		e.GET(revocationFeedPath, gin.WrapH(d.RevocationFeed))
+	}
 	for path, h := range oauthEndpoints {
 		e.POST(path, func(c *gin.Context) {
 			// The provider logs a failure's cause at ERROR itself: the

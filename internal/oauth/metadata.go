@@ -19,6 +19,8 @@ func (p *Provider) Metadata(signingAlgs []string) map[string]any {
 		"token_endpoint":                        iss + "/oauth2/token",
 		"introspection_endpoint":                iss + "/oauth2/introspect",
 		"revocation_endpoint":                   iss + "/oauth2/revoke",
+		// authd's own: the revocations a verifier must honour (SSE).
+		"revocation_feed_endpoint": iss + "/oauth2/revocations",
 		"jwks_uri":                              iss + "/.well-known/jwks.json",
 		"grant_types_supported":                 grants,
 		"response_types_supported":              []string{},

@@ -56,6 +56,7 @@ type Provider struct {
 	revokers      []Revoker
 	logger        *slog.Logger
 	observe       Observer
+	streams       streams
 }
 
 // New wires fosite with authd's clients and registers every grant (each
@@ -84,6 +85,7 @@ func New(cfg Config, cs Clients, tokens *token.Service, s *signin.Service, logge
 		tokens:  tokens,
 		logger:  logger,
 		observe: observe,
+		streams: streams{done: make(chan struct{})},
 	}
 	for _, g := range []*grant{clientCredentialsGrant(s), passwordGrant(s), refreshGrant(s), exchangeGrant(s), otpGrant(s)} {
 		p.AddGrant(g)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,14 @@ type Service struct {
 	lastWarn  atomic.Int64
 	listeners []func(store.Revocation)
 	nudge     chan struct{}
+
+	// feed is the log in force in Seq order, as read from the store (the
+	// pub/sub fast path does not add to it: only reads of the log do, so
+	// it has no gaps); advanced is closed and replaced whenever the cursor
+	// moves.
+	feedMu   sync.RWMutex
+	feed     []store.Revocation
+	advanced chan struct{}
 }
 
 // cut revokes the tokens issued at or before at (Unix seconds).
@@ -101,7 +110,7 @@ func New(st Store, ps PubSub, cfg Config, logger *slog.Logger, now func() time.T
 		st: st, ps: ps, cfg: cfg, logger: logger, now: now,
 		tokens: map[string]int64{}, families: map[string]int64{}, users: map[string]cut{},
 		contacts: map[contactKey]cut{}, clients: map[string]cut{}, apiKeys: map[string]int64{},
-		nudge: make(chan struct{}, 1),
+		nudge: make(chan struct{}, 1), advanced: make(chan struct{}),
 	}
 }
 
@@ -136,6 +145,7 @@ func (s *Service) Sync(ctx context.Context) error {
 			break
 		}
 		s.apply(rs...)
+		s.append(rs)
 		s.cursor.Store(rs[len(rs)-1].Seq)
 	}
 	s.lastSync.Store(start.UnixNano())
@@ -382,7 +392,49 @@ func (s *Service) poke() {
 	}
 }
 
+// append adds entries read from the log to the feed and wakes its
+// waiters.
+func (s *Service) append(rs []store.Revocation) {
+	now := s.now()
+	s.feedMu.Lock()
+	for _, r := range rs {
+		if r.ExpiresAt.After(now) {
+			s.feed = append(s.feed, r)
+		}
+	}
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+	s.feedMu.Unlock()
+}
+
+// Entry is a revocation as the feed shows it to verifiers.
+type Entry struct {
+	Seq   int64
+	Kind  string
+	Key   string
+	At    time.Time
+	Until time.Time // after it, nothing the entry covers can still be valid
+}
+
+// Since returns the entries in force with Seq > after, in Seq order, and
+// the cursor (the last Seq read from the log, even if it has expired).
+// It also returns a channel closed when the cursor next moves.
+func (s *Service) Since(after int64) ([]Entry, int64, <-chan struct{}) {
+	now := s.now()
+	s.feedMu.RLock()
+	defer s.feedMu.RUnlock()
+	i := sort.Search(len(s.feed), func(i int) bool { return s.feed[i].Seq > after })
+	out := make([]Entry, 0, len(s.feed)-i)
+	for _, r := range s.feed[i:] {
+		if r.ExpiresAt.After(now) {
+			out = append(out, Entry{Seq: r.Seq, Kind: r.Kind, Key: r.Key, At: r.At, Until: r.ExpiresAt})
+		}
+	}
+	return out, s.cursor.Load(), s.advanced
+}
+
 func (s *Service) sweep() {
+	s.sweepFeed()
 	now := s.now().Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,6 +468,21 @@ func (s *Service) sweep() {
 			delete(s.contacts, k)
 		}
 	}
+}
+
+// sweepFeed drops expired entries from the feed.
+func (s *Service) sweepFeed() {
+	now := s.now()
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	kept := s.feed[:0]
+	for _, r := range s.feed {
+		if r.ExpiresAt.After(now) {
+			kept = append(kept, r)
+		}
+	}
+	clear(s.feed[len(kept):])
+	s.feed = kept
 }
 
 // Cleanup deletes entries that expired before now from the log.

@@ -206,3 +206,37 @@ func TestExpiredEntries(t *testing.T) {
 		t.Errorf("after cleanup: %+v", fresh.Status())
 	}
 }
+
+// TestFeed: Since answers the entries in force after a cursor, in order,
+// and its channel closes when the log moves on.
+func TestFeed(t *testing.T) {
+	clk := newClock()
+	st := openStore(t)
+	a := loaded(t, st, nil, revocation.Config{}, clk.Now)
+	b := loaded(t, st, nil, revocation.Config{}, clk.Now)
+	ctx := t.Context()
+	if err := a.Revoke(ctx, store.Revocation{Kind: store.RevokeToken, Key: "short", ExpiresAt: clk.Now().Add(time.Minute)},
+		store.Revocation{Kind: store.RevokeFamily, Key: "f1", ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_, cursor, moved := b.Since(0)
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-moved:
+	default:
+		t.Fatal("reading new entries did not wake the feed's waiters")
+	}
+	all, cursor2, _ := b.Since(cursor)
+	if len(all) != 2 || all[0].Key != "short" || all[1].Key != "f1" || all[1].Seq <= all[0].Seq || cursor2 != all[1].Seq {
+		t.Fatalf("Since(0) = %+v, cursor %d", all, cursor2)
+	}
+	if after, _, _ := b.Since(all[0].Seq); len(after) != 1 || after[0].Key != "f1" {
+		t.Fatalf("Since(first) = %+v", after)
+	}
+	clk.Add(2 * time.Minute)
+	if inForce, _, _ := b.Since(0); len(inForce) != 1 || inForce[0].Key != "f1" {
+		t.Fatalf("after the first expired: %+v", inForce)
+	}
+}
