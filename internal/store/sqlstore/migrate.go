@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -24,6 +26,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0003_sqlite_rotate_trigger", Migrate: migrate0003},
 		{ID: "0004_api_key_minute_limit", Migrate: migrate0004},
 		{ID: "0005_revocations", Migrate: migrate0005},
+		{ID: "0006_introspection_reads_revocations", Migrate: migrate0006},
 	}
 }
 
@@ -380,4 +383,34 @@ func migrate0005(tx *gorm.DB) error {
 		return err
 	}
 	return tx.Exec(`CREATE INDEX idx_revocations_expires_at ON revocations (expires_at)`).Error
+}
+
+// migrate0006 lets bootstrap's introspection client read the revocation
+// feed (revocations:read), as bootstrap now creates it: a deployment made
+// before keeps working without re-bootstrapping.
+func migrate0006(tx *gorm.DB) error {
+	var rows []struct {
+		ID     string `gorm:"column:id"`
+		Scopes string `gorm:"column:scopes"`
+	}
+	if err := tx.Raw(`SELECT id, scopes FROM clients WHERE id = ?`, "introspection").Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		var scopes []string
+		if err := json.Unmarshal([]byte(r.Scopes), &scopes); err != nil {
+			return err
+		}
+		if slices.Contains(scopes, "revocations:read") {
+			continue
+		}
+		b, err := json.Marshal(append(scopes, "revocations:read"))
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE clients SET scopes = ? WHERE id = ?`, string(b), r.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
