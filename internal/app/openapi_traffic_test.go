@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 )
@@ -118,8 +119,20 @@ func (c *oasTraffic) check(req *http.Request, reqBody []byte, rec *oasRecorder) 
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
 		c.fail(name+": "+oasBrief(err), "response body: "+rec.body.String())
 	} else if u := c.undocumented(route, rec); len(u) > 0 {
-		c.fail(name+": members the spec does not describe: "+strings.Join(u, ", "), "response body: "+rec.body.String())
+		c.fail(name+": not in the spec: "+strings.Join(u, ", "), "response body: "+rec.body.String())
 	}
+}
+
+// documented returns the response the operation documents for status.
+func documented(route *routers.Route, status int) *openapi3.Response {
+	resp := route.Operation.Responses.Status(status)
+	if resp == nil {
+		resp = route.Operation.Responses.Default()
+	}
+	if resp == nil {
+		return nil
+	}
+	return resp.Value
 }
 
 func (c *oasTraffic) fail(msg, sample string) {
@@ -138,23 +151,30 @@ func (c *oasTraffic) fail(msg, sample string) {
 	c.failures[msg] = &oasFailure{n: 1, sample: sample}
 }
 
-// undocumented lists the members of a JSON response body that the
-// documented schema does not describe.
+// undocumented lists what the response carries that the spec does not
+// describe: X-Authd-* headers and members of a JSON body.
 func (c *oasTraffic) undocumented(route *routers.Route, rec *oasRecorder) []string {
-	resp := route.Operation.Responses.Status(rec.status)
+	resp := documented(route, rec.status)
 	if resp == nil {
-		resp = route.Operation.Responses.Default()
+		return nil
+	}
+	// authd's own headers are part of the contract: each must be listed.
+	var out []string
+	for h := range rec.header {
+		if _, ok := resp.Headers[h]; !ok && strings.HasPrefix(h, "X-Authd-") {
+			out = append(out, "header "+h)
+		}
 	}
 	mt, _, _ := mime.ParseMediaType(rec.header.Get("Content-Type"))
-	if resp == nil || !strings.HasSuffix(mt, "json") {
-		return nil
+	if !strings.HasSuffix(mt, "json") {
+		return out
 	}
-	media := resp.Value.Content.Get(mt)
+	media := resp.Content.Get(mt)
 	var v any
 	if media == nil || media.Schema == nil || json.Unmarshal(rec.body.Bytes(), &v) != nil {
-		return nil
+		return out
 	}
-	return oasUndocumented(v, media.Schema)
+	return append(out, oasUndocumented(v, media.Schema)...)
 }
 
 func (c *oasTraffic) report(t testing.TB) {
