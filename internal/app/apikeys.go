@@ -64,7 +64,7 @@ func APIKeyChangeTTL(cfg *config.Config) time.Duration {
 func ForwardAuthRules(cfg *config.Config) []forwardauth.Rule {
 	rules := make([]forwardauth.Rule, len(cfg.ForwardAuth.Rules))
 	for i, r := range cfg.ForwardAuth.Rules {
-		rules[i] = forwardauth.Rule{PathPrefix: r.PathPrefix, Kinds: r.Kinds, Scopes: r.Scopes, Modes: r.Modes}
+		rules[i] = forwardauth.Rule{PathPrefix: r.PathPrefix, Kinds: r.Kinds, Scopes: r.Scopes, Modes: r.Modes, Audiences: r.Audiences}
 	}
 	return rules
 }

@@ -188,8 +188,9 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	metrics := httpapi.NewMetrics(a.Registry)
 
 	a.OAuth = oauth.New(oauth.Config{
-		Issuer:         cfg.Issuer,
-		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
+		Issuer:          cfg.Issuer,
+		AccessTokenTTL:  cfg.Tokens.AccessTokenTTL,
+		DefaultAudience: cfg.Tokens.DefaultAudience,
 	}, a.Clients, a.Tokens, a.SignIn, logger, metrics.TokenIssued)
 	a.OAuth.AddIntrospector(oauth.NewAPIKeyIntrospector(a.KeyVerifier))
 	a.OAuth.AddRevoker(oauth.NewAPIKeyRevoker())

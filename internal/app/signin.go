@@ -55,6 +55,7 @@ func (a *App) wireSignIn() error {
 	})
 	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Audit, signin.Config{
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
+		Audience:       cfg.Tokens.DefaultAudience,
 	})
 	// Every verification of a user's access token (bearer endpoints,
 	// introspection, forward-auth, token exchange) re-checks the user from

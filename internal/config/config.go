@@ -92,6 +92,9 @@ type ForwardAuthRule struct {
 	Kinds      []string `koanf:"kinds"`  // user, contact, api_key, client; empty: any
 	Scopes     []string `koanf:"scopes"` // all required; empty: none
 	Modes      []string `koanf:"modes"`  // live, test; empty: any
+	// Audiences admit bearer tokens whose aud names one of them; empty:
+	// any. API keys carry no audience: a rule with audiences refuses them.
+	Audiences []string `koanf:"audiences"`
 }
 
 // HTTP configures the public listener.
@@ -162,6 +165,10 @@ type Tokens struct {
 	// RefreshReuseGrace is how long the immediate parent of a rotated
 	// refresh token may be redeemed again (lost responses on mobile).
 	RefreshReuseGrace time.Duration `koanf:"refresh_reuse_grace"`
+	// DefaultAudience is the aud of access tokens whose client asked for
+	// none; empty: the issuer. A client may ask (audience, or RFC 8707
+	// resource) for any of its registered audiences instead.
+	DefaultAudience []string `koanf:"default_audience"`
 	// VerifyCacheSize bounds the in-process cache of verified access
 	// tokens (entries; 0: off). A hit skips the signature check only:
 	// exp, revocations and the subject's rights are checked every time.
@@ -291,6 +298,7 @@ func Default() Config {
 			RefreshTokenTTL:   30 * 24 * time.Hour,
 			RefreshIdleTTL:    7 * 24 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second,
+			DefaultAudience:   []string{},
 			VerifyCacheSize:   10000,
 			VerifyCacheBytes:  8 << 20,
 		},

@@ -52,6 +52,9 @@ type Rule struct {
 	Kinds      []string // subject types: user, contact, client, api_key
 	Scopes     []string // every one required
 	Modes      []string // live, test
+	// Audiences admits a bearer token whose aud names one of them (API
+	// keys have none, so a rule with audiences refuses them).
+	Audiences []string
 }
 
 // Request is what the proxy forwarded.
@@ -79,6 +82,7 @@ const (
 	InsufficientScope        // 403: a rule requires a scope the credential lacks
 	DeniedKind               // 403: a rule does not admit this subject type
 	DeniedMode               // 403: a rule does not admit this mode
+	DeniedAudience           // 403: the token is not for a resource the rule admits
 	UnknownURI               // 403: rules are configured but the original URI is missing or unreadable
 )
 
@@ -157,6 +161,7 @@ const (
 type subject struct {
 	Decision
 	hasScope func(string) bool
+	audience []string // a token's aud; none for an API key
 }
 
 // Decide verifies the request's credential and applies the rules. A bearer
@@ -201,6 +206,7 @@ func (d *Decider) verifyToken(ctx context.Context, raw string) (subject, Decisio
 		Decision: Decision{Subject: c.Subject, SubjectType: c.Kind, Organisation: c.Org, Mode: c.Mode, Scopes: scopes,
 			ServiceOwner: c.ServiceOwner && c.Kind == token.KindUser},
 		hasScope: func(s string) bool { return slices.Contains(scopes, s) },
+		audience: c.Audience,
 	}, Decision{}, nil
 }
 
@@ -241,6 +247,8 @@ func (d *Decider) check(s subject, uri string) Reason {
 			return DeniedKind
 		case len(r.Modes) > 0 && !slices.Contains(r.Modes, s.Mode):
 			return DeniedMode
+		case len(r.Audiences) > 0 && !slices.ContainsFunc(r.Audiences, func(a string) bool { return slices.Contains(s.audience, a) }):
+			return DeniedAudience
 		}
 		for _, sc := range r.Scopes {
 			if !s.hasScope(sc) {

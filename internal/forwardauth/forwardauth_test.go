@@ -42,7 +42,8 @@ func (f fakeKeys) Verify(_ context.Context, raw string) (apikey.Key, error) {
 
 var (
 	tokens = fakeTokens{
-		"user":    {c: token.Claims{Subject: "u1", Kind: token.KindUser, Org: "biz", Mode: "live", Scope: "openid backoffice"}},
+		"user":    {c: token.Claims{Subject: "u1", Kind: token.KindUser, Org: "biz", Mode: "live", Scope: "openid backoffice", Audience: token.Audience{"https://authd.example"}}},
+		"billing": {c: token.Claims{Subject: "u1", Kind: token.KindUser, Org: "biz", Mode: "live", Audience: token.Audience{"https://authd.example", "billing"}}},
 		"contact": {c: token.Claims{Subject: "c1", Kind: token.KindContact, Org: "biz", Mode: "test", Scope: "contacts:read"}},
 		"client":  {c: token.Claims{Subject: "introspection", Kind: token.KindClient, Scope: "tokens:introspect"}},
 		"owner":   {c: token.Claims{Subject: "u0", Kind: token.KindUser, Org: "so", Mode: "live", ServiceOwner: true}},
@@ -133,6 +134,7 @@ func TestRules(t *testing.T) {
 		{PathPrefix: "/contacts", Scopes: []string{"contacts:read"}},
 		{PathPrefix: "/register", Kinds: []string{"api_key"}, Scopes: []string{"contacts:register"}},
 		{PathPrefix: "/live", Modes: []string{"live"}},
+		{PathPrefix: "/billing", Audiences: []string{"billing", "invoices"}},
 	})
 	for _, tc := range []struct {
 		name   string
@@ -156,6 +158,9 @@ func TestRules(t *testing.T) {
 		{"public key registers", Request{APIKey: "pk", URI: "/register"}, 200, Allowed},
 		{"test mode refused by a live rule", Request{APIKey: "pk", URI: "/live/x"}, 403, DeniedMode},
 		{"no rule matches", Request{APIKey: "pk", URI: "/elsewhere"}, 200, Allowed},
+		{"a token for the resource", Request{Authorization: "Bearer billing", URI: "/billing/x"}, 200, Allowed},
+		{"a token for another audience", Request{Authorization: "Bearer user", URI: "/billing/x"}, 403, DeniedAudience},
+		{"an API key has no audience", Request{APIKey: "sk", URI: "/billing/x"}, 403, DeniedAudience},
 		{"missing URI with rules", Request{APIKey: "pk"}, 403, UnknownURI},
 		{"bad escape", Request{APIKey: "pk", URI: "/%zz"}, 403, UnknownURI},
 		{"invalid credential is 401 before rules", Request{APIKey: "nope", URI: "/admin/x"}, 401, InvalidKey},

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,15 +97,34 @@ func requestedScopes(r fosite.AccessRequester, c *Client) ([]string, error) {
 	return scopes, nil
 }
 
+// requestedAudience is the audience asked for (audience=, or RFC 8707's
+// resource=), each of which must be one of the client's registered
+// audiences (invalid_target otherwise); none asked: the default.
+func requestedAudience(r fosite.AccessRequester, c *Client) ([]string, error) {
+	aud := slices.Clone([]string(r.GetRequestedAudience()))
+	for _, res := range r.GetRequestForm()["resource"] {
+		if !slices.Contains(aud, res) {
+			aud = append(aud, res)
+		}
+	}
+	for _, a := range aud {
+		if !slices.Contains(c.Audience, a) {
+			return nil, errInvalidTarget.WithHintf("The client may not ask for the audience %q: it is not one of its registered audiences.", a)
+		}
+	}
+	return aud, nil
+}
+
 // mayRefresh reports whether the client may use the refresh_token grant:
 // a client that may not gets no refresh token at all.
 func mayRefresh(c fosite.Client) bool {
 	return c != nil && c.GetGrantTypes().Has(GrantRefreshToken)
 }
 
-// signinClient is the client a grant issues tokens to, for signin.
-func signinClient(c fosite.Client) signin.Client {
-	return signin.Client{ID: c.GetID(), Refresh: mayRefresh(c)}
+// signinClient is the client a grant issues tokens to, for signin, with
+// the audience it asked for.
+func signinClient(c fosite.Client, audience ...string) signin.Client {
+	return signin.Client{ID: c.GetID(), Refresh: mayRefresh(c), Audience: audience}
 }
 
 // binding is the business and mode the client is bound to.

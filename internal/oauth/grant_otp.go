@@ -24,8 +24,12 @@ func otpGrant(s *signin.Service) *grant {
 		if id == "" || code == "" {
 			return signin.Result{}, fosite.ErrInvalidRequest.WithHint("otp_id and code are required.")
 		}
+		aud, err := requestedAudience(r, c)
+		if err != nil {
+			return signin.Result{}, err
+		}
 		tenant := binding(c).Tenant()
-		res, err := s.OTP(ctx, signinClient(c), tenant, id, code)
+		res, err := s.OTP(ctx, signinClient(c, aud...), tenant, id, code)
 		switch {
 		case errors.Is(err, selfservice.ErrOTPExpired) && tenant != nil:
 			return signin.Result{}, grantError(err, "The code expired, was used up, or was issued for another business or mode than this client's.")

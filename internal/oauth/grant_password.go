@@ -24,7 +24,11 @@ func passwordGrant(s *signin.Service) *grant {
 		if err != nil {
 			return signin.Result{}, err
 		}
-		res, err := s.Password(ctx, binding(c), signinClient(c), scopes, username, password)
+		aud, err := requestedAudience(r, c)
+		if err != nil {
+			return signin.Result{}, err
+		}
+		res, err := s.Password(ctx, binding(c), signinClient(c, aud...), scopes, username, password)
 		if errors.Is(err, signin.ErrForbiddenOrganisation) {
 			// A user with no organisation to act for cannot sign in: the
 			// grant's one refusal of credentials is invalid_grant.
@@ -46,8 +50,8 @@ func clientCredentialsGrant(s *signin.Service) *grant {
 		if err != nil {
 			return signin.Result{}, err
 		}
-		aud := []string(r.GetRequestedAudience())
-		if err := fosite.DefaultAudienceMatchingStrategy(c.GetAudience(), aud); err != nil {
+		aud, err := requestedAudience(r, c)
+		if err != nil {
 			return signin.Result{}, err
 		}
 		return s.ClientCredentials(signin.ClientPrincipal{ID: c.ID, Org: c.OrganisationID, Mode: c.Mode}, scopes, aud)

@@ -21,6 +21,9 @@ func refreshGrant(s *signin.Service) *grant {
 		if rt == "" {
 			return signin.Result{}, fosite.ErrInvalidRequest.WithHint("The refresh_token parameter is missing.")
 		}
+		if len(r.GetRequestedAudience()) > 0 || len(r.GetRequestForm()["resource"]) > 0 {
+			return signin.Result{}, errInvalidTarget.WithHint("A refresh keeps the audience of its sign-in: ask for another one by signing in.")
+		}
 		// RFC 6749 §6: the requested scope may not include a scope the
 		// family was not granted (checked on the record, before anything
 		// happens to the token). A narrower request is answered with the

@@ -15,16 +15,16 @@ func (p *Provider) Metadata(signingAlgs []string) map[string]any {
 		hints = append(hints, i.Hint())
 	}
 	return map[string]any{
-		"issuer":                                iss,
-		"token_endpoint":                        iss + "/oauth2/token",
-		"introspection_endpoint":                iss + "/oauth2/introspect",
-		"revocation_endpoint":                   iss + "/oauth2/revoke",
+		"issuer":                 iss,
+		"token_endpoint":         iss + "/oauth2/token",
+		"introspection_endpoint": iss + "/oauth2/introspect",
+		"revocation_endpoint":    iss + "/oauth2/revoke",
 		// authd's own: the revocations a verifier must honour (SSE).
-		"revocation_feed_endpoint": iss + "/oauth2/revocations",
-		"jwks_uri":                              iss + "/.well-known/jwks.json",
-		"grant_types_supported":                 grants,
-		"response_types_supported":              []string{},
-		"token_endpoint_auth_methods_supported": authMethods,
+		"revocation_feed_endpoint":                      iss + "/oauth2/revocations",
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"grant_types_supported":                         grants,
+		"response_types_supported":                      []string{},
+		"token_endpoint_auth_methods_supported":         authMethods,
 		"introspection_endpoint_auth_methods_supported": confidential,
 		"revocation_endpoint_auth_methods_supported":    authMethods,
 		"introspection_token_type_hints_supported":      hints,

@@ -70,6 +70,9 @@ type Grant struct {
 	HomeOrg        string
 	Mode           store.Mode
 	Scopes         []string
+	// Audience is the aud of the family's access tokens (empty: the
+	// default).
+	Audience []string
 	// FamilyID, when set, is the id the new family takes: it was given out
 	// (as an access token's sid) before the family existed. Empty: a new
 	// id. Use NewFamilyID to make one.
@@ -165,6 +168,7 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToke
 		HomeOrg:         g.HomeOrg,
 		Mode:            g.Mode,
 		Scopes:          g.Scopes,
+		Audience:        g.Audience,
 		CreatedAt:       now,
 		FamilyExpiresAt: now.Add(s.cfg.AbsoluteTTL),
 	}

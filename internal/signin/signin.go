@@ -94,17 +94,23 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (Principal, 
 }
 
 // AccessToken signs an access token for p (no refresh token); family ties
-// it to a refresh family when not empty.
-func (s *Service) AccessToken(p Principal, clientID string, scopes []string, family string) (string, token.Claims, error) {
+// it to a refresh family when not empty; audience empty is the default.
+func (s *Service) AccessToken(p Principal, clientID string, scopes, audience []string, family string) (string, token.Claims, error) {
+	if len(audience) == 0 {
+		audience = s.cfg.Audience
+	}
 	return s.tokens.IssueFor(token.Subject{ID: p.ID, Kind: p.Kind, ClientID: clientID, Org: p.Org, Mode: string(p.Mode),
-		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: s.cfg.Audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
+		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
 }
 
-// Client is who tokens are issued to: its id, and whether it may use the
-// refresh_token grant. A client that may not gets an access token only.
+// Client is who tokens are issued to: its id, whether it may use the
+// refresh_token grant (a client that may not gets an access token only),
+// and the audience it asked for among its registered ones (empty: the
+// default).
 type Client struct {
-	ID      string
-	Refresh bool
+	ID       string
+	Refresh  bool
+	Audience []string
 }
 
 // Mint issues tokens for p to c: an access token and, when c may refresh,
@@ -114,14 +120,14 @@ func (s *Service) Mint(ctx context.Context, p Principal, c Client, scopes []stri
 	if c.Refresh {
 		tok, rec, err := s.refresh.Start(ctx, refresh.Grant{
 			SubjectKind: p.Kind, SubjectID: p.ID, ClientID: c.ID,
-			OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes,
+			OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes, Audience: c.Audience,
 		})
 		if err != nil {
 			return Tokens{}, err
 		}
 		rt, family = tok, rec.FamilyID
 	}
-	at, claims, err := s.AccessToken(p, c.ID, scopes, family)
+	at, claims, err := s.AccessToken(p, c.ID, scopes, c.Audience, family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -149,7 +155,7 @@ func (s *Service) Refresh(ctx context.Context, rt, clientID string, accept refre
 		}
 		return Principal{}, Tokens{}, err
 	}
-	at, claims, err := s.AccessToken(p, clientID, rec.Scopes, rec.FamilyID)
+	at, claims, err := s.AccessToken(p, clientID, rec.Scopes, rec.Audience, rec.FamilyID)
 	if err != nil {
 		return Principal{}, Tokens{}, err
 	}

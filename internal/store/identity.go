@@ -30,6 +30,7 @@ type RefreshToken struct {
 	HomeOrg         string // the membership organisation behind a masquerade
 	Mode            Mode
 	Scopes          []string
+	Audience        []string // aud of the family's access tokens; empty: the default
 	CreatedAt       time.Time
 	FamilyExpiresAt time.Time  // absolute end of the family
 	UsedAt          *time.Time // when it was rotated

@@ -27,6 +27,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0004_api_key_minute_limit", Migrate: migrate0004},
 		{ID: "0005_revocations", Migrate: migrate0005},
 		{ID: "0006_introspection_reads_revocations", Migrate: migrate0006},
+		{ID: "0007_refresh_audience", Migrate: migrate0007},
 	}
 }
 
@@ -413,4 +414,10 @@ func migrate0006(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// migrate0007 records the audience of a refresh family's access tokens
+// (empty: the configured default, as for every family before it).
+func migrate0007(tx *gorm.DB) error {
+	return tx.Exec(`ALTER TABLE refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '[]'`).Error
 }

@@ -207,7 +207,8 @@ type refreshTokenRow struct {
 	OrganisationID  string     `gorm:"column:organisation_id"`
 	HomeOrg         string     `gorm:"column:home_org"`
 	Mode            string     `gorm:"column:mode"`
-	Scopes          string     `gorm:"column:scopes"` // JSON array of strings
+	Scopes          string     `gorm:"column:scopes"`   // JSON array of strings
+	Audience        string     `gorm:"column:audience"` // JSON array of strings
 	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	FamilyExpiresAt time.Time  `gorm:"column:family_expires_at"`
 	UsedAt          *time.Time `gorm:"column:used_at"`
@@ -221,6 +222,7 @@ func refreshTokenToRow(t store.RefreshToken) refreshTokenRow {
 		Hash: t.Hash, FamilyID: t.FamilyID, ParentHash: t.ParentHash, ChildHash: t.ChildHash,
 		SubjectKind: t.SubjectKind, SubjectID: t.SubjectID, ClientID: t.ClientID,
 		OrganisationID: t.OrganisationID, HomeOrg: t.HomeOrg, Mode: string(t.Mode), Scopes: encodeList(t.Scopes),
+		Audience:  encodeList(t.Audience),
 		CreatedAt: orNow(t.CreatedAt), FamilyExpiresAt: ts(t.FamilyExpiresAt),
 		UsedAt: tsPtr(t.UsedAt), RevokedAt: tsPtr(t.RevokedAt),
 	}
@@ -231,8 +233,13 @@ func (r refreshTokenRow) toStore() (store.RefreshToken, error) {
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
+	aud, err := decodeList(r.Audience)
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
 	return store.RefreshToken{
-		Hash: r.Hash, FamilyID: r.FamilyID, ParentHash: r.ParentHash, ChildHash: r.ChildHash,
+		Audience: aud,
+		Hash:     r.Hash, FamilyID: r.FamilyID, ParentHash: r.ParentHash, ChildHash: r.ChildHash,
 		SubjectKind: r.SubjectKind, SubjectID: r.SubjectID, ClientID: r.ClientID,
 		OrganisationID: r.OrganisationID, HomeOrg: r.HomeOrg, Mode: store.Mode(r.Mode), Scopes: scopes,
 		CreatedAt: r.CreatedAt.UTC(), FamilyExpiresAt: r.FamilyExpiresAt.UTC(),

@@ -118,11 +118,11 @@ func (s *Store) rotatePostgres(ctx context.Context, parentHash string, used time
 		WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL
 		RETURNING hash)
 	INSERT INTO refresh_tokens (hash, family_id, parent_hash, child_hash, subject_kind, subject_id, client_id,
-		organisation_id, home_org, mode, scopes, created_at, family_expires_at, used_at, revoked_at)
-	SELECT ?, ?, claimed.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM claimed`,
+		organisation_id, home_org, mode, scopes, audience, created_at, family_expires_at, used_at, revoked_at)
+	SELECT ?, ?, claimed.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM claimed`,
 		used, row.Hash, parentHash,
 		row.Hash, row.FamilyID, row.ChildHash, row.SubjectKind, row.SubjectID, row.ClientID,
-		row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.CreatedAt, row.FamilyExpiresAt, row.UsedAt, row.RevokedAt)
+		row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.Audience, row.CreatedAt, row.FamilyExpiresAt, row.UsedAt, row.RevokedAt)
 	if res.Error != nil {
 		return mapErr(op, res.Error)
 	}
@@ -137,10 +137,10 @@ func (s *Store) rotatePostgres(ctx context.Context, parentHash string, used time
 func (s *Store) rotateSQLite(ctx context.Context, parentHash string, used time.Time, row refreshTokenRow) error {
 	const op = "rotate refresh token"
 	err := s.conn(ctx).Exec(`INSERT INTO refresh_tokens (hash, family_id, parent_hash, child_hash, subject_kind, subject_id,
-		client_id, organisation_id, home_org, mode, scopes, created_at, family_expires_at, used_at, revoked_at,
-		claim_parent, parent_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		client_id, organisation_id, home_org, mode, scopes, audience, created_at, family_expires_at, used_at, revoked_at,
+		claim_parent, parent_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 		row.Hash, row.FamilyID, parentHash, row.ChildHash, row.SubjectKind, row.SubjectID,
-		row.ClientID, row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.CreatedAt, row.FamilyExpiresAt,
+		row.ClientID, row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.Audience, row.CreatedAt, row.FamilyExpiresAt,
 		row.UsedAt, row.RevokedAt, used).Error
 	if err == nil {
 		return nil

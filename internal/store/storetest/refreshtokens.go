@@ -36,7 +36,7 @@ var refreshTokenTests = []subtest{
 func mkRefresh(hash, family string, familyExpires time.Time) store.RefreshToken {
 	return store.RefreshToken{
 		Hash: hash, FamilyID: family, SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "web",
-		OrganisationID: "biz", Mode: store.ModeLive, Scopes: []string{"openid", "offline_access"},
+		OrganisationID: "biz", Mode: store.ModeLive, Scopes: []string{"openid", "offline_access"}, Audience: []string{"billing"},
 		CreatedAt: base, FamilyExpiresAt: familyExpires,
 	}
 }
