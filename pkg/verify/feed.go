@@ -178,6 +178,9 @@ func (f *feed) once(ctx context.Context, onReady func()) (sawReady bool, err err
 		}
 		if line[0] == ':' { // a comment: the keepalive
 			f.revs.sweep(f.now().Unix())
+			if f.afterEvent != nil {
+				f.afterEvent(":")
+			}
 			continue
 		}
 		field, value, _ := bytes.Cut(line, []byte(":"))

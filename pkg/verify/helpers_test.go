@@ -47,7 +47,7 @@ func withFeedHooks(events chan<- string) Option {
 
 // env is a fake authd and a Verifier of it, on one fake clock.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	authd  *verifytest.Issuer
 	clock  *fakeClock
 	v      *Verifier
@@ -57,7 +57,7 @@ type env struct {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newEnv starts a fake authd on a fake clock.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, authd: verifytest.NewIssuer(), clock: newClock(), events: make(chan string, 1024)}
 	e.authd.SetClock(e.clock.Now)
@@ -67,7 +67,7 @@ func newEnv(t *testing.T) *env {
 
 // start starts a fake authd and a Verifier of it (e.v): the issuer as
 // audience, the fake clock, then opts.
-func start(t *testing.T, opts ...Option) *env {
+func start(t testing.TB, opts ...Option) *env {
 	t.Helper()
 	e := newEnv(t)
 	e.v = e.newVerifier(opts...)
