@@ -20,9 +20,10 @@
 //	defer v.Close()
 //
 // WithAudience is required. authd puts its issuer in a token's aud unless
-// the client asked for an audience registered for it; a service that
-// accepts authd's default tokens passes WithAudience(issuer), a service
-// with its own audience refuses tokens minted for others.
+// the client asked for one of its registered audiences (or the operator
+// set tokens.default_audience): a service that accepts authd's default
+// tokens passes WithAudience(issuer), a service with its own audience
+// refuses tokens minted for others.
 //
 // # Verifying
 //

@@ -51,11 +51,13 @@ func defaults() config {
 // WithAudience names this service: tokens whose aud does not contain aud
 // are refused with ErrAudience. It is required.
 //
-// authd puts its issuer URL in aud unless the client asked for an
-// audience registered for it, so a service that accepts authd's default
-// tokens uses WithAudience(issuer); a service with an audience of its own
-// (for example "https://orders.example.com", registered on the clients
-// that call it) refuses tokens minted for every other service.
+// authd puts its issuer URL in aud unless the client asked for one of
+// the audiences registered for it (audience=, or RFC 8707 resource=) or
+// the operator set tokens.default_audience, so a service that accepts
+// authd's default tokens uses WithAudience(issuer); a service with an
+// audience of its own (for example "https://orders.example.com",
+// registered on the clients that call it) refuses tokens minted for every
+// other service.
 func WithAudience(aud string) Option {
 	return func(c *config) { c.audience = aud }
 }
