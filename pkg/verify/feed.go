@@ -91,12 +91,14 @@ func (f *feed) run(ctx context.Context, started chan<- error) {
 		}
 		failures++
 		switch {
+		case permanent(err) && started != nil:
+			report(err) // New returns it
+			return
 		case permanent(err):
-			report(err)
 			if failures != 1 && failures%10 != 0 {
 				break
 			}
-			f.log.Error("verify: the revocation feed refuses this client; revoked tokens are accepted until they expire", "url", f.url, "err", err)
+			f.log.Error("verify: the revocation feed refuses this client; new revocations are not learnt (tokens revoked from now on are accepted until they expire)", "url", f.url, "err", err)
 		case sawReady:
 			f.log.Warn("verify: revocation feed disconnected; reconnecting", "url", f.url, "cursor", f.cursor.Load(), "err", err)
 		case failures == 1 || failures%10 == 0:
