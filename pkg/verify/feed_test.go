@@ -311,3 +311,21 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestFeedReconnectsWhenSilent(t *testing.T) {
+	e := newEnv(t)
+	ready := "event: ready\ndata: {\"cursor\":0}\n\n"
+	withIdle := func(c *config) { c.feedIdle = 50 * time.Millisecond }
+	sf := &scriptedFeed{base: e.authd.Client().Transport, next: []scripted{
+		{status: http.StatusOK, body: ready, hold: true}, // then silent: no keepalive
+		{status: http.StatusOK, body: ready, hold: true},
+	}}
+	v, err := New(context.Background(), e.authd.URL(), WithAudience(e.authd.URL()), WithClock(e.clock.Now), WithLogger(quiet),
+		WithHTTPClient(&http.Client{Transport: sf}), withFeedHooks(e.events), feedOn()[0], withIdle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.v = v
+	t.Cleanup(v.Close)
+	e.waitFor("a second connection after the first went silent", func() bool { return len(sf.lastEventIDs()) >= 2 })
+}
