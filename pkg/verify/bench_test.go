@@ -15,7 +15,7 @@ func benchEnv(b *testing.B, opts ...Option) (*env, string) {
 	var seq int64
 	for i := range 1000 {
 		for _, kind := range []string{"token", "family", "user", "client"} {
-			seq = e.authd.Revoke(kind, fmt.Sprintf("revoked-%s-%d", kind, i), now, now.Add(time.Hour))
+			e.authd.Revoke(kind, fmt.Sprintf("revoked-%s-%d", kind, i), now, now.Add(time.Hour))
 		}
 		seq = e.authd.Revoke("contact", fmt.Sprintf("org-1/live/c-%d", i), now, now.Add(time.Hour))
 	}

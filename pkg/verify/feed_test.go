@@ -204,7 +204,7 @@ func (s *scriptedFeed) RoundTrip(r *http.Request) (*http.Response, error) {
 		sc, s.next = s.next[0], s.next[1:]
 	}
 	s.mu.Unlock()
-	var body io.ReadCloser = io.NopCloser(strings.NewReader(sc.body))
+	body := io.NopCloser(strings.NewReader(sc.body))
 	if sc.hold {
 		pr, pw := io.Pipe()
 		go func() {
