@@ -60,6 +60,8 @@ func readOAS() (*oasSpec, error) {
 	// kin-openapi's own form decoder wants a flat object schema; the token
 	// endpoint's is a oneOf per grant. Forms here are flat strings.
 	openapi3filter.RegisterBodyDecoder("application/x-www-form-urlencoded", oasFormDecoder)
+	// The revocation feed's event stream is text.
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 	loader := openapi3.NewLoader()
 	loader.IncludeOrigin = true
 	doc, err := loader.LoadFromFile(oasFile)
