@@ -11,7 +11,6 @@ import (
 
 	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/apikey"
-	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -48,16 +47,6 @@ func keyOf(c *gin.Context) (apikey.Key, bool) {
 		return apikey.Key{}, false
 	}
 	return v.(apikey.Key), true
-}
-
-// withAuditMeta puts where the request came from into its context.
-func withAuditMeta() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Request = c.Request.WithContext(audit.WithMeta(c.Request.Context(), audit.Meta{
-			IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), RequestID: requestID(c),
-		}))
-		c.Next()
-	}
 }
 
 func bearerToken(c *gin.Context) (string, bool) {

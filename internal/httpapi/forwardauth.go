@@ -66,10 +66,21 @@ func (a *api) forwardAuth(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Cache-Control", "no-store")
+	h := c.Writer.Header()
+	h["Cache-Control"] = valueNoStore
 	if d.Status == http.StatusOK {
-		for _, h := range d.Headers() {
-			c.Header(h[0], h[1])
+		// The names are canonical (forwardauth's constants): set in the
+		// map directly, the values sharing one array. An empty value is
+		// an absent header.
+		hdrs := d.Headers()
+		vals := make([]string, len(hdrs))
+		for i, kv := range hdrs {
+			if kv[1] == "" {
+				delete(h, kv[0])
+				continue
+			}
+			vals[i] = kv[1]
+			h[kv[0]] = vals[i : i+1 : i+1]
 		}
 		c.Status(http.StatusOK)
 		return nil

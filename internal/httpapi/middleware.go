@@ -16,35 +16,68 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/authd/authd/internal/apierror"
+	"github.com/authd/authd/internal/audit"
 )
 
 const (
-	requestIDHeader = "X-Request-Id"
+	requestIDHeader = "X-Request-Id" // canonical: set directly in the header map
 	ctxLogger       = "authd.logger"
 )
 
-type ctxKey struct{}
-
 // RequestIDFrom returns the request id stored in ctx, if any.
-func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
-}
+func RequestIDFrom(ctx context.Context) string { return audit.MetaFrom(ctx).RequestID }
 
 func requestID(c *gin.Context) string { return RequestIDFrom(c.Request.Context()) }
 
-// withRequestID accepts a well-formed incoming X-Request-Id (from a proxy)
-// or makes one, echoes it and puts it in the request context.
-func withRequestID() gin.HandlerFunc {
+// requestIDs makes request ids without a system call: a random prefix
+// drawn once per engine and a counter. Ids are unique, not secret: they
+// are echoed to the client and name log lines.
+type requestIDs struct {
+	prefix [12]byte // hex of 6 random bytes
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	ids := &requestIDs{}
+	hex.Encode(ids.prefix[:], b[:])
+	return ids
+}
+
+// next returns 24 hex digits: the prefix, then the counter's 48 low bits.
+func (r *requestIDs) next() string {
+	const digits = "0123456789abcdef"
+	n := r.n.Add(1)
+	var b [24]byte
+	copy(b[:12], r.prefix[:])
+	for i := len(b) - 1; i >= 12; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+// withRequest sets up each request's context, with one derived context
+// and one request copy for all of it: its id (a well-formed incoming
+// X-Request-Id from a proxy, or a new one), echoed in the response; where
+// it came from, for the audit trail (client IP, user agent, id); and its
+// deadline (http.request_timeout; 0: none), which every database and
+// Redis call made for it inherits.
+func withRequest(ids *requestIDs, timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(requestIDHeader)
 		if !validRequestID(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = ids.next()
 		}
-		c.Header(requestIDHeader, id)
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxKey{}, id))
+		c.Writer.Header()[requestIDHeader] = []string{id}
+		ctx := audit.WithMeta(c.Request.Context(), audit.Meta{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), RequestID: id})
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }
@@ -208,28 +241,23 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 // long as its client stays, so no request deadline applies.
 const revocationFeedPath = "/oauth2/revocations"
 
-// withDeadline bounds the work of each request: every database and Redis
-// call made for it inherits the deadline.
-func withDeadline(d time.Duration) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if d <= 0 || c.FullPath() == revocationFeedPath {
-			c.Next()
-			return
-		}
-		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
-		defer cancel()
-		c.Request = c.Request.WithContext(ctx)
-		c.Next()
-	}
-}
+// Values of the constant response headers, shared by every response:
+// setting them allocates nothing. Nothing modifies a header value in
+// place (Set replaces the slice; Add on a full slice copies it).
+var (
+	valueNoSniff    = []string{"nosniff"}
+	valueNoReferrer = []string{"no-referrer"}
+	valueDeny       = []string{"DENY"}
+	valueNoStore    = []string{"no-store"}
+)
 
 // securityHeaders are safe defaults for a JSON API.
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h["X-Content-Type-Options"] = valueNoSniff
+		h["Referrer-Policy"] = valueNoReferrer
+		h["X-Frame-Options"] = valueDeny
 		c.Next()
 	}
 }

@@ -62,9 +62,9 @@ type api struct {
 // recoverPanics runs inside metrics and the access log, so a panic is
 // counted and logged as the 500 it becomes.
 func publicStack(d Deps) []gin.HandlerFunc {
-	return []gin.HandlerFunc{withRequestID(), d.Metrics.middleware(), accessLog(d.Logger, d.RequestLog, d.SampleEvery),
-		recoverPanics(d.Logger), withDeadline(d.RequestTimeout), securityHeaders(), limitBody(d.MaxBodyBytes), saneText(),
-		withAuditMeta()}
+	return []gin.HandlerFunc{withRequest(newRequestIDs(), d.RequestTimeout), d.Metrics.middleware(),
+		accessLog(d.Logger, d.RequestLog, d.SampleEvery), recoverPanics(d.Logger), securityHeaders(),
+		limitBody(d.MaxBodyBytes), saneText()}
 }
 
 // NewPublic builds the public engine.
