@@ -96,9 +96,10 @@ func akReplica(t *testing.T, base *config.Config, boot bool) *testServer {
 	pub.Config.Handler = oasCheck(t, a.Public, false)
 	pub.Start()
 	adm := httptest.NewServer(oasCheck(t, a.Admin, true))
-	s.URL, s.Admin = pub.URL, adm.URL
+	stop := func() { a.OAuth.CloseStreams(); pub.Close() }
+	s.URL, s.Admin, s.close = pub.URL, adm.URL, stop
 	a.Start(ctx)
-	t.Cleanup(func() { pub.Close(); adm.Close(); a.Close() })
+	t.Cleanup(func() { stop(); adm.Close(); a.Close() })
 	return s
 }
 

@@ -24,6 +24,8 @@ type testServer struct {
 	URL   string
 	Admin string
 	Boot  *bootstrap.Result
+	// close stops the public listener (authd "goes away" for its clients).
+	close func()
 }
 
 // testConfig is a valid configuration on a fresh SQLite file (PostgreSQL
@@ -98,10 +100,14 @@ func startTestServer(t testing.TB, cfg *config.Config, opts app.Options, logOut 
 	pub.Start()
 	adm := httptest.NewServer(oasCheck(t, a.Admin, true))
 	a.Start(ctx)
-	t.Cleanup(func() {
+	stop := func() {
+		a.OAuth.CloseStreams() // event streams never end by themselves
 		pub.Close()
+	}
+	t.Cleanup(func() {
+		stop()
 		adm.Close()
 		a.Close()
 	})
-	return &testServer{App: a, URL: pub.URL, Admin: adm.URL, Boot: res}
+	return &testServer{App: a, URL: pub.URL, Admin: adm.URL, Boot: res, close: stop}
 }
