@@ -109,12 +109,12 @@ type Acting struct {
 // IsServiceOwnerUser reports whether the user holds a membership of the
 // root organisation.
 func (s *Service) IsServiceOwnerUser(ctx context.Context, userID string) (bool, error) {
-	ms, err := s.st.ListMemberships(ctx, userID)
+	ua, err := s.userAuthz(ctx, userID) // the rights cache: no query on a hit
 	if err != nil {
 		return false, err
 	}
-	for _, m := range ms {
-		o, err := s.st.GetOrganisation(ctx, m.OrganisationID)
+	for _, m := range ua.memberships {
+		o, err := s.organisation(ctx, m.OrganisationID)
 		if err != nil {
 			return false, err
 		}

@@ -35,7 +35,9 @@ type Introspection struct {
 	Mode      string   `json:"mode,omitempty"`
 	Kind      string   `json:"kind,omitempty"`
 	HomeOrg   string   `json:"home_org,omitempty"`
-	KeyID     string   `json:"key_id,omitempty"`
+	// ServiceOwner: a token of a user who is a member of the service owner.
+	ServiceOwner bool   `json:"service_owner,omitempty"`
+	KeyID        string `json:"key_id,omitempty"`
 }
 
 // Introspector recognises one kind of token. It returns ErrUnknownToken for
@@ -124,22 +126,23 @@ func (a accessTokenIntrospector) Introspect(ctx context.Context, tok string) (In
 		return Introspection{}, err
 	}
 	return Introspection{
-		Active:    true,
-		Scope:     c.Scope,
-		ClientID:  c.ClientID,
-		TokenType: "Bearer",
-		TokenUse:  "access_token",
-		Exp:       c.ExpiresAt,
-		Iat:       c.IssuedAt,
-		Nbf:       c.NotBefore,
-		Sub:       c.Subject,
-		Aud:       c.Audience,
-		Iss:       c.Issuer,
-		Jti:       c.ID,
-		Org:       c.Org,
-		Mode:      c.Mode,
-		Kind:      c.Kind,
-		HomeOrg:   c.HomeOrg,
+		Active:       true,
+		Scope:        c.Scope,
+		ClientID:     c.ClientID,
+		TokenType:    "Bearer",
+		TokenUse:     "access_token",
+		Exp:          c.ExpiresAt,
+		Iat:          c.IssuedAt,
+		Nbf:          c.NotBefore,
+		Sub:          c.Subject,
+		Aud:          c.Audience,
+		Iss:          c.Issuer,
+		Jti:          c.ID,
+		Org:          c.Org,
+		Mode:         c.Mode,
+		Kind:         c.Kind,
+		HomeOrg:      c.HomeOrg,
+		ServiceOwner: c.ServiceOwner && c.Kind == token.KindUser,
 	}, nil
 }
 

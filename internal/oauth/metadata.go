@@ -32,6 +32,6 @@ func (p *Provider) Metadata(signingAlgs []string) map[string]any {
 		"id_token_signing_alg_values_supported":         signingAlgs,
 		"access_token_signing_alg_values_supported":     signingAlgs,
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope",
-			"org", "mode", "kind", "home_org", "sid"},
+			"org", "mode", "kind", "home_org", "sid", "service_owner"},
 	}
 }

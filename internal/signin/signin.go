@@ -94,13 +94,21 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (Principal, 
 }
 
 // AccessToken signs an access token for p (no refresh token); family ties
-// it to a refresh family when not empty; audience empty is the default.
-func (s *Service) AccessToken(p Principal, clientID string, scopes, audience []string, family string) (string, token.Claims, error) {
+// it to a refresh family when not empty; audience empty is the default. A
+// user who is a member of the service owner gets service_owner: true.
+func (s *Service) AccessToken(ctx context.Context, p Principal, clientID string, scopes, audience []string, family string) (string, token.Claims, error) {
 	if len(audience) == 0 {
 		audience = s.cfg.Audience
 	}
+	so := false
+	if p.Kind == store.KindUser {
+		var err error
+		if so, err = s.identity.IsServiceOwnerUser(ctx, p.ID); err != nil {
+			return "", token.Claims{}, err
+		}
+	}
 	return s.tokens.IssueFor(token.Subject{ID: p.ID, Kind: p.Kind, ClientID: clientID, Org: p.Org, Mode: string(p.Mode),
-		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
+		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: audience, ServiceOwner: so}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
 }
 
 // Client is who tokens are issued to: its id, whether it may use the
@@ -127,7 +135,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, c Client, scopes []stri
 		}
 		rt, family = tok, rec.FamilyID
 	}
-	at, claims, err := s.AccessToken(p, c.ID, scopes, c.Audience, family)
+	at, claims, err := s.AccessToken(ctx, p, c.ID, scopes, c.Audience, family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -155,7 +163,7 @@ func (s *Service) Refresh(ctx context.Context, rt, clientID string, accept refre
 		}
 		return Principal{}, Tokens{}, err
 	}
-	at, claims, err := s.AccessToken(p, clientID, rec.Scopes, rec.Audience, rec.FamilyID)
+	at, claims, err := s.AccessToken(ctx, p, clientID, rec.Scopes, rec.Audience, rec.FamilyID)
 	if err != nil {
 		return Principal{}, Tokens{}, err
 	}
