@@ -223,8 +223,9 @@ func TestForwardAuthBehindNginx(t *testing.T) {
 	}
 }
 
-// startNginx runs nginx in the foreground on a free loopback port with
-// auth_request against authd; it returns the proxy's base URL.
+// startNginx runs nginx in the foreground on a free loopback port with the
+// example configuration (deploy/examples/nginx/authd.conf), its addresses
+// pointed at authd and upstream; it returns the proxy's base URL.
 func startNginx(t *testing.T, bin, authd, upstream string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -234,6 +235,18 @@ func startNginx(t *testing.T, bin, authd, upstream string) string {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
+	example, err := os.ReadFile("../../deploy/examples/nginx/authd.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := string(example)
+	for from, to := range map[string]string{"server 127.0.0.1:8080;": "server " + authd + ";",
+		"server 127.0.0.1:3000;": "server " + upstream + ";", "listen 80;": "listen " + addr + ";"} {
+		if strings.Count(server, from) != 1 {
+			t.Fatalf("deploy/examples/nginx/authd.conf: %q appears %d times, want once", from, strings.Count(server, from))
+		}
+		server = strings.Replace(server, from, to, 1)
+	}
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 worker_processes 1;
@@ -247,35 +260,9 @@ http {
   fastcgi_temp_path %[1]s/fastcgi;
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
-  server {
-    listen %[2]s;
-    # The api_key header has an underscore: nginx drops such headers
-    # unless told otherwise.
-    underscores_in_headers on;
-    location = /_authd {
-      internal;
-      proxy_pass http://%[3]s/forward-auth;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-    }
-    location / {
-      auth_request /_authd;
-      auth_request_set $authd_subject $upstream_http_x_authd_subject;
-      auth_request_set $authd_type $upstream_http_x_authd_subject_type;
-      auth_request_set $authd_org $upstream_http_x_authd_organisation;
-      auth_request_set $authd_mode $upstream_http_x_authd_mode;
-      auth_request_set $authd_scopes $upstream_http_x_authd_scopes;
-      proxy_set_header X-Authd-Subject $authd_subject;
-      proxy_set_header X-Authd-Subject-Type $authd_type;
-      proxy_set_header X-Authd-Organisation $authd_org;
-      proxy_set_header X-Authd-Mode $authd_mode;
-      proxy_set_header X-Authd-Scopes $authd_scopes;
-      proxy_pass http://%[4]s;
-    }
-  }
+%[2]s
 }
-`, dir, addr, authd, upstream)
+`, dir, server)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
