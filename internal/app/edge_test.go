@@ -315,3 +315,53 @@ func TestEnvoyGRPCExtAuthz(t *testing.T) {
 		t.Fatal("the gRPC listener still accepts after shutdown")
 	}
 }
+
+// TestForwardAuthAsTraefik calls /forward-auth the way Traefik's
+// ForwardAuth middleware does (deploy/examples/traefik/dynamic.yml): GET
+// whatever the original method, the client's headers, and the original
+// request in X-Forwarded-Method, -Proto, -Host, -Uri and -For, with
+// forward_auth.uri_header set to X-Forwarded-Uri.
+func TestForwardAuthAsTraefik(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ForwardAuth.Rules = faRules
+	cfg.ForwardAuth.URIHeader = "X-Forwarded-Uri"
+	s := newTestServer(t, cfg)
+	traefik := func(method, uri string, client map[string]string) akResp {
+		t.Helper()
+		h := map[string]string{"X-Forwarded-Method": method, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.example.com",
+			"X-Forwarded-Uri": uri, "X-Forwarded-For": "203.0.113.7", "User-Agent": "curl/8.5.0", "Accept": "*/*"}
+		for k, v := range client {
+			h[k] = v
+		}
+		return akDo(t, s, http.MethodGet, "/forward-auth", h, nil)
+	}
+	sk, pk := s.Boot.APIKeys["live"].Secret, s.Boot.APIKeys["live"].Public
+	user := akAdmin(t, s, "live")
+	for _, tc := range []struct {
+		name, method, uri string
+		client            map[string]string
+		status            int
+	}{
+		{"user, POST on a user-only path", "POST", "/admin/users", akBearer(user), 200},
+		{"key on a user-only path", "DELETE", "/admin/users?x=1", akKey(sk), 403},
+		{"key, encoded path", "GET", "/%61dmin/users", akKey(sk), 403},
+		{"public key lacks a scope", "GET", "/contacts/42", akKey(pk), 403},
+		{"public key on an open path", "PUT", "/hello", akKey(pk), 200},
+		// Traefik does not set X-Original-URI: a client's copy is not read.
+		{"client's X-Original-URI", "GET", "/admin/users", map[string]string{"api_key": sk, "X-Original-URI": "/hello"}, 403},
+		{"no credentials", "GET", "/hello", nil, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := traefik(tc.method, tc.uri, tc.client)
+			if r.Status != tc.status {
+				t.Fatalf("%d, want %d: %s", r.Status, tc.status, r.Raw)
+			}
+			if tc.status == 200 && r.Header.Get("X-Authd-Subject") == "" {
+				t.Fatalf("no identity headers: %v", r.Header)
+			}
+			if tc.status != 200 && r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("refusal without a problem body (Traefik shows it to the client): %v", r.Header)
+			}
+		})
+	}
+}

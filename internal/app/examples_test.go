@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
@@ -179,4 +183,131 @@ func matcherHas(ps []*matcherv3.StringMatcher, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestForwardAuthBehindCaddy runs Caddy with the example Caddyfile
+// (deploy/examples/caddy/Caddyfile, its addresses pointed at authd and a
+// local upstream that echoes what it receives). Skipped when caddy is not
+// installed (.ci/run installs it: go install
+// github.com/caddyserver/caddy/v2/cmd/caddy@v2.11.9).
+func TestForwardAuthBehindCaddy(t *testing.T) {
+	caddy, err := exec.LookPath("caddy")
+	if err != nil {
+		t.Skip("caddy is not installed (go install github.com/caddyserver/caddy/v2/cmd/caddy@v2.11.9)")
+	}
+	cfg := testConfig(t)
+	cfg.ForwardAuth.Rules = faRules
+	cfg.ForwardAuth.URIHeader = "X-Forwarded-Uri" // what Caddy sends
+	s := newTestServer(t, cfg)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := map[string]string{"path": r.URL.Path, "method": r.Method}
+		for _, h := range identityHeaders {
+			if v, ok := r.Header[h]; ok {
+				m[h] = strings.Join(v, ",")
+			}
+		}
+		_ = json.NewEncoder(w).Encode(m)
+	}))
+	t.Cleanup(upstream.Close)
+
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	conf := readExample(t, "caddy/Caddyfile")
+	for from, to := range map[string]string{
+		"forward_auth 127.0.0.1:8080 {": "forward_auth " + strings.TrimPrefix(s.URL, "http://") + " {",
+		"reverse_proxy 127.0.0.1:3000":  "reverse_proxy " + strings.TrimPrefix(upstream.URL, "http://"),
+		"\n:8081 {":                      "\nhttp://" + addr + " {",
+		"{\n\tservers {":                 "{\n\tadmin off\n\tpersist_config off\n\tservers {",
+	} {
+		if strings.Count(conf, from) != 1 {
+			t.Fatalf("deploy/examples/caddy/Caddyfile: %q appears %d times, want once", from, strings.Count(conf, from))
+		}
+		conf = strings.Replace(conf, from, to, 1)
+	}
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(caddy, "run", "--adapter", "caddyfile", "--config", path)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("caddy did not listen on %s: %s", addr, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	do := func(method, path string, headers map[string]string) (int, map[string]string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
+		for k, v := range headers {
+			req.Header[k] = []string{v} // as sent: api_key keeps its spelling
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]string
+		if resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, m, resp.Header
+	}
+
+	pk, sk := s.Boot.APIKeys["live"].Public, s.Boot.APIKeys["live"].Secret
+	pkID := s.introspect(t, pk, "api_key")["key_id"].(string)
+	// The api_key header reaches authd (expected_underscore_headers), and
+	// a client cannot smuggle its own identity headers past Caddy.
+	code, m, _ := do("GET", "/hello", map[string]string{"api_key": pk, "X-Authd-Subject": "evil", "X-Authd-Service-Owner": "true"})
+	if code != 200 || m[forwardauth.HeaderSubject] != pkID || m[forwardauth.HeaderSubjectType] != "api_key" ||
+		m[forwardauth.HeaderOrganisation] != s.Boot.Business.ID || m[forwardauth.HeaderServiceOwner] != "" || m["path"] != "/hello" {
+		t.Fatalf("public key through caddy: %d %v\n%s", code, m, logs.String())
+	}
+	cc, err := s.clientCredentials("tokens:introspect").Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, m, _ = do("DELETE", "/x", map[string]string{"Authorization": "Bearer " + cc.AccessToken, "X-Authd-Organisation": "evil"})
+	if code != 200 || m[forwardauth.HeaderSubjectType] != "client" || m[forwardauth.HeaderOrganisation] != "" || m["method"] != "DELETE" {
+		t.Fatalf("client token through caddy: %d %v", code, m)
+	}
+	user := akAdmin(t, s, "live")
+	if code, m, _ := do("POST", "/admin/users", map[string]string{"Authorization": "Bearer " + user}); code != 200 || m[forwardauth.HeaderSubject] != s.Boot.Admin.ID {
+		t.Fatalf("user on a user-only path through caddy: %d %v", code, m)
+	}
+	if code, _, h := do("GET", "/hello", nil); code != 401 || !strings.Contains(h.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("no credentials through caddy: %d %v", code, h)
+	}
+	// The rules see the URI Caddy sends (X-Forwarded-Uri), not a client's.
+	for _, path := range []string{"/admin/users", "/public/../admin/users", "/%61dmin/users"} {
+		if code, _, _ := do("GET", path, map[string]string{"api_key": sk, "X-Forwarded-Uri": "/hello"}); code != 403 {
+			t.Fatalf("key on %s through caddy: %d", path, code)
+		}
+	}
+	if code, _, _ := do("GET", "/contacts/1", map[string]string{"api_key": pk}); code != 403 {
+		t.Fatalf("public key on /contacts through caddy: %d", code)
+	}
 }
