@@ -221,8 +221,8 @@ func TestForwardAuthBehindCaddy(t *testing.T) {
 	for from, to := range map[string]string{
 		"forward_auth 127.0.0.1:8080 {": "forward_auth " + strings.TrimPrefix(s.URL, "http://") + " {",
 		"reverse_proxy 127.0.0.1:3000":  "reverse_proxy " + strings.TrimPrefix(upstream.URL, "http://"),
-		"\n:8081 {":                      "\nhttp://" + addr + " {",
-		"{\n\tservers {":                 "{\n\tadmin off\n\tpersist_config off\n\tservers {",
+		"\n:8081 {":                     "\nhttp://" + addr + " {",
+		"{\n\tservers {":                "{\n\tadmin off\n\tpersist_config off\n\tservers {",
 	} {
 		if strings.Count(conf, from) != 1 {
 			t.Fatalf("deploy/examples/caddy/Caddyfile: %q appears %d times, want once", from, strings.Count(conf, from))
