@@ -148,8 +148,11 @@ func accessLog(logger *slog.Logger, mode string, every int) gin.HandlerFunc {
 // problem+json with code everywhere else.
 func refuse(c *gin.Context, status int, code, msg string) {
 	if strings.HasPrefix(c.Request.URL.Path, "/oauth2/") {
+		e := apierror.New(status, code, msg)
 		c.Header("Cache-Control", "no-store")
-		c.AbortWithStatusJSON(status, gin.H{"error": "invalid_request", "error_description": msg})
+		c.Header("Pragma", "no-cache")
+		c.Header("Content-Type", "application/json;charset=UTF-8")
+		c.AbortWithStatusJSON(status, gin.H{"error": e.OAuth, "error_description": msg})
 		return
 	}
 	writeProblem(c, apierror.New(status, code, msg))
@@ -228,7 +231,7 @@ func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
 					"request_id", requestID(c), "route", c.FullPath(), "panic", v)
 				c.Set(ctxErrorLogged, true)
 				if !c.Writer.Written() {
-					writeProblem(c, apierror.New(http.StatusInternalServerError, apierror.CodeInternal, "An internal error occurred."))
+					refuse(c, http.StatusInternalServerError, apierror.CodeInternal, "An internal error occurred.")
 				}
 				c.Abort()
 			}
