@@ -184,7 +184,12 @@ func openAPIKeys(ctx context.Context, g *globalFlags) (*apikey.Service, func(), 
 		return nil, nil, err
 	}
 	revs := revocation.New(st, nil, revocation.Config{}, logger, nil)
-	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Revocations: revs, ChangeTTL: app.APIKeyChangeTTL(cfg),
+	scopes, err := app.APIKeyScopes(cfg)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	svc := apikey.NewService(apikey.ServiceOptions{Store: st, Revocations: revs, ChangeTTL: app.APIKeyChangeTTL(cfg), Scopes: scopes,
 		Box: box, Audit: audit.New(st, logger), Logger: logger})
 	return svc, func() { _ = st.Close() }, nil
 }
@@ -283,8 +288,8 @@ func flagName(field string) string {
 }
 
 func scopeList() string {
-	names := make([]string, len(apikey.Catalogue))
-	for i, s := range apikey.Catalogue {
+	names := make([]string, len(apikey.BuiltIn))
+	for i, s := range apikey.BuiltIn {
 		names[i] = s.Name
 		if s.Public {
 			names[i] += " (public)"

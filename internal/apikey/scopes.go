@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -38,12 +39,13 @@ const (
 // ScopeInfo describes one scope of the catalogue.
 type ScopeInfo struct {
 	Name        string
-	Public      bool // a public key may hold it
+	Public      bool // a public key may hold it (a secret key may hold every scope)
 	Description string
 }
 
-// Catalogue lists every scope a key may hold, in documentation order.
-var Catalogue = []ScopeInfo{
+// BuiltIn lists the scopes of authd's own endpoints, in documentation
+// order; a deployment adds the CRM's own (NewCatalogue).
+var BuiltIn = []ScopeInfo{
 	{ScopeContactsRegister, true, "Register a contact; add credentials to a back-office contact (self-service)."},
 	{ScopeContactsAuthenticate, true, "Sign a contact in and refresh its tokens (self-service)."},
 	{ScopeOTPSend, true, "Request and validate one-time codes (POST /self-service/v1/otps...)."},
@@ -54,8 +56,41 @@ var Catalogue = []ScopeInfo{
 	{ScopeAll, false, "Every scope (secret keys only, and alone)."},
 }
 
-func scopeInfo(name string) (ScopeInfo, bool) {
-	for _, s := range Catalogue {
+// Catalogue is the scopes a key may hold: the built-in ones and the
+// deployment's own (api_keys.scopes).
+type Catalogue struct {
+	scopes []ScopeInfo
+}
+
+// scopeName is what a configured scope may be called: lower case, digits
+// and ":_.-", starting with a letter.
+var scopeName = regexp.MustCompile(`^[a-z][a-z0-9:_.-]{0,63}$`)
+
+// NewCatalogue returns the built-in scopes followed by extra, refusing a
+// name that is malformed or already taken.
+func NewCatalogue(extra ...ScopeInfo) (*Catalogue, error) {
+	c := &Catalogue{scopes: slices.Clone(BuiltIn)}
+	for _, e := range extra {
+		e.Name = strings.TrimSpace(e.Name)
+		if !scopeName.MatchString(e.Name) {
+			return nil, fmt.Errorf("apikey: scope %q: a name is a lower-case letter, then up to 63 of a-z 0-9 : _ . -", e.Name)
+		}
+		if _, taken := c.info(e.Name); taken {
+			return nil, fmt.Errorf("apikey: scope %q is defined twice", e.Name)
+		}
+		c.scopes = append(c.scopes, e)
+	}
+	return c, nil
+}
+
+// DefaultCatalogue is the built-in scopes alone.
+func DefaultCatalogue() *Catalogue { c, _ := NewCatalogue(); return c }
+
+// List returns every scope, built-in ones first.
+func (c *Catalogue) List() []ScopeInfo { return slices.Clone(c.scopes) }
+
+func (c *Catalogue) info(name string) (ScopeInfo, bool) {
+	for _, s := range c.scopes {
 		if s.Name == name {
 			return s, true
 		}
@@ -63,11 +98,17 @@ func scopeInfo(name string) (ScopeInfo, bool) {
 	return ScopeInfo{}, false
 }
 
-// NormaliseScopes validates scopes for a key of type typ and returns them
+// NormaliseScopes validates scopes for a key of type typ against the
+// built-in catalogue (Catalogue.Normalise).
+func NormaliseScopes(typ string, scopes []string) ([]string, error) {
+	return DefaultCatalogue().Normalise(typ, scopes)
+}
+
+// Normalise validates scopes for a key of type typ and returns them
 // trimmed, without duplicates, in the order given: every scope must be in
 // the catalogue; a public key may hold public scopes only; "*" only on a
 // secret key, and then alone.
-func NormaliseScopes(typ string, scopes []string) ([]string, error) {
+func (c *Catalogue) Normalise(typ string, scopes []string) ([]string, error) {
 	if len(scopes) == 0 {
 		return nil, &ValidationError{Field: "scopes", Message: "A key needs at least one scope."}
 	}
@@ -75,12 +116,12 @@ func NormaliseScopes(typ string, scopes []string) ([]string, error) {
 	for i, s := range scopes {
 		s = strings.TrimSpace(s)
 		field := fmt.Sprintf("scopes[%d]", i)
-		info, ok := scopeInfo(s)
+		info, ok := c.info(s)
 		switch {
 		case !ok:
 			return nil, &ValidationError{Field: field, Message: fmt.Sprintf("Unknown scope %q.", s)}
 		case typ == store.APIKeyPublic && !info.Public:
-			return nil, &ValidationError{Field: field, Message: fmt.Sprintf("A public key may not hold the scope %q: only %s.", s, strings.Join(PublicScopes(), ", "))}
+			return nil, &ValidationError{Field: field, Message: fmt.Sprintf("A public key may not hold the scope %q: only %s.", s, strings.Join(c.PublicScopes(), ", "))}
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -93,9 +134,9 @@ func NormaliseScopes(typ string, scopes []string) ([]string, error) {
 }
 
 // PublicScopes lists the scopes a public key may hold.
-func PublicScopes() []string {
+func (c *Catalogue) PublicScopes() []string {
 	var out []string
-	for _, s := range Catalogue {
+	for _, s := range c.scopes {
 		if s.Public {
 			out = append(out, s.Name)
 		}

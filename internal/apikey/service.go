@@ -81,6 +81,9 @@ var (
 	ErrNoOrganisation = errors.New("apikey: the token acts for no organisation of the user")
 )
 
+// Scopes lists the scope catalogue.
+func (s *Service) Scopes() []ScopeInfo { return s.o.Scopes.List() }
+
 // Authorize is the caller's view of keys: the organisation and mode of its
 // own secret key, or of its token when the user is admin or owner there.
 func (s *Service) Authorize(ctx context.Context, c Caller) (Scope, Actor, error) {
@@ -117,6 +120,8 @@ type ServiceOptions struct {
 	Store ServiceStore
 	// Authorizer decides users' rights (Authorize).
 	Authorizer Authorizer
+	// Scopes is the scope catalogue (default: the built-in scopes).
+	Scopes *Catalogue
 	// Revocations carries revokes and rolls to every replica's verifier.
 	Revocations Revoker
 	// ChangeTTL is how long a change's log entry stays in force: longer
@@ -145,6 +150,9 @@ func NewService(o ServiceOptions) *Service {
 	}
 	if o.ChangeTTL <= 0 {
 		o.ChangeTTL = 10 * time.Minute
+	}
+	if o.Scopes == nil {
+		o.Scopes = DefaultCatalogue()
 	}
 	return &Service{o: o}
 }
@@ -223,7 +231,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, p CreateParams) (Info
 	if err != nil {
 		return Info{}, err
 	}
-	scopes, err := NormaliseScopes(p.Type, p.Scopes)
+	scopes, err := s.o.Scopes.Normalise(p.Type, p.Scopes)
 	if err != nil {
 		return Info{}, err
 	}

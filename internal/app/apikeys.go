@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/authd/authd/internal/apikey"
@@ -41,12 +43,30 @@ func (a *App) wireAPIKeys(ctx context.Context) error {
 			v.Forget(r.Key)
 		}
 	})
-	a.KeyService = apikey.NewService(apikey.ServiceOptions{
+	scopes, err := APIKeyScopes(cfg)
+	if err != nil {
+		return err
+	}
+	a.KeyService = apikey.NewService(apikey.ServiceOptions{Scopes: scopes,
 		Store: a.Store, Authorizer: a.Identity, Revocations: a.Revocations, Box: a.KeyBox, Audit: a.Audit, Logger: a.Logger,
 		ChangeTTL: APIKeyChangeTTL(cfg), Now: a.now,
 	})
 	a.ForwardAuth = forwardauth.New(a.Tokens, v, ForwardAuthRules(cfg))
 	return nil
+}
+
+// APIKeyScopes is the scope catalogue: the built-in scopes and the
+// configured ones (api_keys.scopes).
+func APIKeyScopes(cfg *config.Config) (*apikey.Catalogue, error) {
+	extra := make([]apikey.ScopeInfo, len(cfg.APIKeys.Scopes))
+	for i, sc := range cfg.APIKeys.Scopes {
+		extra[i] = apikey.ScopeInfo{Name: sc.Name, Description: sc.Description, Public: slices.Contains(sc.KeyTypes, "public")}
+	}
+	c, err := apikey.NewCatalogue(extra...)
+	if err != nil {
+		return nil, fmt.Errorf("api_keys.scopes: %w", err)
+	}
+	return c, nil
 }
 
 // apiKeySharedTTL is how long a verified key's record lives in Redis for

@@ -70,6 +70,16 @@ type APIKeys struct {
 	CacheTTL time.Duration `koanf:"cache_ttl"`
 	// LastUsedFlush is how often last-used times are written, in batches.
 	LastUsedFlush time.Duration `koanf:"last_used_flush"`
+	// Scopes adds the CRM's own scopes to the built-in catalogue.
+	Scopes []APIKeyScope `koanf:"scopes"`
+}
+
+// APIKeyScope is a scope the CRM's own endpoints check.
+type APIKeyScope struct {
+	Name        string `koanf:"name"`
+	Description string `koanf:"description"`
+	// KeyTypes may hold it: [secret] (default) or [public, secret].
+	KeyTypes []string `koanf:"key_types"`
 }
 
 // ForwardAuth configures the /forward-auth endpoint's rules.
@@ -311,7 +321,7 @@ func Default() Config {
 		},
 		Passwords:   Passwords{MinLength: 10, MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 		RateLimits:  RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30},
-		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second},
+		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second, Scopes: []APIKeyScope{}},
 		ForwardAuth: ForwardAuth{URIHeader: "X-Original-URI", Rules: []ForwardAuthRule{}},
 		Log:         Log{Level: "info", Format: "json", Requests: "sampled", SampleEvery: 100},
 		Revocation:  Revocation{PollInterval: 500 * time.Millisecond},

@@ -181,6 +181,12 @@ func (c *Config) Validate() error {
 	check(c.APIKeys.CacheSize < 1 || c.APIKeys.CacheSize > 10_000_000, "api_keys.cache_size (%d) must be between 1 and 10000000", c.APIKeys.CacheSize)
 	check(c.APIKeys.CacheTTL <= 0 || c.APIKeys.CacheTTL > 5*time.Minute, "api_keys.cache_ttl (%s) must be between 0 and 5m", c.APIKeys.CacheTTL)
 	check(c.APIKeys.LastUsedFlush <= 0, "api_keys.last_used_flush (%s) must be positive", c.APIKeys.LastUsedFlush)
+	for i, sc := range c.APIKeys.Scopes {
+		check(sc.Name == "", "api_keys.scopes[%d].name is required", i)
+		for _, kt := range sc.KeyTypes {
+			check(kt != "public" && kt != "secret", "api_keys.scopes[%d].key_types: %q must be public or secret", i, kt)
+		}
+	}
 	check(!validHeaderName(c.ForwardAuth.URIHeader), "forward_auth.uri_header (%q) must be a header name, e.g. X-Original-URI (nginx) or X-Forwarded-Uri (Traefik)", c.ForwardAuth.URIHeader)
 	for i, r := range c.ForwardAuth.Rules {
 		check(!strings.HasPrefix(r.PathPrefix, "/"), "forward_auth.rules[%d].path_prefix (%q) must start with /", i, r.PathPrefix)

@@ -15,6 +15,7 @@ import (
 
 // APIKeyService manages API keys (apikey.Service).
 type APIKeyService interface {
+	Scopes() []apikey.ScopeInfo
 	Authorize(ctx context.Context, c apikey.Caller) (apikey.Scope, apikey.Actor, error)
 	Create(ctx context.Context, actor apikey.Actor, p apikey.CreateParams) (apikey.Info, error)
 	List(ctx context.Context, scope apikey.Scope, page identity.Page) ([]apikey.Info, error)
@@ -37,6 +38,7 @@ func (a *api) mountAPIKeys(bo *gin.RouterGroup) {
 	read := requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeAPIKeysRead, token.KindUser)
 	bo.POST("/api-keys", manage, wrap(a.createAPIKey))
 	bo.GET("/api-keys", read, wrap(a.listAPIKeys))
+	bo.GET("/api-keys/scopes", read, wrap(a.apiKeyScopes))
 	bo.GET("/api-keys/:id", read, wrap(a.getAPIKey))
 	bo.POST("/api-keys/:id/roll", manage, wrap(a.rollAPIKey))
 	bo.DELETE("/api-keys/:id", manage, wrap(a.revokeAPIKey))
@@ -51,6 +53,30 @@ func (a *api) apiKeyScope(c *gin.Context) (apikey.Scope, apikey.Actor, error) {
 		caller = apikey.Caller{UserID: claims.Subject, Org: claims.Org, Mode: identity.Mode(claims.Mode)}
 	}
 	return a.APIKeyAdmin.Service.Authorize(c.Request.Context(), caller)
+}
+
+type scopeJSON struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	KeyTypes    []string `json:"key_types"`
+}
+
+// apiKeyScopes lists the scope catalogue: the built-in scopes, then the
+// deployment's own.
+func (a *api) apiKeyScopes(c *gin.Context) error {
+	if _, _, err := a.apiKeyScope(c); err != nil {
+		return err
+	}
+	list := a.APIKeyAdmin.Service.Scopes()
+	out := make([]scopeJSON, len(list))
+	for i, s := range list {
+		out[i] = scopeJSON{Name: s.Name, Description: s.Description, KeyTypes: []string{"secret"}}
+		if s.Public {
+			out[i].KeyTypes = []string{"public", "secret"}
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"scopes": out})
+	return nil
 }
 
 // apiKeyJSON is an API key as the API shows it. Key is present on create
