@@ -35,6 +35,13 @@ type Organisation struct {
 	CreatedAt time.Time
 }
 
+// ActingOrganisation is an organisation a user may act for, with the
+// strongest role the user's memberships give there.
+type ActingOrganisation struct {
+	Organisation
+	Role string
+}
+
 // User is a back-office person.
 type User struct {
 	ID           string
@@ -139,6 +146,11 @@ type Store interface {
 	// ListOrganisations returns the organisations whose parent is parentID,
 	// ordered by creation then id.
 	ListOrganisations(ctx context.Context, parentID string, p Page) ([]Organisation, error)
+	// ListActingOrganisations returns a page of the organisations userID
+	// may act for (each membership's organisation and everything below
+	// it), with the strongest role on the path, ordered by depth in the
+	// network, then name, then id; and their total.
+	ListActingOrganisations(ctx context.Context, userID string, p Page) ([]ActingOrganisation, int, error)
 
 	CreateUser(ctx context.Context, u User) error
 	GetUser(ctx context.Context, id string) (User, error)

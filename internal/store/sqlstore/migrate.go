@@ -28,6 +28,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0005_revocations", Migrate: migrate0005},
 		{ID: "0006_introspection_reads_revocations", Migrate: migrate0006},
 		{ID: "0007_refresh_audience", Migrate: migrate0007},
+		{ID: "0008_organisation_depth", Migrate: migrate0008},
 	}
 }
 
@@ -420,4 +421,30 @@ func migrate0006(tx *gorm.DB) error {
 // (empty: the configured default, as for every family before it).
 func migrate0007(tx *gorm.DB) error {
 	return tx.Exec(`ALTER TABLE refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '[]'`).Error
+}
+
+// migrate0008 stores each organisation's depth in the network (0 for the
+// root), so the organisations a user may act for page in the database in
+// one stable order, and a service owner's whole network pages through an
+// index.
+func migrate0008(tx *gorm.DB) error {
+	if err := tx.Exec(`ALTER TABLE organisations ADD COLUMN depth INTEGER NOT NULL DEFAULT 0`).Error; err != nil {
+		return err
+	}
+	fill := `WITH RECURSIVE t(id, d) AS (
+			SELECT id, 0 FROM organisations WHERE parent_id IS NULL
+			UNION ALL
+			SELECT o.id, t.d + 1 FROM organisations o JOIN t ON o.parent_id = t.id)
+		UPDATE organisations SET depth = (SELECT d FROM t WHERE t.id = organisations.id)`
+	if tx.Name() != "sqlite" {
+		fill = `WITH RECURSIVE t(id, d) AS (
+			SELECT id, 0 FROM organisations WHERE parent_id IS NULL
+			UNION ALL
+			SELECT o.id, t.d + 1 FROM organisations o JOIN t ON o.parent_id = t.id)
+		UPDATE organisations SET depth = t.d FROM t WHERE organisations.id = t.id`
+	}
+	if err := tx.Exec(fill).Error; err != nil {
+		return err
+	}
+	return tx.Exec(`CREATE INDEX idx_organisations_depth_name ON organisations (depth, name, id)`).Error
 }

@@ -18,6 +18,7 @@ type organisationRow struct {
 	Name      string    `gorm:"column:name"`
 	Type      string    `gorm:"column:type"`
 	ParentID  *string   `gorm:"column:parent_id"`
+	Depth     int       `gorm:"column:depth"` // 0 for the root; the parent's + 1
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
 }
 

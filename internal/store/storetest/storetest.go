@@ -25,6 +25,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Organisations", organisationTests},
 		{"Users", userTests},
 		{"Memberships", membershipTests},
+		{"ActingOrganisations", actingTests},
 		{"Clients", clientTests},
 		{"APIKeys", apiKeyTests},
 		{"TouchAPIKeys", touchTests},
