@@ -195,15 +195,15 @@ func (b *backoffice) myOrganisations(c *gin.Context) error {
 		return err
 	}
 	claims, _ := claimsOf(c)
-	acting, err := b.d.Identity.ActingOrganisations(c.Request.Context(), claims.Subject)
+	acting, total, err := b.d.Identity.ActingOrganisations(c.Request.Context(), claims.Subject, p)
 	if err != nil {
 		return err
 	}
-	out := []orgJSON{}
-	for i := p.Offset; i < len(acting) && i < p.Offset+p.Size; i++ {
-		out = append(out, toOrgJSON(acting[i].Organisation, acting[i].Role))
+	out := make([]orgJSON, 0, len(acting))
+	for _, a := range acting {
+		out = append(out, toOrgJSON(a.Organisation, a.Role))
 	}
-	c.JSON(http.StatusOK, gin.H{"organisations": out, "page": pg, "size": size, "total": len(acting)})
+	c.JSON(http.StatusOK, gin.H{"organisations": out, "page": pg, "size": size, "total": total})
 	return nil
 }
 

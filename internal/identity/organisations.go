@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
-	"sort"
 	"strings"
 
 	"github.com/google/uuid"
@@ -11,9 +9,6 @@ import (
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/store"
 )
-
-// maxNetwork bounds how many organisations a listing walks.
-const maxNetwork = 10000
 
 // NewOrganisation is the input of CreateOrganisation.
 type NewOrganisation struct {
@@ -125,71 +120,20 @@ func (s *Service) IsServiceOwnerUser(ctx context.Context, userID string) (bool, 
 	return false, nil
 }
 
-// ActingOrganisations lists every organisation the user may act for: each
-// membership's organisation and everything below it, with the strongest
-// role, ordered by type depth then name. The walk is bounded.
-func (s *Service) ActingOrganisations(ctx context.Context, userID string) ([]Acting, error) {
-	ms, err := s.st.ListMemberships(ctx, userID)
+// ActingOrganisations pages through the organisations the user may act
+// for (each membership's organisation and everything below it, with the
+// strongest role), ordered by depth in the network, name and id, in the
+// database; it also returns their total.
+func (s *Service) ActingOrganisations(ctx context.Context, userID string, p store.Page) ([]Acting, int, error) {
+	list, total, err := s.st.ListActingOrganisations(ctx, userID, p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	role := map[string]string{}
-	depth := map[string]int{}
-	var out []Acting
-	type item struct {
-		org   store.Organisation
-		role  string
-		depth int
+	out := make([]Acting, len(list))
+	for i, a := range list {
+		out[i] = Acting{Organisation: a.Organisation, Role: a.Role}
 	}
-	var queue []item
-	for _, m := range ms {
-		o, err := s.st.GetOrganisation(ctx, m.OrganisationID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		queue = append(queue, item{o, m.Role, 0})
-	}
-	for len(queue) > 0 && len(role) < maxNetwork {
-		it := queue[0]
-		queue = queue[1:]
-		if r, ok := role[it.org.ID]; ok && roleRank(r) >= roleRank(it.role) {
-			continue
-		}
-		_, seen := role[it.org.ID]
-		role[it.org.ID] = it.role
-		if !seen {
-			depth[it.org.ID] = it.depth
-			out = append(out, Acting{Organisation: it.org})
-		}
-		for offset := 0; ; offset += 500 {
-			kids, err := s.st.ListOrganisations(ctx, it.org.ID, store.Page{Offset: offset, Size: 500})
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range kids {
-				queue = append(queue, item{k, it.role, it.depth + 1})
-			}
-			if len(kids) < 500 {
-				break
-			}
-		}
-	}
-	for i := range out {
-		out[i].Role = role[out[i].ID]
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if depth[out[i].ID] != depth[out[j].ID] {
-			return depth[out[i].ID] < depth[out[j].ID]
-		}
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return out, total, nil
 }
 
 // Members lists the memberships of an organisation within the actor's
@@ -208,35 +152,20 @@ func (s *Service) Members(ctx context.Context, a Actor, orgID string, p store.Pa
 	return s.st.ListOrganisationMembers(ctx, orgID, p)
 }
 
-// AuditScope lists the organisations whose audit events an actor may read:
-// the organisation its token acts for and everything below it, when the
-// user is admin or owner there.
-func (s *Service) AuditScope(ctx context.Context, a Actor) ([]string, error) {
+// AuditScope is the organisation whose audit trail (its own events and
+// those of everything below it) an actor may read: the organisation its
+// token acts for, when the user is admin or owner there.
+func (s *Service) AuditScope(ctx context.Context, a Actor) (string, error) {
 	orgID := a.Org
 	if err := s.inScope(ctx, a, orgID); err != nil {
-		return nil, err
+		return "", err
 	}
 	g, err := s.RoleIn(ctx, a.UserID, orgID)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if !AtLeast(g.Role, RoleAdmin) {
-		return nil, ErrForbidden
+		return "", ErrForbidden
 	}
-	ids := []string{orgID}
-	for i := 0; i < len(ids) && len(ids) < maxNetwork; i++ {
-		for offset := 0; ; offset += 500 {
-			kids, err := s.st.ListOrganisations(ctx, ids[i], store.Page{Offset: offset, Size: 500})
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range kids {
-				ids = append(ids, k.ID)
-			}
-			if len(kids) < 500 {
-				break
-			}
-		}
-	}
-	return ids, nil
+	return orgID, nil
 }

@@ -68,7 +68,9 @@ func (s *Service) Profile(ctx context.Context, userID, org, homeOrg string) (Use
 		return UserProfile{}, err
 	}
 	if !p.ServiceOwner {
-		if p.Acting, err = s.ActingOrganisations(ctx, userID); err != nil {
+		// The first page (500, the most a page holds); the paginated call
+		// lists them all.
+		if p.Acting, _, err = s.ActingOrganisations(ctx, userID, store.Page{Size: 500}); err != nil {
 			return UserProfile{}, err
 		}
 	}
@@ -113,11 +115,11 @@ func (s *Service) MemberUsers(ctx context.Context, a Actor, orgID string, p stor
 // AuditEvents lists the audit events the actor may read (AuditScope),
 // newest first; action, when set, selects one kind.
 func (s *Service) AuditEvents(ctx context.Context, a Actor, action string, p store.Page) ([]store.AuditEvent, error) {
-	orgs, err := s.AuditScope(ctx, a)
+	root, err := s.AuditScope(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	return s.st.ListAuditEvents(ctx, store.AuditFilter{OrganisationIDs: orgs, Action: action}, p)
+	return s.st.ListAuditEvents(ctx, store.AuditFilter{Subtree: root, Action: action}, p)
 }
 
 // ContactBusiness is the business a contact belongs to.

@@ -57,6 +57,7 @@ type AuditEvent struct {
 // AuditFilter selects audit events. Empty fields do not filter.
 type AuditFilter struct {
 	OrganisationIDs []string // events of any of these organisations
+	Subtree         string   // events of this organisation and everything below it
 	Action          string
 	ActorID         string
 }

@@ -25,6 +25,12 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter, p stor
 	if len(f.OrganisationIDs) > 0 {
 		q = q.Where("organisation_id IN ?", f.OrganisationIDs)
 	}
+	if f.Subtree != "" {
+		q = q.Where(`organisation_id IN (WITH RECURSIVE sub(id) AS (
+			SELECT id FROM organisations WHERE id = ?
+			UNION ALL
+			SELECT o.id FROM organisations o JOIN sub ON o.parent_id = sub.id) SELECT id FROM sub)`, f.Subtree)
+	}
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
 	}

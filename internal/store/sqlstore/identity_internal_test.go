@@ -107,9 +107,15 @@ func TestUpgradeFrom0001(t *testing.T) {
 			if n, err := s.PendingMigrations(ctx); err != nil || n != len(migrations())-1 {
 				t.Fatalf("PendingMigrations at 0001 = %d, %v; want %d", n, err, len(migrations())-1)
 			}
-			org := store.Organisation{ID: "biz", Name: "Biz", Type: store.OrgTypeBusiness, CreatedAt: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-			if err := s.CreateOrganisation(ctx, org); err != nil {
-				t.Fatalf("CreateOrganisation: %v", err)
+			// Rows as the 0001 schema holds them (the live model has more
+			// columns).
+			created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			org := store.Organisation{ID: "biz", Name: "Biz", Type: store.OrgTypeBusiness, ParentID: "so", CreatedAt: created}
+			for _, o := range []store.Organisation{{ID: "so", Name: "SO", Type: store.OrgTypeServiceOwner, CreatedAt: created}, org} {
+				if err := s.conn(ctx).Exec(`INSERT INTO organisations (id, name, type, parent_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+					o.ID, o.Name, o.Type, nullString(o.ParentID), o.CreatedAt).Error; err != nil {
+					t.Fatalf("insert at 0001: %v", err)
+				}
 			}
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("Migrate: %v", err)
@@ -119,6 +125,10 @@ func TestUpgradeFrom0001(t *testing.T) {
 			}
 			if got, err := s.GetOrganisation(ctx, "biz"); err != nil || got != org {
 				t.Errorf("organisation after the upgrade = %+v, %v; want %+v", got, err, org)
+			}
+			var depth int
+			if err := s.conn(ctx).Raw(`SELECT depth FROM organisations WHERE id = ?`, "biz").Scan(&depth).Error; err != nil || depth != 1 {
+				t.Errorf("depth of a business after the upgrade = %d, %v; want 1", depth, err)
 			}
 			if err := s.CreateContact(ctx, store.Contact{ID: "c1", BusinessID: "biz", Mode: store.ModeLive}); err != nil {
 				t.Errorf("CreateContact after the upgrade: %v", err)
