@@ -133,6 +133,8 @@ type IdentityStore interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	// RevokeRefreshTokensOf revokes every family of a subject.
 	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
+	// RevokeRefreshTokensOfClient revokes every family issued to a client.
+	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
 	// DeleteExpiredRefreshTokens removes tokens whose family ended before
 	// the given time; it returns how many it removed.
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)

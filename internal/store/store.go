@@ -64,18 +64,23 @@ type Membership struct {
 }
 
 // Client is an OAuth 2.0 client. SecretHash is the hex SHA-256 of a
-// generated high-entropy secret; empty for public clients.
+// generated high-entropy secret; empty for public clients. After a
+// rotation, PreviousSecretHash is the secret it replaced, which keeps
+// authenticating the client until PreviousSecretExpiresAt (both empty when
+// there is none).
 type Client struct {
-	ID             string
-	Name           string
-	SecretHash     string
-	Public         bool
-	GrantTypes     []string
-	Scopes         []string
-	Audience       []string
-	OrganisationID string // optional tenant binding
-	Mode           Mode   // optional, with OrganisationID
-	CreatedAt      time.Time
+	ID                      string
+	Name                    string
+	SecretHash              string
+	PreviousSecretHash      string
+	PreviousSecretExpiresAt *time.Time
+	Public                  bool
+	GrantTypes              []string
+	Scopes                  []string
+	Audience                []string
+	OrganisationID          string // optional tenant binding
+	Mode                    Mode   // optional, with OrganisationID
+	CreatedAt               time.Time
 }
 
 // API key types.
@@ -176,6 +181,12 @@ type Store interface {
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient loads the client, applies fn and saves the result in
+	// one transaction; fn's error is returned unchanged and nothing is
+	// written. The id cannot change.
+	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) error
+	// DeleteClient removes the client (ErrNotFound when there is none).
+	DeleteClient(ctx context.Context, id string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	GetAPIKey(ctx context.Context, id string) (APIKey, error)

@@ -41,3 +41,43 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 	}
 	return out, nil
 }
+
+// UpdateClient loads the client (locking its row on PostgreSQL), applies
+// fn and saves the result in one transaction. fn's error is returned
+// unchanged and nothing is written. The id cannot change.
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(store.Client) (store.Client, error)) error {
+	return s.tx(ctx, true, func(tx *Store) error {
+		var row clientRow
+		if err := tx.forUpdate(tx.conn(ctx)).Where("id = ?", id).Take(&row).Error; err != nil {
+			return mapErr("update client", err)
+		}
+		old, err := row.toStore()
+		if err != nil {
+			return mapErr("update client", err)
+		}
+		c, err := fn(old)
+		if err != nil {
+			return err
+		}
+		c.ID = id
+		next := clientToRow(c)
+		return mapErr("update client", tx.write(ctx, func(db *gorm.DB) error {
+			return db.Model(&next).Select("*").Updates(&next).Error
+		}))
+	})
+}
+
+// DeleteClient removes the client id; store.ErrNotFound when there is
+// none.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return mapErr("delete client", s.write(ctx, func(db *gorm.DB) error {
+		res := db.Where("id = ?", id).Delete(&clientRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	}))
+}

@@ -29,6 +29,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0006_introspection_reads_revocations", Migrate: migrate0006},
 		{ID: "0007_refresh_audience", Migrate: migrate0007},
 		{ID: "0008_organisation_depth", Migrate: migrate0008},
+		{ID: "0009_client_secret_rotation", Migrate: migrate0009},
 	}
 }
 
@@ -447,4 +448,22 @@ func migrate0008(tx *gorm.DB) error {
 		return err
 	}
 	return tx.Exec(`CREATE INDEX idx_organisations_depth_name ON organisations (depth, name, id)`).Error
+}
+
+// migrate0009 lets a client's secret be rotated with an overlap: the
+// secret it replaced (its hex SHA-256) and when that one stops working.
+func migrate0009(tx *gorm.DB) error {
+	expires := `ALTER TABLE clients ADD COLUMN previous_secret_expires_at TIMESTAMPTZ NULL`
+	if tx.Name() == "sqlite" {
+		expires = `ALTER TABLE clients ADD COLUMN previous_secret_expires_at DATETIME NULL`
+	}
+	for _, q := range []string{
+		`ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT NOT NULL DEFAULT ''`,
+		expires,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -87,16 +87,18 @@ func (r membershipRow) toStore() store.Membership {
 }
 
 type clientRow struct {
-	ID             string    `gorm:"column:id;primaryKey"`
-	Name           string    `gorm:"column:name"`
-	SecretHash     string    `gorm:"column:secret_hash"`
-	Public         bool      `gorm:"column:public"`
-	GrantTypes     string    `gorm:"column:grant_types"` // JSON array of strings
-	Scopes         string    `gorm:"column:scopes"`      // JSON array of strings
-	Audience       string    `gorm:"column:audience"`    // JSON array of strings
-	OrganisationID *string   `gorm:"column:organisation_id"`
-	Mode           string    `gorm:"column:mode"`
-	CreatedAt      time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	ID                      string     `gorm:"column:id;primaryKey"`
+	Name                    string     `gorm:"column:name"`
+	SecretHash              string     `gorm:"column:secret_hash"`
+	PreviousSecretHash      string     `gorm:"column:previous_secret_hash"`
+	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
+	Public                  bool       `gorm:"column:public"`
+	GrantTypes              string     `gorm:"column:grant_types"` // JSON array of strings
+	Scopes                  string     `gorm:"column:scopes"`      // JSON array of strings
+	Audience                string     `gorm:"column:audience"`    // JSON array of strings
+	OrganisationID          *string    `gorm:"column:organisation_id"`
+	Mode                    string     `gorm:"column:mode"`
+	CreatedAt               time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 }
 
 func (clientRow) TableName() string { return "clients" }
@@ -104,6 +106,7 @@ func (clientRow) TableName() string { return "clients" }
 func clientToRow(c store.Client) clientRow {
 	return clientRow{
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash, Public: c.Public,
+		PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: tsPtr(c.PreviousSecretExpiresAt),
 		GrantTypes: encodeList(c.GrantTypes), Scopes: encodeList(c.Scopes), Audience: encodeList(c.Audience),
 		OrganisationID: nullString(c.OrganisationID), Mode: string(c.Mode), CreatedAt: orNow(c.CreatedAt),
 	}
@@ -112,6 +115,7 @@ func clientToRow(c store.Client) clientRow {
 func (r clientRow) toStore() (store.Client, error) {
 	c := store.Client{
 		ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Public: r.Public,
+		PreviousSecretHash: r.PreviousSecretHash, PreviousSecretExpiresAt: utcPtr(r.PreviousSecretExpiresAt),
 		OrganisationID: deref(r.OrganisationID), Mode: store.Mode(r.Mode), CreatedAt: r.CreatedAt.UTC(),
 	}
 	var err error

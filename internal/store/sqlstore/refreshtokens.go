@@ -85,6 +85,14 @@ func (s *Store) RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectI
 	return s.revokeRefresh(ctx, "revoke refresh tokens of subject", "subject_kind = ? AND subject_id = ?", orNow(at), subjectKind, subjectID)
 }
 
+// RevokeRefreshTokensOfClient sets revoked_at of every token issued to the
+// client that is not revoked yet; a client without tokens is not an
+// error. Deleting a client is rare: the statement reads the table without
+// an index on client_id, which every refresh would otherwise pay for.
+func (s *Store) RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error {
+	return s.revokeRefresh(ctx, "revoke refresh tokens of client", "client_id = ?", orNow(at), clientID)
+}
+
 func (s *Store) revokeRefresh(ctx context.Context, op, where string, at time.Time, args ...any) error {
 	return mapErr(op, s.write(ctx, func(db *gorm.DB) error {
 		return db.Exec("UPDATE refresh_tokens SET revoked_at = ? WHERE "+where+" AND revoked_at IS NULL",

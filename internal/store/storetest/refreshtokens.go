@@ -30,6 +30,7 @@ var refreshTokenTests = []subtest{
 	{"RotateInTx", testRotateInTx},
 	{"RevokeFamily", testRevokeFamily},
 	{"RevokeTokensOfSubject", testRevokeTokensOf},
+	{"RevokeTokensOfClient", testRevokeTokensOfClient},
 	{"DeleteExpired", testDeleteExpired},
 }
 
@@ -305,6 +306,34 @@ func testRevokeTokensOf(t *testing.T, s store.Store) {
 	must(t, s.RevokeRefreshTokensOf(ctx(t), store.KindUser, "u1", at(2*time.Hour)), "RevokeRefreshTokensOf(again)")
 	check()
 	must(t, s.RevokeRefreshTokensOf(ctx(t), store.KindUser, "nobody", at(2*time.Hour)), "RevokeRefreshTokensOf(unknown)")
+	check()
+}
+
+func testRevokeTokensOfClient(t *testing.T, s store.Store) {
+	webA := mkRefresh("web-a", "fam-1", at(24*time.Hour))
+	webB := mkRefresh("web-b", "fam-2", at(48*time.Hour))
+	webB.SubjectKind, webB.SubjectID = store.KindContact, "c1"
+	webC := mkRefresh("web-c", "fam-3", at(24*time.Hour))
+	webC.RevokedAt = ptr(at(time.Minute))
+	app := mkRefresh("app", "fam-4", at(24*time.Hour)) // same subject, other client
+	app.ClientID = "app"
+	for _, tok := range []store.RefreshToken{webA, webB, webC, app} {
+		must(t, s.CreateRefreshToken(ctx(t), tok), "CreateRefreshToken "+tok.Hash)
+	}
+	must(t, s.RevokeRefreshTokensOfClient(ctx(t), "web", at(time.Hour)), "RevokeRefreshTokensOfClient")
+	wantA, wantB := webA, webB
+	wantA.RevokedAt, wantB.RevokedAt = ptr(at(time.Hour)), ptr(at(time.Hour))
+	check := func() {
+		t.Helper()
+		checkRefresh(t, s, wantA)
+		checkRefresh(t, s, wantB)
+		checkRefresh(t, s, webC) // keeps its earlier revocation
+		checkRefresh(t, s, app)
+	}
+	check()
+	must(t, s.RevokeRefreshTokensOfClient(ctx(t), "web", at(2*time.Hour)), "RevokeRefreshTokensOfClient(again)")
+	check()
+	must(t, s.RevokeRefreshTokensOfClient(ctx(t), "nobody", at(2*time.Hour)), "RevokeRefreshTokensOfClient(unknown)")
 	check()
 }
 

@@ -368,6 +368,10 @@ func testClosed(t *testing.T, s store.Store) {
 		{"CreateClient", func() error { return s.CreateClient(ctx(t), store.Client{ID: "c"}) }},
 		{"GetClient", func() error { _, err := s.GetClient(ctx(t), "c"); return err }},
 		{"ListClients", func() error { _, err := s.ListClients(ctx(t)); return err }},
+		{"UpdateClient", func() error {
+			return s.UpdateClient(ctx(t), "c1", func(c store.Client) (store.Client, error) { return c, nil })
+		}},
+		{"DeleteClient", func() error { return s.DeleteClient(ctx(t), "c1") }},
 		{"CreateAPIKey", func() error { return s.CreateAPIKey(ctx(t), mkKey("k", "biz", store.ModeLive, base)) }},
 		{"GetAPIKey", func() error { _, err := s.GetAPIKey(ctx(t), "k"); return err }},
 		{"GetAPIKeyByHash", func() error { _, err := s.GetAPIKeyByHash(ctx(t), "h"); return err }},
@@ -413,6 +417,7 @@ func identityCallsAfterClose(t *testing.T, s store.Store) []struct {
 		{"RotateRefreshToken", func() error { return s.RotateRefreshToken(ctx(t), "h", base, mkChild(tok, "h2", base)) }},
 		{"RevokeRefreshFamily", func() error { return s.RevokeRefreshFamily(ctx(t), "fam", base) }},
 		{"RevokeRefreshTokensOf", func() error { return s.RevokeRefreshTokensOf(ctx(t), store.KindUser, "u1", base) }},
+		{"RevokeRefreshTokensOfClient", func() error { return s.RevokeRefreshTokensOfClient(ctx(t), "web", base) }},
 		{"DeleteExpiredRefreshTokens", func() error { _, err := s.DeleteExpiredRefreshTokens(ctx(t), base); return err }},
 		{"CreateAuditEvent", func() error { return s.CreateAuditEvent(ctx(t), mkEvent("e", "biz", "x", "u1", base)) }},
 		{"ListAuditEvents", func() error { _, err := s.ListAuditEvents(ctx(t), store.AuditFilter{}, store.Page{}); return err }},
