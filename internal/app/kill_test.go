@@ -168,10 +168,10 @@ func TestFaultKillDuringRefreshStorm(t *testing.T) {
 					b5xx++
 				}
 				mu.Unlock()
-				switch {
-				case code == 200:
+				switch code {
+				case 200:
 					f.tokens = append(f.tokens, m["refresh_token"].(string))
-				case code == 401:
+				case 401:
 					f.ended = true
 				}
 				// 0 (the process died mid-request) or 5xx: the client keeps
