@@ -116,6 +116,11 @@ export AUTHD_PASSWORDS_ITERATIONS=${AUTHD_PASSWORDS_ITERATIONS:-1}
 
 "$bin" migrate >"$dir/migrate.log" 2>&1 || { cat "$dir/migrate.log"; exit 1; }
 "$bin" bootstrap --json >"$dir/bootstrap.json" 2>"$dir/bootstrap.log" || { cat "$dir/bootstrap.log"; exit 1; }
+# Drop the binary's pages from the page cache first: how many of them a
+# process maps (and so its file-backed RSS) depends on how much of the file
+# is cached, up to ~10 MiB apart for the same binary. Started cold, runs
+# compare.
+dd if="$bin" iflag=nocache count=0 status=none 2>/dev/null || true
 "${pin_server[@]}" "$bin" serve >"$dir/authd.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do
@@ -297,7 +302,7 @@ for round in $(seq "$rounds"); do
 done
 
 echo
-echo "authd VmHWM (peak RSS during the runs) $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status"), VmRSS now $(awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status")"
+echo "authd VmHWM (peak RSS during the runs) $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status"), VmRSS now $(awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status") (anonymous $(awk '/RssAnon/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status"), file-backed $(awk '/RssFile/ {printf "%.1f MiB", $2 / 1024}' "/proc/$pid/status"))"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 errs=$(grep -c '"level":"ERROR"' "$dir/authd.log" || true)
 echo "authd log: ${errs} ERROR lines (${dir}/authd.log)"

@@ -37,7 +37,18 @@ const entryOverhead = 320
 // overhead per entry), each shard its own LRU.
 type verifiedCache struct {
 	shards [cacheShards]cacheShard
+
+	// Strings most entries share are kept once (interned): the issuer
+	// and its one-member audience, kinds, modes, client ids and kids.
+	issuer  string
+	selfAud Audience
+	mu      sync.Mutex
+	common  map[string]string // client ids and kids; bounded by maxCommon
 }
+
+// maxCommon bounds the interned client ids and kids (there are few of
+// each; past the bound strings are simply not shared).
+const maxCommon = 1024
 
 type cacheShard struct {
 	mu         sync.Mutex
@@ -58,11 +69,11 @@ type cacheEntry struct {
 
 // newVerifiedCache returns a cache of at most entries tokens and about
 // maxBytes bytes, or nil (no cache) when either is not positive.
-func newVerifiedCache(entries int, maxBytes int64) *verifiedCache {
+func newVerifiedCache(entries int, maxBytes int64, issuer string) *verifiedCache {
 	if entries <= 0 || maxBytes <= 0 {
 		return nil
 	}
-	vc := &verifiedCache{}
+	vc := &verifiedCache{issuer: issuer, selfAud: Audience{issuer}, common: map[string]string{}}
 	perEntries := max(1, (entries+cacheShards-1)/cacheShards)
 	perBytes := max(1, int(maxBytes/cacheShards))
 	for i := range vc.shards {
@@ -120,7 +131,7 @@ func (vc *verifiedCache) add(key [32]byte, c Claims, kid string, expiredBefore i
 	if size > sh.maxBytes {
 		return
 	}
-	c.Audience = append(Audience(nil), c.Audience...)
+	vc.intern(&c, &kid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if old, ok := sh.m[key]; ok {
@@ -138,6 +149,41 @@ func (vc *verifiedCache) add(key [32]byte, c Claims, kid string, expiredBefore i
 	for t := sh.head.prev; t != &sh.head && t.claims.ExpiresAt < expiredBefore; t = sh.head.prev {
 		sh.drop(t)
 	}
+}
+
+// intern makes c's and kid's common strings shared ones, and gives the
+// entry its own audience slice (never the caller's).
+func (vc *verifiedCache) intern(c *Claims, kid *string) {
+	if c.Issuer == vc.issuer {
+		c.Issuer = vc.issuer
+	}
+	if len(c.Audience) == 1 && c.Audience[0] == vc.issuer {
+		c.Audience = vc.selfAud
+	} else {
+		c.Audience = append(Audience(nil), c.Audience...)
+	}
+	for _, k := range []string{KindUser, KindContact, KindClient, "live", "test"} {
+		if c.Kind == k {
+			c.Kind = k
+		}
+		if c.Mode == k {
+			c.Mode = k
+		}
+	}
+	vc.mu.Lock()
+	c.ClientID = vc.common1(c.ClientID)
+	*kid = vc.common1(*kid)
+	vc.mu.Unlock()
+}
+
+func (vc *verifiedCache) common1(s string) string {
+	if v, ok := vc.common[s]; ok {
+		return v
+	}
+	if len(vc.common) < maxCommon {
+		vc.common[s] = s
+	}
+	return s
 }
 
 // remove forgets key.

@@ -82,6 +82,16 @@ func TestCacheHitSkipsSignature(t *testing.T) {
 	if c, _ := s.Verify(ctx, tok); c.Audience[0] != "crm" {
 		t.Fatalf("a caller's change reached the cache: %v", c.Audience)
 	}
+	// The same for the audience every entry shares (the issuer).
+	self := claims(clk.now())
+	self.Audience = Audience{issuer}
+	selfTok, _ := s.Issue(self)
+	_, _ = s.Verify(ctx, selfTok)
+	c, _ = s.Verify(ctx, selfTok)
+	c.Audience[0] = "changed"
+	if c, _ := s.Verify(ctx, selfTok); c.Audience[0] != issuer || c.Issuer != issuer {
+		t.Fatalf("a caller's change reached the shared audience: %+v", c)
+	}
 }
 
 func TestCacheRevokedAfterCaching(t *testing.T) {

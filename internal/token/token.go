@@ -135,14 +135,14 @@ func New(signer Signer, revs Revocations, issuer string, now func() time.Time) *
 		now = time.Now
 	}
 	return &Service{signer: signer, revs: revs, issuer: issuer, leeway: 30 * time.Second, now: now,
-		cache: newVerifiedCache(DefaultCacheEntries, DefaultCacheBytes)}
+		cache: newVerifiedCache(DefaultCacheEntries, DefaultCacheBytes, issuer)}
 }
 
 // SetCache sizes the verified-token cache: at most entries tokens and
 // about maxBytes bytes; either 0 turns it off. Call it before Verify is
 // used.
 func (s *Service) SetCache(entries int, maxBytes int64) {
-	s.cache = newVerifiedCache(entries, maxBytes)
+	s.cache = newVerifiedCache(entries, maxBytes, s.issuer)
 }
 
 // KeyChecker is what a Signer may also offer: whether a token signed by
