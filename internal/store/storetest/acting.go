@@ -19,10 +19,10 @@ func testActing(t *testing.T, s store.Store) {
 	c := ctx(t)
 	org := func(id, name, parent string) {
 		typ := store.OrgTypeMerchant
-		switch {
-		case parent == "":
+		switch parent {
+		case "":
 			typ = store.OrgTypeServiceOwner
-		case parent == "so":
+		case "so":
 			typ = store.OrgTypeBusiness
 		}
 		must(t, s.CreateOrganisation(c, store.Organisation{ID: id, Name: name, Type: typ, ParentID: parent, CreatedAt: base}), "create "+id)
