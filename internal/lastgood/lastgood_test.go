@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/lastgood"
 )
 
@@ -15,18 +16,6 @@ var (
 	errDown     = errors.New("dependency down")
 	errNotFound = errors.New("not found")
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // backend is a loader whose answer and health the test sets.
 type backend struct {
@@ -50,7 +39,7 @@ func (b *backend) load(context.Context) (string, error) {
 func (b *backend) fail(err error) { b.mu.Lock(); b.err = err; b.mu.Unlock() }
 func (b *backend) heal()          { b.fail(nil) }
 
-func newCache(clk *clock) *lastgood.Cache[string, string] {
+func newCache(clk *clock.Fake) *lastgood.Cache[string, string] {
 	return lastgood.New[string, string](lastgood.Config{
 		Fresh: 10 * time.Second, StaleIfError: time.Minute, Backoff: time.Second,
 		Outage: func(err error) bool { return errors.Is(err, errDown) }, Now: clk.Now,
@@ -58,7 +47,7 @@ func newCache(clk *clock) *lastgood.Cache[string, string] {
 }
 
 func TestFreshThenStaleIfError(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := clock.NewFake(time.Unix(1000, 0))
 	c := newCache(clk)
 	b := &backend{}
 	b.value.Store("v1")
@@ -73,12 +62,12 @@ func TestFreshThenStaleIfError(t *testing.T) {
 		t.Fatalf("fresh get loaded again (%d calls)", b.calls.Load())
 	}
 	b.value.Store("v2")
-	clk.Add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	if v, _ := get(); v != "v2" || b.calls.Load() != 2 {
 		t.Fatalf("after Fresh: %q, %d calls", v, b.calls.Load())
 	}
 
-	clk.Add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	b.fail(errDown)
 	if v, err := get(); v != "v2" || err != nil {
 		t.Fatalf("outage within stale-if-error: %q %v", v, err)
@@ -92,7 +81,7 @@ func TestFreshThenStaleIfError(t *testing.T) {
 	if b.calls.Load() != calls {
 		t.Errorf("the failing dependency was called %d more times within the back-off", b.calls.Load()-calls)
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	_, _ = get()
 	if b.calls.Load() != calls+1 {
 		t.Errorf("after the back-off the dependency was not tried again")
@@ -100,7 +89,7 @@ func TestFreshThenStaleIfError(t *testing.T) {
 	if c.StaleAnswers() == 0 {
 		t.Error("stale answers not counted")
 	}
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if _, err := get(); !errors.Is(err, errDown) {
 		t.Fatalf("beyond stale-if-error: %v, want the outage", err)
 	}
@@ -113,7 +102,7 @@ func TestFreshThenStaleIfError(t *testing.T) {
 // TestAnswersAreNotOutages: an error that is an answer (not found) is
 // returned at once, never papered over by an old value.
 func TestAnswersAreNotOutages(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := clock.NewFake(time.Unix(1000, 0))
 	c := newCache(clk)
 	b := &backend{}
 	b.value.Store("v1")
@@ -122,7 +111,7 @@ func TestAnswersAreNotOutages(t *testing.T) {
 	if _, err := c.Get(ctx, "k", b.load); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	b.fail(errNotFound)
 	if _, err := c.Get(ctx, "k", b.load); !errors.Is(err, errNotFound) {
 		t.Fatalf("got %v, want not found", err)
@@ -132,7 +121,7 @@ func TestAnswersAreNotOutages(t *testing.T) {
 // TestRemove: a removed key loads again, and a load that began before the
 // removal is not stored.
 func TestRemove(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := clock.NewFake(time.Unix(1000, 0))
 	c := newCache(clk)
 	ctx := context.Background()
 	if _, err := c.Get(ctx, "k", func(context.Context) (string, error) {

@@ -5,11 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/revocation"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
@@ -32,19 +32,8 @@ func openStore(t *testing.T) *sqlstore.Store {
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // clock is a settable clock shared by the services of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
+func newClock() *clock.Fake { return clock.NewFake(time.Now().Truncate(time.Second)) }
 
 func loaded(t *testing.T, st revocation.Store, ps revocation.PubSub, cfg revocation.Config, now func() time.Time) *revocation.Service {
 	t.Helper()
@@ -196,7 +185,7 @@ func TestExpiredEntries(t *testing.T) {
 		store.Revocation{Kind: store.RevokeToken, Key: "new", ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	n, err := s.Cleanup(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("Cleanup = %d, %v; want 1", n, err)
@@ -235,7 +224,7 @@ func TestFeed(t *testing.T) {
 	if after, _, _ := b.Since(all[0].Seq); len(after) != 1 || after[0].Key != "f1" {
 		t.Fatalf("Since(first) = %+v", after)
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	if inForce, _, _ := b.Since(0); len(inForce) != 1 || inForce[0].Key != "f1" {
 		t.Fatalf("after the first expired: %+v", inForce)
 	}
