@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"log/slog"
 	"net/http/httptest"
@@ -112,7 +113,7 @@ func akPostgresSchema(t testing.TB, base string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	schema := "t_apikeys_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "_")
+	schema := "t_e2e_" + strings.ToLower(rand.Text()[:16]) // tests run in parallel
 	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}

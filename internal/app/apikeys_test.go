@@ -125,6 +125,7 @@ func akActive(t testing.TB, s *testServer, key, hint string) bool {
 }
 
 func TestAPIKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.APIKeys.LastUsedFlush = 50 * time.Millisecond
 	s := newTestServer(t, cfg)
@@ -280,6 +281,7 @@ func toStrings(v any) []string {
 }
 
 func TestAPIKeyChecksumTyposRefusedWithoutLookup(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	key := s.Boot.APIKeys["live"].Secret
 	if !akActive(t, s, key, "api_key") {
@@ -307,6 +309,7 @@ func TestAPIKeyChecksumTyposRefusedWithoutLookup(t *testing.T) {
 }
 
 func TestAPIKeyScopes(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	tok := akAdmin(t, s, "live")
 	narrow := akCreate(t, s, tok, map[string]any{"type": "secret", "name": "narrow", "scopes": []string{"contacts:read"}})
@@ -359,6 +362,7 @@ func TestAPIKeyScopes(t *testing.T) {
 }
 
 func TestAPIKeyModeIsolation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	live, test := akAdmin(t, s, "live"), akAdmin(t, s, "test")
 	lk := akCreate(t, s, live, map[string]any{"type": "secret", "name": "live", "scopes": []string{"*"}})
@@ -396,6 +400,7 @@ func TestAPIKeyModeIsolation(t *testing.T) {
 }
 
 func TestAPIKeyCrossOrganisationIsolation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	ctx := context.Background()
 	st := s.App.Store
@@ -469,6 +474,7 @@ func TestAPIKeyCrossOrganisationIsolation(t *testing.T) {
 }
 
 func TestAPIKeyIntrospection(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	tok := akAdmin(t, s, "live")
 	k := akCreate(t, s, tok, map[string]any{"type": "secret", "name": "i", "scopes": []string{"contacts:read", "otp:send"}})
@@ -527,6 +533,7 @@ func TestAPIKeyIntrospection(t *testing.T) {
 }
 
 func TestAPIKeyCacheBound(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.APIKeys.CacheSize = 4
 	s := newTestServer(t, cfg)

@@ -26,6 +26,7 @@ func aud(t *testing.T, s *testServer, tok string) []string {
 // configured default otherwise, and a refresh keeps its sign-in's;
 // anything else is invalid_target.
 func TestAudiences(t *testing.T) {
+	t.Parallel()
 	cfg := lenient(testConfig(t))
 	cfg.Tokens.DefaultAudience = []string{"https://api.crm.example"}
 	s := newTestServer(t, cfg)

@@ -145,6 +145,7 @@ func claimsOf(t testing.TB, s *testServer, tok string) token.Claims {
 // TestPasswordGrantAndRefreshWithOAuth2Client: a real OAuth client signs in
 // with the password grant and refreshes through its TokenSource.
 func TestPasswordGrantAndRefreshWithOAuth2Client(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	ctx := context.Background()
 	conf := n.oauthConfig()
@@ -214,6 +215,7 @@ func (n *network) refresh(t testing.TB, rt string) (int, map[string]any) {
 }
 
 func TestRefreshReuseDetectionAndGrace(t *testing.T) {
+	t.Parallel()
 	cfg := lenient(testConfig(t))
 	cfg.Tokens.RefreshReuseGrace = 2 * time.Second
 	clk := clock.NewFake(time.Now())
@@ -272,6 +274,7 @@ func TestRefreshReuseDetectionAndGrace(t *testing.T) {
 }
 
 func TestCRMAuthResponses(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	alice := n.s.signIn(t, n.alice, userPassword)
 	if alice["token_type"] != "Bearer" || alice["mode"] != "live" || alice["expires_in"] != float64(900) {
@@ -324,6 +327,7 @@ func TestCRMAuthResponses(t *testing.T) {
 }
 
 func TestMasquerading(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	admin := n.s.signIn(t, n.s.Boot.Admin.Email, n.s.Boot.Admin.Password)
 	adminAT := admin["access_token"].(string)
@@ -439,6 +443,7 @@ func TestMasquerading(t *testing.T) {
 }
 
 func TestRemovedRightsAndDisabledUser(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	mia := n.s.signIn(t, n.mia, userPassword)
 	// Refresh once so the membership is in the authorization cache.
@@ -510,6 +515,7 @@ func TestRemovedRightsAndDisabledUser(t *testing.T) {
 }
 
 func TestManagementRights(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	alice := n.s.signIn(t, n.alice, userPassword)["access_token"].(string)
 	mia := n.s.signIn(t, n.mia, userPassword)["access_token"].(string)
@@ -652,6 +658,7 @@ func TestBruteForceAndEnumeration(t *testing.T) {
 // switch endpoint) only by the client it was issued to, and a client
 // without the refresh_token grant gets no refresh token from any grant.
 func TestTokensStayWithTheirClient(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	ctx := context.Background()
 	for _, c := range []store.Client{
@@ -707,6 +714,7 @@ func TestTokensStayWithTheirClient(t *testing.T) {
 // TestFailedSignInIsInTheAuditTrail: a failed sign-in of a known user is
 // filed under the user's organisation, so its admins can read it.
 func TestFailedSignInIsInTheAuditTrail(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	if code, _, _ := n.s.call(t, "POST", "/backoffice/v1/users/authenticate", "", map[string]string{"username": n.mia, "password": "not-her-password-1"}); code != 401 {
 		t.Fatalf("wrong password: %d", code)

@@ -67,6 +67,7 @@ func (s *testServer) introspect(t testing.TB, tok, hint string) map[string]any {
 // TestClientCredentialsVerifiedWithJWKS: a real OAuth client gets a token,
 // and go-oidc verifies it against the published key set.
 func TestClientCredentialsVerifiedWithJWKS(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	ctx := context.Background()
 	tok, err := s.clientCredentials(oauthScopeIntrospect).Token(ctx)
@@ -141,6 +142,7 @@ func decodeHeader(t testing.TB, jwt string) map[string]any {
 }
 
 func TestIntrospection(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	ctx := context.Background()
 	tok, err := s.clientCredentials().Token(ctx)
@@ -195,6 +197,7 @@ func TestIntrospection(t *testing.T) {
 }
 
 func TestIntrospectionRequiresAnAuthorisedClient(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	tok, err := s.clientCredentials().Token(context.Background())
 	if err != nil {
@@ -231,6 +234,7 @@ func TestIntrospectionRequiresAnAuthorisedClient(t *testing.T) {
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	secret := s.Boot.Clients.Introspection.ClientSecret
 	tests := []struct {
@@ -265,6 +269,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	ctx := context.Background()
 	tok, err := s.clientCredentials().Token(ctx)
@@ -302,6 +307,7 @@ func TestRevocation(t *testing.T) {
 // TestOAuthResponseDetails: the shapes RFC 6749, 7009 and 8693 ask for
 // beyond the error table above.
 func TestOAuthResponseDetails(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	s := n.s
 	secret := s.Boot.Clients.Introspection.ClientSecret

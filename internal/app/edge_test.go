@@ -110,6 +110,7 @@ func TestForwardAuthEnvoyHTTP(t *testing.T) {
 // refused at once, on every bearer path, when revoked, when their user is
 // disabled and when the membership they act through is removed.
 func TestVerifiedTokenCacheEndToEnd(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	s := n.s
 	fa := func(tok string) int {

@@ -43,6 +43,7 @@ func (e *fbEnv) fbSignIn(t *testing.T, key, tok string) (int, map[string]any) {
 }
 
 func TestFacebookSignIn(t *testing.T) {
+	t.Parallel()
 	e := newFacebook(t, nil)
 	e.graph.AddUser("EAAgood", facebook.Profile{ID: "fb-1", FirstName: "Fay", LastName: "Book", Email: "fay@example.com"})
 	e.graph.AddUser("EAAother", facebook.Profile{ID: "fb-2"}, facebooktest.OtherApp("999"))
@@ -103,6 +104,7 @@ func TestFacebookSignIn(t *testing.T) {
 }
 
 func TestFacebookLimitedLogin(t *testing.T) {
+	t.Parallel()
 	e := newFacebook(t, nil)
 	p := facebook.Profile{ID: "ll-1", FirstName: "Lim", LastName: "Ited", Email: "lim@example.com"}
 	claims := e.ll.Claims(fbAppID, p, time.Now())
@@ -140,6 +142,7 @@ func TestFacebookLimitedLogin(t *testing.T) {
 // TestFacebookNoMergeAndLinking: a Facebook email never merges into an
 // existing contact; the contact links Facebook with its own token.
 func TestFacebookNoMergeAndLinking(t *testing.T) {
+	t.Parallel()
 	e := newFacebook(t, nil)
 	// An existing contact with an email and a password.
 	body := map[string]any{"first_name": "Vic", "identity": map[string]string{"provider": "EMAIL", "email": "vic@example.com", "password": "vic-long-password"}}

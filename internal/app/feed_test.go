@@ -86,6 +86,7 @@ func next(t *testing.T, events <-chan feedEvent, event string, d time.Duration) 
 // streams new ones at once, resumes after Last-Event-ID, answers pollers
 // in JSON, and serves only clients allowed to read it.
 func TestRevocationFeed(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, lenient(testConfig(t)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

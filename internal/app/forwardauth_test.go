@@ -34,6 +34,7 @@ func faServer(t *testing.T) *testServer {
 }
 
 func TestForwardAuth(t *testing.T) {
+	t.Parallel()
 	s := faServer(t)
 	user := akAdmin(t, s, "live")
 	expired, err := s.App.Tokens.Issue(token.Claims{Kind: token.KindUser, Subject: s.Boot.Admin.ID, Org: s.Boot.Business.ID, Mode: "live",

@@ -21,6 +21,7 @@ const (
 // like it (a zero-width space, a soft hyphen, a Cyrillic letter) are
 // refused as invalid input; none becomes a second account.
 func TestLookalikeUserEmails(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	newUser := func(email, first string) (int, map[string]any) {
 		t.Helper()
@@ -98,6 +99,7 @@ func TestLookalikeUserEmails(t *testing.T) {
 // the fullwidth spelling reaches the same contact and look-alikes are
 // refused; names and codes refuse invisible characters.
 func TestLookalikeContactEmails(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	reg := "/self-service/v1/contacts/register"
 	register := func(email string) (int, map[string]any) {
@@ -212,6 +214,7 @@ func TestLookalikeContactEmails(t *testing.T) {
 // URL-normalising proxy rewrites, so the contact could never be addressed)
 // and any other dotted id answer 422 with field id and create nothing.
 func TestContactIDsAreSafePathSegments(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	for _, id := range []string{".", "..", "a.b", "ext.123", "x/y", "thirty-seven-characters-long-id-xxxxx"} {
 		code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts", e.liveSK, map[string]any{"id": id, "first_name": "Dot"})
@@ -236,6 +239,7 @@ func TestContactIDsAreSafePathSegments(t *testing.T) {
 // rather than refusing the sign-in; a look-alike email on the profile is
 // not stored (the contact registers without it).
 func TestFacebookNamesLoseInvisibleCharacters(t *testing.T) {
+	t.Parallel()
 	e := newFacebook(t, nil)
 	e.graph.AddUser("EAAzw", facebook.Profile{ID: "fb-zw", FirstName: "Fa" + zeroWidth + "y", LastName: "Bo" + softHyphen + "ok", Email: "fay@example.com"})
 	e.graph.AddUser("EAAcyr", facebook.Profile{ID: "fb-cyr", FirstName: "Cy", Email: "c" + cyrillicE + "cil@example.com"})

@@ -62,6 +62,7 @@ func count(lines []map[string]any, level, msg string) int {
 // (off, sampled, all); refusals always; a failure gives exactly one ERROR
 // line, whichever door it went through.
 func TestRequestLogs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		mode        string
 		every, want int

@@ -115,6 +115,7 @@ func (s *oasSpec) operations() map[string]*openapi3.PathItem {
 // the JSON Schema `examples` arrays of schemas are checked here, and no
 // example may hold a member its schema does not describe.
 func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	s := loadOAS(t)
 	if !strings.HasPrefix(s.doc.OpenAPI, "3.1") {
 		t.Fatalf("openapi is %q, want 3.1.x", s.doc.OpenAPI)
@@ -179,6 +180,7 @@ func TestOpenAPIDocument(t *testing.T) {
 // every documented operation is served, on the listener it is documented
 // for.
 func TestOpenAPIRoutes(t *testing.T) {
+	t.Parallel()
 	s := loadOAS(t)
 	ts := newTestServer(t, nil)
 	public, admin := httpapi.Routes(ts.App.Public), httpapi.Routes(ts.App.Admin)
@@ -223,6 +225,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 // TestOpenAPIGrants: the discovery document advertises exactly the
 // grant_type values POST /oauth2/token documents.
 func TestOpenAPIGrants(t *testing.T) {
+	t.Parallel()
 	s := loadOAS(t)
 	var documented []string
 	var visit func(*openapi3.SchemaRef)
@@ -452,6 +455,7 @@ func oasFormDecoder(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ open
 // server can produce (apierror.Codes). That each code sent is in the enum
 // is checked on every problem answer by oasCheck.
 func TestOpenAPIProblemCodes(t *testing.T) {
+	t.Parallel()
 	s := loadOAS(t)
 	problem := s.doc.Components.Schemas["Problem"]
 	if problem == nil || problem.Value.Properties["code"] == nil {

@@ -12,6 +12,7 @@ import (
 // invalid_grant, issues nothing, and stays usable by its own tenant (the
 // refused attempt does not count against it).
 func TestOTPGrantHonoursClientBinding(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	bob := e.s.signIn(t, e.bob, userPassword)["access_token"].(string)
 	code, k, _ := e.s.call(t, "POST", "/backoffice/v1/api-keys", bob,

@@ -9,6 +9,7 @@ import (
 // the one parser: good values answer 200, and a repeated, zero, oversized
 // or non-numeric one answers 422 naming the field.
 func TestEveryListPagesAlike(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	tok := akAdmin(t, s, "live")
 	for _, path := range []string{

@@ -11,6 +11,7 @@ import (
 // FORBIDDEN_ORGANISATION, though the admin holds rights there. Switching
 // back up (their own membership allows it) reaches them again.
 func TestSwitchedTokenStaysInItsOrganisation(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	code, sw, _ := n.s.call(t, "POST", "/backoffice/v1/organisations/"+n.merchM+"/switch", n.adminToken, nil)
 	if code != 200 || sw["current_organisation"].(map[string]any)["id"] != n.merchM {

@@ -12,6 +12,7 @@ import (
 // refused on a key type that may not hold them; an unknown scope is 422
 // naming it.
 func TestConfiguredScopes(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.APIKeys.Scopes = []config.APIKeyScope{
 		{Name: "purchases:write", Description: "Record purchase events."},

@@ -131,6 +131,7 @@ func (e *selfServiceEnv) keyCall(t testing.TB, method, path, key string, body an
 const guideRegistration = `{"first_name":"Jimmy","last_name":"Connors","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"},"service_acceptance":"true","email_opt_out":"true","sms_opt_out":true}`
 
 func TestSelfServicePhoneFlow(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 
 	// 1. Register.
@@ -298,6 +299,7 @@ func TestDeliveryFailure(t *testing.T) {
 }
 
 func TestEmailPasswordAndModes(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	body := map[string]any{"first_name": "Ann", "last_name": "Lee", "email_opt_out": false,
 		"identity": map[string]string{"provider": "EMAIL", "email": "Ann@Example.com", "password": "a-long-secret-phrase"}}
@@ -353,6 +355,7 @@ func TestEmailPasswordAndModes(t *testing.T) {
 }
 
 func TestBackofficeContactGainsCredentials(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	// A server creates a contact with a secret key: no credentials.
 	code, c, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts", e.liveSK,
@@ -440,6 +443,7 @@ func TestBackofficeContactGainsCredentials(t *testing.T) {
 }
 
 func TestSelfServiceBadInput(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	sent := len(e.gw.messages())
 	reg := "/self-service/v1/contacts/register"
@@ -509,6 +513,7 @@ func mistype(s string) string {
 // refused), while a merchant's public key registers contacts into its
 // business.
 func TestContactsBelongToTheBusiness(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	ctx := context.Background()
 	contact := map[string]any{"first_name": "Mo", "email": "mo@example.com"}
@@ -558,6 +563,7 @@ func TestContactsBelongToTheBusiness(t *testing.T) {
 // attach someone else's phone through add-credentials nor, by copying a
 // back-office contact's email, block that contact's own add-credentials.
 func TestAddCredentialsOnlyForBackofficeContacts(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	// Mallory registers with her email and password, typing the victim's
 	// phone on her record.
@@ -622,6 +628,7 @@ func signInByOTP(t *testing.T, e *selfServiceEnv) map[string]any {
 // outside `serve --dev` it sends nothing and every OTP request fails alike
 // (known and unknown destinations answer the same 502).
 func TestLogSenderOutsideDev(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.OTP.Sender = "log"
 	s := newTestServer(t, cfg)

@@ -10,6 +10,7 @@ import (
 // (service_owner: true), also after a switch and a refresh; introspection
 // and forward-auth pass it on; other users' tokens carry no such claim.
 func TestServiceOwnerInTheToken(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	s := n.s
 	owner := s.signIn(t, s.Boot.Admin.Email, s.Boot.Admin.Password) // member of the service owner

@@ -75,6 +75,7 @@ func refusedBy(t *testing.T, v *verify.Verifier, tok, what string) {
 // another audience, hears of a logout and a disabled user within a second,
 // and keeps verifying what it verified when authd goes away.
 func TestVerifierPackage(t *testing.T) {
+	t.Parallel()
 	e := newSelfService(t, nil)
 	s := e.s
 	v := newBackend(t, s, nil)

@@ -32,6 +32,7 @@ func get(t testing.TB, u string, hdr map[string]string) (*http.Response, []byte)
 }
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	_, a := get(t, s.URL+"/.well-known/openid-configuration", nil)
 	resp, b := get(t, s.URL+"/.well-known/oauth-authorization-server", nil)
@@ -70,6 +71,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestJWKSCaching(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	resp, body := get(t, s.URL+"/.well-known/jwks.json", nil)
 	etag := resp.Header.Get("ETag")
@@ -114,6 +116,7 @@ func TestJWKSCaching(t *testing.T) {
 // verifies (introspection and a remote JWKS verifier), and tokens signed
 // after it carry the new kid.
 func TestRotationKeepsOldTokensValid(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	ctx := context.Background()
 	before, err := s.clientCredentials().Token(ctx)
@@ -152,6 +155,7 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 }
 
 func TestAdminEndpoints(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	if _, err := s.clientCredentials().Token(context.Background()); err != nil {
 		t.Fatal(err)
@@ -199,6 +203,7 @@ func TestAdminEndpoints(t *testing.T) {
 // stays ready (it can still verify) and /healthz and the metrics say the
 // database is down; nothing panics.
 func TestBackendOutage(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	secret := s.Boot.Clients.Introspection.ClientSecret
 	if err := s.App.Store.Close(); err != nil {
@@ -246,6 +251,7 @@ func TestBackendOutage(t *testing.T) {
 }
 
 func TestProblemAnswers(t *testing.T) {
+	t.Parallel()
 	s := newTestServer(t, nil)
 	resp, body := get(t, s.URL+"/no/such/path", nil)
 	var p map[string]any
@@ -393,6 +399,7 @@ func TestShutdownDrain(t *testing.T) {
 // 503 as if the database were down (PostgreSQL refuses such text); and a
 // malformed Content-Type is refused.
 func TestTextThatCannotBeStored(t *testing.T) {
+	t.Parallel()
 	n := newNetwork(t, nil)
 	s := n.s
 	sk := s.Boot.APIKeys["live"].Secret
