@@ -8,6 +8,7 @@ import (
 
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/cache"
+	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/otp"
 	"github.com/authd/authd/internal/selfservice"
@@ -154,6 +155,11 @@ var table = []rule{
 		errors.As(err, &v)
 		return Invalid(v.Field, v.Message)
 	}},
+	{func(err error) bool { var v *clients.ValidationError; return errors.As(err, &v) }, func(err error) *Error {
+		var v *clients.ValidationError
+		errors.As(err, &v)
+		return Invalid(v.Field, v.Message)
+	}},
 	{func(err error) bool { var r *identity.RateLimitedError; return errors.As(err, &r) }, func(err error) *Error {
 		var r *identity.RateLimitedError
 		errors.As(err, &r)
@@ -202,6 +208,12 @@ var table = []rule{
 	{is(apikey.ErrConflict), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest, "Only an active key can be rolled.")},
 	{is(apikey.ErrForbidden), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "Managing API keys needs a user token with the admin or owner role, or a secret key.")},
 	{is(apikey.ErrNoOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidRequest, "The token acts for no organisation the user has rights on.")},
+	{is(clients.ErrForbidden), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest,
+		"Managing OAuth clients needs a user token of an admin or owner of the service owner, acting for the service owner itself.")},
+	{is(clients.ErrUnknown), fixed(http.StatusNotFound, CodeNotFound, OAuthInvalidRequest, "No such client.")},
+	{is(clients.ErrPublic), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest, "A public client has no secret to rotate.")},
+	{is(clients.ErrReserved), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest,
+		"The CRM-style endpoints issue their tokens for this client: it cannot be deleted.")},
 	{is(apikey.ErrInvalid), fixed(http.StatusUnauthorized, CodeInvalidAPIKey, OAuthInvalidGrant, "The API key is not valid.")},
 	{is(token.ErrExpired), fixed(http.StatusUnauthorized, CodeTokenExpired, OAuthInvalidGrant, "The access token expired; refresh it.")},
 	{is(token.ErrRevoked), fixed(http.StatusUnauthorized, CodeInvalidToken, OAuthInvalidGrant, "The access token is not valid.")},

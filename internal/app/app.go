@@ -164,7 +164,6 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return nil, err
 	}
 	a.Hasher = password.New(PasswordParams(cfg))
-	a.Clients = clients.New(a.Store, clients.Config{Timeout: cfg.Database.QueryTimeout, StaleIfError: staleOrOff(cfg.Database.StaleIfError), Now: a.now})
 	a.Revocations = revocation.New(a.Store, a.Cache, revocation.Config{PollInterval: cfg.Revocation.PollInterval}, logger, a.now)
 	a.Tokens = token.New(a.Keys, a.Revocations, cfg.Issuer, a.now)
 	a.Tokens.SetCache(cfg.Tokens.VerifyCacheSize, cfg.Tokens.VerifyCacheBytes)
@@ -177,6 +176,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err = a.wireAPIKeys(ctx); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
+	a.wireClients()
 	// Every listener is registered: read the revocations in force before
 	// anything is verified.
 	if err = a.Revocations.Load(ctx); err != nil {
@@ -210,6 +210,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		Tokens:               a.Tokens,
 		APIKeys:              a.KeyVerifier,
 		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService},
+		ClientAdmin:          &httpapi.ClientDeps{Service: a.Clients},
 		ForwardAuth:          a.ForwardAuth,
 		ForwardAuthURIHeader: cfg.ForwardAuth.URIHeader,
 		Contacts: &httpapi.ContactDeps{

@@ -1,7 +1,7 @@
 // Package audit records security events (sign-ins, switches, refresh-token
-// reuse, user, organisation and API-key changes) in the store's audit
-// table. Recording never fails the operation it describes: a write error
-// is logged, and the event fields never hold secrets.
+// reuse, user, organisation, API-key and OAuth-client changes) in the
+// store's audit table. Recording never fails the operation it describes: a
+// write error is logged, and the event fields never hold secrets.
 package audit
 
 import (
@@ -36,6 +36,9 @@ const (
 	APIKeyRolled        = "api_key.rolled"
 	APIKeyRevoked       = "api_key.revoked"
 	APIKeyRejected      = "api_key.rejected"
+	ClientCreated       = "client.created"
+	ClientSecretRotated = "client.secret_rotated"
+	ClientDeleted       = "client.deleted"
 )
 
 // Meta is where a request came from.

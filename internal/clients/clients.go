@@ -1,14 +1,12 @@
-// Package clients owns the OAuth clients: reading them for client
-// authentication (every token, introspection and revocation request),
-// from a short-lived cache that keeps answering with the last good read
-// while the database fails.
 package clients
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/lastgood"
 	"github.com/authd/authd/internal/store"
 )
@@ -19,12 +17,51 @@ type Client = store.Client
 // ErrUnknown: no client has this id.
 var ErrUnknown = errors.New("clients: unknown client")
 
-// Store is the part of the store clients are read from.
+// Store is the part of the store clients live in.
 type Store interface {
+	CreateClient(ctx context.Context, c store.Client) error
 	GetClient(ctx context.Context, id string) (store.Client, error)
+	ListClients(ctx context.Context) ([]store.Client, error)
+	UpdateClient(ctx context.Context, id string, fn func(store.Client) (store.Client, error)) error
+	DeleteClient(ctx context.Context, id string) error
 }
 
-// Config tunes the cache.
+// Identity decides users' rights and knows the network's shape
+// (identity.Service).
+type Identity interface {
+	// Organisation returns an organisation the actor may act for and the
+	// user's grant there.
+	Organisation(ctx context.Context, a identity.Actor, orgID string) (store.Organisation, identity.Grant, error)
+	// BusinessOf returns the business an organisation belongs to.
+	BusinessOf(ctx context.Context, orgID string) (string, error)
+}
+
+// TokenRevoker ends the access tokens of a subject (token.Service).
+type TokenRevoker interface {
+	// RevokeSubjectThrough ends every token of the subject issued at or
+	// before through, on every replica and verifier.
+	RevokeSubjectThrough(ctx context.Context, kind, key string, through time.Time, accessTTL time.Duration) error
+}
+
+// RefreshRevoker ends refresh-token families (refresh.Service).
+type RefreshRevoker interface {
+	// RevokeClient ends every family issued to a client.
+	RevokeClient(ctx context.Context, clientID string) error
+}
+
+// Revoker appends to the revocation log, which every replica follows
+// (revocation.Service); it applies the entry here before it returns.
+type Revoker interface {
+	Revoke(ctx context.Context, rs ...store.Revocation) error
+}
+
+// Auditor records audit events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e store.AuditEvent)
+}
+
+// Config configures a Service. Zero durations take the defaults in
+// brackets.
 type Config struct {
 	// Fresh is how long a read is reused [10s].
 	Fresh time.Duration
@@ -35,12 +72,34 @@ type Config struct {
 	StaleIfError time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// What management needs. Identity may be nil when only operators
+	// manage clients (the command line): users are then refused, and an
+	// organisation binding is checked for existence only.
+	Identity    Identity
+	Tokens      TokenRevoker
+	Refresh     RefreshRevoker
+	Revocations Revoker
+	Audit       Auditor
+	Logger      *slog.Logger
+	// AccessTokenTTL is the longest an access token lives: how long a
+	// deleted client's revocation stays in force [15m].
+	AccessTokenTTL time.Duration
+	// ChangeTTL is how long a rotation's entry stays in the log: longer
+	// than a replica may take to read it [10m].
+	ChangeTTL time.Duration
+	// Reserved are clients that cannot be deleted, with the reason (the
+	// CRM-style endpoints issue their tokens for fixed clients whatever
+	// the store holds, so deleting one could not stop its tokens).
+	Reserved map[string]string
 }
 
-// Service reads clients.
+// Service owns the OAuth clients: it reads them for client
+// authentication, through a cache, and manages them.
 type Service struct {
-	st Store
-	c  *lastgood.Cache[string, store.Client]
+	st  Store
+	cfg Config
+	c   *lastgood.Cache[string, store.Client]
 }
 
 // New returns a Service over st.
@@ -51,19 +110,52 @@ func New(st Store, cfg Config) *Service {
 	if cfg.Fresh <= 0 {
 		cfg.Fresh = 10 * time.Second
 	}
-	return &Service{st: st, c: lastgood.New[string, store.Client](lastgood.Config{
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = 15 * time.Minute
+	}
+	if cfg.ChangeTTL <= 0 {
+		cfg.ChangeTTL = 10 * time.Minute
+	}
+	return &Service{st: st, cfg: cfg, c: lastgood.New[string, store.Client](lastgood.Config{
 		Size: 1000, Fresh: cfg.Fresh, StaleIfError: cfg.StaleIfError, Timeout: cfg.Timeout, Outage: outage, Now: cfg.Now,
 	}, func(id string) string { return id })}
 }
 
-// Get returns the client with this id, or ErrUnknown.
-func (s *Service) Get(ctx context.Context, id string) (Client, error) {
+// Lookup returns the client with this id for client authentication, or
+// ErrUnknown. A previous secret whose overlap has ended is left out, so
+// only the secrets that may authenticate the client now are in it.
+func (s *Service) Lookup(ctx context.Context, id string) (Client, error) {
 	c, err := s.c.Get(ctx, id, func(ctx context.Context) (store.Client, error) { return s.st.GetClient(ctx, id) })
 	if errors.Is(err, store.ErrNotFound) {
 		return Client{}, ErrUnknown
 	}
-	return c, err
+	if err != nil {
+		return Client{}, err
+	}
+	if !previousInForce(c, s.cfg.Now()) {
+		c.PreviousSecretHash, c.PreviousSecretExpiresAt = "", nil
+	}
+	return c, nil
+}
+
+// previousInForce reports whether c's previous secret still
+// authenticates it at now.
+func previousInForce(c store.Client, now time.Time) bool {
+	return c.PreviousSecretHash != "" && c.PreviousSecretExpiresAt != nil && now.Before(*c.PreviousSecretExpiresAt)
 }
 
 // Forget drops a client from the cache: the next read sees its change.
 func (s *Service) Forget(id string) { s.c.Remove(id) }
+
+// Forgets reports whether an entry of the revocation log invalidates a
+// cached client (its key is then the client id): a deleted client's
+// revocation, or a change such as a rotated secret.
+func Forgets(r store.Revocation) bool {
+	return r.Kind == store.RevokeClient || r.Kind == store.RevokeClientChange
+}

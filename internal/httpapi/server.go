@@ -47,6 +47,7 @@ type Deps struct {
 	Backoffice  *BackofficeDeps
 	Contacts    *ContactDeps
 	APIKeyAdmin *APIKeyDeps
+	ClientAdmin *ClientDeps
 	ForwardAuth ForwardAuthDecider
 	// ForwardAuthURIHeader is the one header carrying the original URI
 	// (forward_auth.uri_header).
@@ -128,6 +129,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	}
 	if d.APIKeyAdmin != nil {
 		a.mountAPIKeys(bo)
+	}
+	if d.ClientAdmin != nil {
+		a.mountClients(bo)
 	}
 	if d.ForwardAuth != nil {
 		a.mountForwardAuth(e)

@@ -2,9 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"time"
 
@@ -44,35 +41,40 @@ func (c *Client) IsPublic() bool { return c.Public }
 // GetAudience implements fosite.Client.
 func (c *Client) GetAudience() fosite.Arguments { return c.Audience }
 
-// HashSecret returns the stored form of a generated client secret: its hex
-// SHA-256. Generated secrets carry 256 random bits, so a fast hash compared
-// in constant time is right; bcrypt would cost ~50 ms per client
-// authentication and buy nothing.
-func HashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
+// GetRotatedHashes implements fosite.ClientWithSecretRotation: the secret
+// a rotation replaced, while its overlap lasts (clients.Service.Lookup
+// leaves it out once it has ended), authenticates the client too.
+func (c *Client) GetRotatedHashes() [][]byte {
+	if c.PreviousSecretHash == "" {
+		return nil
+	}
+	return [][]byte{[]byte(c.PreviousSecretHash)}
 }
 
-// secretHasher is fosite's ClientSecretsHasher for HashSecret.
+var _ fosite.ClientWithSecretRotation = (*Client)(nil)
+
+// HashSecret returns the stored form of a generated client secret
+// (clients.HashSecret).
+func HashSecret(secret string) string { return clients.HashSecret(secret) }
+
+// secretHasher is fosite's ClientSecretsHasher over clients' hashing.
 type secretHasher struct{}
 
 func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	want := make([]byte, hex.EncodedLen(len(sum)))
-	hex.Encode(want, sum[:])
-	if len(hash) == 0 || subtle.ConstantTimeCompare(want, hash) != 1 {
+	if !clients.SecretMatches(hash, data) {
 		return errors.New("client secret mismatch")
 	}
 	return nil
 }
 
 func (secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
-	return []byte(HashSecret(string(data))), nil
+	return []byte(clients.HashSecret(string(data))), nil
 }
 
-// Clients reads OAuth clients (clients.Service).
+// Clients reads OAuth clients for client authentication
+// (clients.Service).
 type Clients interface {
-	Get(ctx context.Context, id string) (clients.Client, error)
+	Lookup(ctx context.Context, id string) (clients.Client, error)
 }
 
 // fositeStorage is fosite's Storage over Clients. authd does not accept
@@ -82,7 +84,7 @@ type fositeStorage struct {
 }
 
 func (s fositeStorage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, err := s.clients.Get(ctx, id)
+	c, err := s.clients.Lookup(ctx, id)
 	if err != nil {
 		if errors.Is(err, clients.ErrUnknown) {
 			return nil, fosite.ErrNotFound

@@ -11,12 +11,13 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/revocation"
 )
 
 // ScopeRevocationsRead lets a confidential client read the revocation
 // feed (GET /oauth2/revocations).
-const ScopeRevocationsRead = "revocations:read"
+const ScopeRevocationsRead = clients.ScopeRevocationsRead
 
 // RevocationFeed is the revocation log in force (revocation.Service).
 type RevocationFeed interface {

@@ -13,26 +13,28 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/authd/authd/internal/apierror"
+	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/signin"
 	"github.com/authd/authd/internal/token"
 )
 
-// Grant types authd knows by name.
+// Grant types authd knows by name (the clients package holds the list a
+// client may be given).
 const (
-	GrantClientCredentials = "client_credentials"
-	GrantPassword          = "password"
-	GrantRefreshToken      = "refresh_token"
-	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
-	GrantOTP               = "urn:authd:params:oauth:grant-type:otp"
+	GrantClientCredentials = clients.GrantClientCredentials
+	GrantPassword          = clients.GrantPassword
+	GrantRefreshToken      = clients.GrantRefreshToken
+	GrantTokenExchange     = clients.GrantTokenExchange
+	GrantOTP               = clients.GrantOTP
 )
 
-// Client permissions, held as client scopes.
+// Client permissions, held as client scopes (clients.Permissions).
 const (
 	// ScopeIntrospect lets a confidential client call /oauth2/introspect.
-	ScopeIntrospect = "tokens:introspect"
+	ScopeIntrospect = clients.ScopeIntrospect
 	// ScopeRevokeAny lets a confidential client revoke tokens issued to
 	// other clients (RFC 7009 otherwise limits a client to its own).
-	ScopeRevokeAny = "tokens:revoke"
+	ScopeRevokeAny = clients.ScopeRevokeAny
 )
 
 // Config is what the OAuth core needs from authd's configuration.

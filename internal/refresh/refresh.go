@@ -58,6 +58,7 @@ type Store interface {
 	RotateRefreshToken(ctx context.Context, parentHash string, usedAt time.Time, child store.RefreshToken) error
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
+	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -304,6 +305,13 @@ func (s *Service) RevokeSubject(ctx context.Context, kind, id string) error {
 		return s.onSubject(ctx, kind, id)
 	}
 	return nil
+}
+
+// RevokeClient ends every family issued to a client (the client is being
+// deleted). The hooks are not told: the client's revocation
+// (store.RevokeClient) covers every access token issued to it.
+func (s *Service) RevokeClient(ctx context.Context, clientID string) error {
+	return s.st.RevokeRefreshTokensOfClient(ctx, clientID, s.now().UTC())
 }
 
 // Cleanup deletes tokens of families that ended more than a day ago.

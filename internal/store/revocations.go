@@ -19,6 +19,10 @@ const (
 	RevokeContact = "contact"
 	// RevokeClient: every token issued to the client Key at or before At.
 	RevokeClient = "client"
+	// RevokeClientChange: the client Key changed (its secret was
+	// rotated): cached copies of it must not be used. Its tokens stay
+	// valid.
+	RevokeClientChange = "client_change"
 	// RevokeAPIKey: the API key whose hex SHA-256 is Key changed (revoked,
 	// or its expiry moved): cached copies of it must not be used.
 	RevokeAPIKey = "api_key"

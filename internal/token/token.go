@@ -373,3 +373,11 @@ func (s *Service) RevokeFamily(ctx context.Context, familyID string, accessTTL t
 func (s *Service) RevokeSubject(ctx context.Context, kind, key string, accessTTL time.Duration) error {
 	return s.revs.Revoke(ctx, store.Revocation{Kind: kind, Key: key, ExpiresAt: s.now().Add(accessTTL + s.leeway)})
 }
+
+// RevokeSubjectThrough is RevokeSubject for the tokens issued at or
+// before through, which may lie ahead: a subject that is going away (a
+// deleted client) may still be issued tokens for a moment by a replica
+// that has not heard of it yet, and those are refused too.
+func (s *Service) RevokeSubjectThrough(ctx context.Context, kind, key string, through time.Time, accessTTL time.Duration) error {
+	return s.revs.Revoke(ctx, store.Revocation{Kind: kind, Key: key, At: through, ExpiresAt: through.Add(accessTTL + s.leeway)})
+}

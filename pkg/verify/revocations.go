@@ -13,6 +13,9 @@ const (
 	revokeContact = "contact" // key: <org>/<mode>/<contact id>; tokens with iat <= at
 	revokeClient  = "client"  // key: the client_id; tokens with iat <= at
 	revokeAPIKey  = "api_key" // API keys are not access tokens: ignored
+	// revokeClientChange: a client's secret was rotated (authd's caches);
+	// its tokens stay valid: ignored.
+	revokeClientChange = "client_change"
 )
 
 // entry is one revocation as the feed sends it.
@@ -52,7 +55,7 @@ func newRevocations() *revocations {
 // apply records e unless it has lapsed at now (Unix seconds). It reports
 // whether e is a kind this package knows.
 func (r *revocations) apply(e entry, now int64) bool {
-	if e.Kind == revokeAPIKey {
+	if e.Kind == revokeAPIKey || e.Kind == revokeClientChange {
 		return true
 	}
 	var ck contactKey
