@@ -29,7 +29,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "YAML configuration file (default "+config.DefaultPath+" if present)")
-	root.AddCommand(newServeCmd(g), newMigrateCmd(g), newBootstrapCmd(g), newKeysCmd(g), newAPIKeysCmd(g), newOTPCmd(g), newVersionCmd())
+	root.AddCommand(newServeCmd(g), newMigrateCmd(g), newBootstrapCmd(g), newKeysCmd(g), newAPIKeysCmd(g), newClientsCmd(g), newOTPCmd(g), newVersionCmd())
 	return root
 }
 
