@@ -17,6 +17,8 @@
 #
 # Knobs (environment):
 #   EDGE_DURATION     each run's length                                   (10s)
+#   EDGE_CC_DURATION  the client_credentials run's, which issues the tokens
+#                     the never-seen run uses (twice EDGE_DURATION)
 #   EDGE_CONNECTIONS  keep-alive connections per run                      (16)
 #   EDGE_SERVER_CPUS  CPU list authd is pinned to (taskset -c)            (1)
 #   EDGE_CLIENT_CPUS  CPU list the load generator is pinned to            (0)
@@ -35,6 +37,13 @@ cd "$(dirname "$0")/.."
 
 duration=${EDGE_DURATION:-10s}
 conns=${EDGE_CONNECTIONS:-16}
+# The never-seen run must not run out of tokens: the run that issues them
+# lasts longer (a never-seen verification is never faster than an issue).
+if [[ $duration =~ ^([0-9]+)s$ ]]; then
+	cc_duration=${EDGE_CC_DURATION:-$((BASH_REMATCH[1] * 2))s}
+else
+	cc_duration=${EDGE_CC_DURATION:-$duration}
+fi
 server_cpus=${EDGE_SERVER_CPUS:-1}
 client_cpus=${EDGE_CLIENT_CPUS:-0}
 rounds=${EDGE_ROUNDS:-1}
@@ -247,7 +256,9 @@ declare -A target=([fa-jwt]=0.60 [fa-key]=0.60 [fa-new]=0.08 [introspect]=0.50 [
 run() {
 	local name=$1
 	if [[ $tool == wrk ]]; then
-		"${pin_client[@]}" wrk -t1 -c"$conns" -d"$duration" -s "$dir/${script[$name]}.lua" "${url[$name]}" >"$dir/$name.out" 2>&1 || true
+		local d=$duration
+		[[ $name != cc ]] || d=$cc_duration
+		"${pin_client[@]}" wrk -t1 -c"$conns" -d"$d" -s "$dir/${script[$name]}.lua" "${url[$name]}" >"$dir/$name.out" 2>&1 || true
 		awk '/^RESULT/ {printf "%.0f %d %d %d %d %d\n", $2 / ($3 / 1e6), $4, $5, $6, $7, $8}' "$dir/$name.out"
 		return
 	fi
@@ -276,7 +287,7 @@ for round in $(seq "$rounds"); do
 		[[ -n ${res[$name]} ]] || { echo "edge: $name produced no result:"; cat "$dir/$name.out"; status=1; res[$name]="n/a"; }
 	done
 	read -r h_rps _ <<<"${res[healthz]:-0}"
-	printf '\n%-40s %9s %9s %9s %8s %7s %8s %10s\n' "path ($tool, -c$conns, $duration)" "req/s" "p50 ms" "p99 ms" "non-2xx" "ratio" "target" "VmHWM MiB"
+	printf '\n%-40s %9s %9s %9s %8s %7s %8s %10s\n' "path ($tool, -c$conns, $duration; cc $cc_duration)" "req/s" "p50 ms" "p99 ms" "non-2xx" "ratio" "target" "VmHWM MiB"
 	for name in $paths; do
 		if [[ ${res[$name]} == n/a ]]; then
 			printf '%-40s %9s\n' "${label[$name]}" "n/a"
