@@ -93,7 +93,7 @@ func (p *Provider) IntrospectionHandler() http.Handler {
 		if !res.Active {
 			res = Introspection{}
 		}
-		writeJSON(w, res)
+		writeIntrospection(w, res)
 	})
 }
 
