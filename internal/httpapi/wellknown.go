@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,7 +22,14 @@ type wellKnown struct {
 	mu      sync.Mutex
 	docAlg  string
 	docBody []byte
+
+	// The JWKS answer's header values, made once (max-age is fixed) or
+	// once per key set (ETag): a request allocates none.
+	cacheControl atomic.Pointer[[]string]
+	etag         atomic.Pointer[[]string]
 }
+
+var valueJSON = []string{"application/json"}
 
 // discovery serves RFC 8414 / OIDC discovery, encoded once per signing
 // algorithm.
@@ -47,13 +55,24 @@ func (w *wellKnown) discovery(c *gin.Context) {
 // If-None-Match gets 304.
 func (w *wellKnown) jwks(c *gin.Context) {
 	body, etag := w.keys.JWKS()
+	cc := w.cacheControl.Load()
+	if cc == nil {
+		cc = &[]string{fmt.Sprintf("public, max-age=%d", int(w.maxAge.Seconds()))}
+		w.cacheControl.Store(cc)
+	}
+	et := w.etag.Load()
+	if et == nil || (*et)[0] != etag {
+		et = &[]string{etag}
+		w.etag.Store(et)
+	}
 	h := c.Writer.Header()
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(w.maxAge.Seconds())))
-	h.Set("ETag", etag)
+	h["Cache-Control"] = *cc
+	h["Etag"] = *et // canonical spelling of ETag
 	if inm := c.GetHeader("If-None-Match"); inm != "" && etagMatches(inm, etag) {
 		c.Status(http.StatusNotModified)
 		return
 	}
+	h["Content-Type"] = valueJSON
 	c.Data(http.StatusOK, "application/json", body)
 }
 
