@@ -200,12 +200,28 @@ func TestSelfServicePhoneFlow(t *testing.T) {
 
 	// me, then logout ends the family.
 	at := r["access_token"].(string)
+	family := claimsOf(t, e.s, at).Family
 	code, me, _ := e.s.call(t, "GET", "/self-service/v1/contacts/me", at, nil)
 	if code != 200 || me["contact"].(map[string]any)["id"] != contact["id"] {
 		t.Fatalf("me: %d %v", code, me)
 	}
 	if code, m, _ := e.s.call(t, "POST", "/self-service/v1/contacts/logout", at, map[string]string{"refresh_token": r["refresh_token"].(string)}); code != 204 {
 		t.Fatalf("logout: %d %v", code, m)
+	}
+	// The refresh token is of the access token's session: the family is
+	// ended (and logged) once.
+	logged, err := e.s.App.Store.ListRevocations(context.Background(), 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for _, l := range logged {
+		if l.Kind == store.RevokeFamily && l.Key == family {
+			ended++
+		}
+	}
+	if ended != 1 {
+		t.Fatalf("logout logged the family %d times, want once", ended)
 	}
 	if code, _, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", e.live, map[string]string{"refresh_token": r["refresh_token"].(string)}); code != 401 {
 		t.Fatalf("refresh after logout: %d", code)

@@ -19,14 +19,15 @@ func (s *Service) Logout(ctx context.Context, claims token.Claims, refreshToken 
 	mine := func(r store.RefreshToken) bool {
 		return r.SubjectKind == claims.Kind && r.SubjectID == claims.Subject && r.OrganisationID == claims.Org && string(r.Mode) == claims.Mode
 	}
-	_, err := s.refresh.RevokeFamily(ctx, refreshToken, mine)
+	rec, err := s.refresh.RevokeFamily(ctx, refreshToken, mine)
 	switch {
 	case errors.Is(err, refresh.ErrOtherClient):
 		return ErrNotYourToken
 	case err != nil && !errors.Is(err, refresh.ErrInvalid): // unknown: nothing to end
 		return err
 	}
-	if claims.Family != "" {
+	// The access token's session, unless the refresh token just ended it.
+	if claims.Family != "" && (err != nil || rec.FamilyID != claims.Family) {
 		if err := s.refresh.EndFamily(ctx, claims.Family); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
