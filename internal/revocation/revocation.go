@@ -174,6 +174,7 @@ func (s *Service) Revoke(ctx context.Context, rs ...store.Revocation) error {
 		return err
 	}
 	s.apply(saved...)
+	s.poke() // this replica's feed shows it without waiting for the poll or pub/sub
 	if s.ps != nil {
 		if msg, err := json.Marshal(wireEntries(saved)); err == nil {
 			// Best effort and off the caller's path: the log is the truth.
