@@ -1,7 +1,6 @@
 package apierror
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -231,7 +230,7 @@ var table = []rule{
 // IsOutage reports whether err is a dependency that could not answer (the
 // database, Redis, a deadline), which clients should retry.
 func IsOutage(err error) bool {
-	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, cache.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return store.Unavailable(err) || errors.Is(err, cache.ErrUnavailable)
 }
 
 // Known reports whether err is (or wraps) an *Error or a domain error the

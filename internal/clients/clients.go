@@ -104,9 +104,6 @@ type Service struct {
 
 // New returns a Service over st.
 func New(st Store, cfg Config) *Service {
-	outage := func(err error) bool {
-		return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
-	}
 	if cfg.Fresh <= 0 {
 		cfg.Fresh = 10 * time.Second
 	}
@@ -123,7 +120,7 @@ func New(st Store, cfg Config) *Service {
 		cfg.ChangeTTL = 10 * time.Minute
 	}
 	return &Service{st: st, cfg: cfg, c: lastgood.New[string, store.Client](lastgood.Config{
-		Size: 1000, Fresh: cfg.Fresh, StaleIfError: cfg.StaleIfError, Timeout: cfg.Timeout, Outage: outage, Now: cfg.Now,
+		Size: 1000, Fresh: cfg.Fresh, StaleIfError: cfg.StaleIfError, Timeout: cfg.Timeout, Outage: store.Unavailable, Now: cfg.Now,
 	}, func(id string) string { return id })}
 }
 

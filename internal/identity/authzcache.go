@@ -26,15 +26,12 @@ type authzCache struct {
 }
 
 func newAuthzCache(timeout, staleIfError time.Duration, now func() time.Time) *authzCache {
-	outage := func(err error) bool {
-		return errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
-	}
 	id := func(k string) string { return k }
 	return &authzCache{
 		members: lastgood.New[string, userAuthz](lastgood.Config{Fresh: 30 * time.Second, StaleIfError: staleIfError,
-			Timeout: timeout, Outage: outage, Now: now}, id),
+			Timeout: timeout, Outage: store.Unavailable, Now: now}, id),
 		orgs: lastgood.New[string, store.Organisation](lastgood.Config{Fresh: 5 * time.Minute, StaleIfError: staleIfError,
-			Timeout: timeout, Outage: outage, Now: now}, id),
+			Timeout: timeout, Outage: store.Unavailable, Now: now}, id),
 	}
 }
 

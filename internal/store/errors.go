@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 var (
 	// ErrNotFound is returned when a requested record does not exist.
@@ -22,3 +25,11 @@ var (
 	// was bad, not the database. Nothing was written.
 	ErrInvalidValue = errors.New("store: value refused by the database")
 )
+
+// Unavailable reports whether err means the database gave no answer: it
+// could not be reached or used, or the caller's deadline passed first. A
+// caller may retry, or serve its last good answer; any other error is the
+// database's answer.
+func Unavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
