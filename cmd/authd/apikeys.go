@@ -118,13 +118,9 @@ log, which every running server reads within revocation.poll_interval.`,
 		Short: "Issue a new key for KEY_ID and print it (once); the old key expires at --expires-at",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var expiry *time.Time
-			if expiresAt != "" && expiresAt != "now" {
-				t, err := time.Parse(time.RFC3339, expiresAt)
-				if err != nil {
-					return &exitErr{code: exitConfig, err: errors.New(`--expires-at must be "now" or an RFC 3339 time`)}
-				}
-				expiry = &t
+			expiry, err := parseExpiresAt(expiresAt)
+			if err != nil {
+				return err
 			}
 			svc, closeFn, err := openAPIKeys(cmd.Context(), g)
 			if err != nil {

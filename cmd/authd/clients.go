@@ -131,13 +131,9 @@ rotated secret takes effect there, without a restart.`,
 		Short: "Give a confidential client a new secret and print it (once); the current one stops at --expires-at",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var expiry *time.Time
-			if expiresAt != "" && expiresAt != "now" {
-				t, err := time.Parse(time.RFC3339, expiresAt)
-				if err != nil {
-					return &exitErr{code: exitConfig, err: errors.New(`--expires-at must be "now" or an RFC 3339 time`)}
-				}
-				expiry = &t
+			expiry, err := parseExpiresAt(expiresAt)
+			if err != nil {
+				return err
 			}
 			svc, closeFn, err := openClients(cmd.Context(), g)
 			if err != nil {

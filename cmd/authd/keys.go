@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"text/tabwriter"
@@ -74,6 +75,19 @@ expire).`,
 	rotate.Flags().BoolVar(&immediate, "immediate", false, "sign with the new key at once")
 	cmd.AddCommand(list, rotate)
 	return cmd
+}
+
+// parseExpiresAt reads --expires-at: "now" (or empty) is nil, the
+// service's "at once"; otherwise an RFC 3339 time.
+func parseExpiresAt(s string) (*time.Time, error) {
+	if s == "" || s == "now" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, &exitErr{code: exitConfig, err: errors.New(`--expires-at must be "now" or an RFC 3339 time`)}
+	}
+	return &t, nil
 }
 
 func fmtTime(t *time.Time) string {
