@@ -237,25 +237,7 @@ func TestForwardAuthBehindCaddy(t *testing.T) {
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("caddy did not listen on %s: %s", addr, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startListening(t, cmd, addr, 15*time.Second, logs.String)
 
 	do := func(method, path string, headers map[string]string) (int, map[string]string, http.Header) {
 		t.Helper()

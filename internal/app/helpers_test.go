@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/authd/authd/internal/app"
 	"github.com/authd/authd/internal/bootstrap"
@@ -110,4 +113,27 @@ func startTestServer(t testing.TB, cfg *config.Config, opts app.Options, logOut 
 		a.Close()
 	})
 	return &testServer{App: a, URL: pub.URL, Admin: adm.URL, Boot: res, close: stop}
+}
+
+// startListening starts a proxy's process, stops it when the test ends,
+// and waits until it accepts connections on addr; logs tells why not.
+func startListening(t testing.TB, cmd *exec.Cmd, addr string, within time.Duration, logs func() string) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			_ = c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s: %s", filepath.Base(cmd.Path), addr, logs())
+		}
+	}
 }
