@@ -212,6 +212,14 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Fatalf("old key status %v", r.Body["status"])
 	}
 
+	// An unreadable expiry is refused and changes nothing.
+	if r := akDo(t, s, "POST", "/backoffice/v1/api-keys/"+id2+"/roll", akBearer(tok), map[string]any{"expires_at": "tomorrow"}); r.Status != 422 || r.Body["field"] != "expires_at" {
+		t.Fatalf("roll with expires_at tomorrow: %d %s", r.Status, r.Raw)
+	}
+	if !akActive(t, s, key2, "api_key") {
+		t.Fatal("a refused roll stopped the key")
+	}
+
 	// Roll the new key now: a readable chain.
 	r = akDo(t, s, "POST", "/backoffice/v1/api-keys/"+id2+"/roll", akBearer(tok), map[string]any{"expires_at": "now"})
 	if r.Status != http.StatusCreated || r.Body["rolled_from"] != id2 {

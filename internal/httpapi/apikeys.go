@@ -204,18 +204,12 @@ func (a *api) rollAPIKey(c *gin.Context) error {
 		return err
 	}
 	var req rollAPIKeyRequest
-	if c.Request.ContentLength != 0 {
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
+	if err := bindOptionalJSON(c, &req); err != nil {
+		return err
 	}
-	var expiry *time.Time
-	if req.ExpiresAt != "" && req.ExpiresAt != "now" {
-		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
-		if err != nil {
-			return apierror.Invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
-		}
-		expiry = &t
+	expiry, err := parseExpiresAt(req.ExpiresAt)
+	if err != nil {
+		return err
 	}
 	nk, old, err := a.APIKeyAdmin.Service.Roll(c.Request.Context(), actor, scope, c.Param("id"), expiry)
 	if err != nil {

@@ -97,10 +97,8 @@ type switchRequest struct {
 
 func (b *backoffice) switchOrganisation(c *gin.Context) error {
 	var req switchRequest
-	if c.Request.ContentLength != 0 {
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
+	if err := bindOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	if req.Mode != "" && !identity.Mode(req.Mode).Valid() {
 		return apierror.Invalid("mode", "The mode must be live or test.")

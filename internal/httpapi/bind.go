@@ -9,12 +9,35 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/authd/authd/internal/apierror"
 )
+
+// bindOptionalJSON is bindJSON for a body that may be left out: without
+// one, dst keeps its zero value.
+func bindOptionalJSON(c *gin.Context, dst any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	return bindJSON(c, dst)
+}
+
+// parseExpiresAt reads an expires_at field: "now" (or absent) is nil, the
+// services' "at once"; otherwise an RFC 3339 time.
+func parseExpiresAt(s string) (*time.Time, error) {
+	if s == "" || s == "now" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, apierror.Invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
+	}
+	return &t, nil
+}
 
 // bindJSON decodes the request body into dst: JSON only, one value,
 // unknown fields refused. Errors name the offending field.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/token"
@@ -144,18 +143,12 @@ type rotateClientSecretRequest struct {
 
 func (a *api) rotateClientSecret(c *gin.Context) error {
 	var req rotateClientSecretRequest
-	if c.Request.ContentLength != 0 {
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
+	if err := bindOptionalJSON(c, &req); err != nil {
+		return err
 	}
-	var expiry *time.Time
-	if req.ExpiresAt != "" && req.ExpiresAt != "now" {
-		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
-		if err != nil {
-			return apierror.Invalid("expires_at", `The expires_at field must be "now" or an RFC 3339 time.`)
-		}
-		expiry = &t
+	expiry, err := parseExpiresAt(req.ExpiresAt)
+	if err != nil {
+		return err
 	}
 	in, err := a.ClientAdmin.Service.RotateSecret(c.Request.Context(), clientCaller(c), c.Param("client_id"), expiry)
 	if err != nil {
