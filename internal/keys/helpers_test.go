@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -89,31 +90,8 @@ func (f *fakeStore) get(kid string) (store.SigningKey, bool) {
 	return store.SigningKey{}, false
 }
 
-// clock is an injected clock the tests advance.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// newClock is an injected clock the tests move.
+func newClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func testConfig() Config {
 	return Config{
@@ -129,7 +107,7 @@ func testConfig() Config {
 const grace = 16 * time.Minute
 
 // newManager builds a Manager on st without Init.
-func newManager(t testing.TB, st Store, clk *clock, cfg Config) *Manager {
+func newManager(t testing.TB, st Store, clk *clock.Fake, cfg Config) *Manager {
 	t.Helper()
 	m, err := New(st, testSecret, cfg, slog.New(slog.DiscardHandler), clk.Now)
 	if err != nil {
@@ -139,7 +117,7 @@ func newManager(t testing.TB, st Store, clk *clock, cfg Config) *Manager {
 }
 
 // initManager builds a Manager on st and runs Init.
-func initManager(t testing.TB, st Store, clk *clock, cfg Config) *Manager {
+func initManager(t testing.TB, st Store, clk *clock.Fake, cfg Config) *Manager {
 	t.Helper()
 	m := newManager(t, st, clk, cfg)
 	if err := m.Init(context.Background()); err != nil {

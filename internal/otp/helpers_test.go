@@ -18,6 +18,7 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/memcache"
 	"github.com/authd/authd/internal/cache/rediscache"
+	"github.com/authd/authd/internal/clock"
 	"github.com/authd/authd/internal/otp/sender"
 	"github.com/authd/authd/internal/store"
 )
@@ -29,25 +30,8 @@ const (
 	testEmail    = "jimmy@example.com"
 )
 
-// clock is the injected time; memcache shares it, Redis keeps its own.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock is the injected time; memcache shares it, Redis keeps its own.
+func newClock() *clock.Fake { return clock.NewFake(time.Now().Truncate(time.Second)) }
 
 // backend builds a cache for one test.
 type backend struct {
@@ -55,17 +39,17 @@ type backend struct {
 	// realTime: the cache's TTLs and rate limits run on the wall clock
 	// (Redis), not the injected one.
 	realTime bool
-	open     func(t testing.TB, clk *clock) cache.Cache
+	open     func(t testing.TB, clk *clock.Fake) cache.Cache
 }
 
 func backends() []backend {
 	return []backend{
-		{name: "memcache", open: func(t testing.TB, clk *clock) cache.Cache {
+		{name: "memcache", open: func(t testing.TB, clk *clock.Fake) cache.Cache {
 			c := memcache.New(memcache.Options{Now: clk.Now})
 			t.Cleanup(func() { c.Close() })
 			return c
 		}},
-		{name: "redis", realTime: true, open: func(t testing.TB, _ *clock) cache.Cache {
+		{name: "redis", realTime: true, open: func(t testing.TB, _ *clock.Fake) cache.Cache {
 			url := os.Getenv(testRedisEnv)
 			if url == "" {
 				t.Skipf("%s not set, skipping OTP storage conformance on Redis", testRedisEnv)
@@ -110,7 +94,7 @@ type env struct {
 	cache  cache.Cache
 	spy    *spyCache
 	sender *sender.Fake
-	clock  *clock
+	clock  *clock.Fake
 	logs   *syncBuffer
 }
 

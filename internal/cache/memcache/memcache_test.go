@@ -11,6 +11,7 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/cache/cachetest"
 	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/clock"
 )
 
 func TestConformance(t *testing.T) {
@@ -19,25 +20,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is a settable clock for Options.Now.
+func newClock() *clock.Fake { return clock.NewFake(time.Unix(1_700_000_000, 0)) }
 
 func newCache(t *testing.T, opts memcache.Options) *memcache.Cache {
 	t.Helper()
