@@ -66,19 +66,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-taken=" "
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 20000)) # below the ephemeral range (32768-), where wrk's own connections are
-		[[ $taken == *" $p "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			taken+="$p "
-			echo "$p"
-			return
-		fi
-	done
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 pin_server=() pin_client=()
 if command -v taskset >/dev/null && (($(nproc) > 1)); then

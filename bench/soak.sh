@@ -75,20 +75,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a loopback TCP port nothing listens on.
-taken=" "
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		[[ $taken == *" $p "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			taken+="$p "
-			echo "$p"
-			return
-		fi
-	done
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 echo "== machine"
 echo "nproc $(nproc); $(go version)"
