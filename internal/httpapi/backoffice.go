@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -123,10 +124,8 @@ type userJSON struct {
 
 func toUserJSON(u identity.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt.UTC().Format(rfc3339)}
+		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)}
 }
-
-const rfc3339 = "2006-01-02T15:04:05Z07:00"
 
 // orgJSON is an organisation in answers.
 type orgJSON struct {
@@ -369,7 +368,7 @@ func (b *backoffice) auditEvents(c *gin.Context) error {
 	}
 	out := make([]auditJSON, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, auditJSON{ID: e.ID, At: e.At.UTC().Format(rfc3339), Action: e.Action, Success: e.Success,
+		out = append(out, auditJSON{ID: e.ID, At: e.At.UTC().Format(time.RFC3339), Action: e.Action, Success: e.Success,
 			ActorKind: e.ActorKind, ActorID: e.ActorID, OrganisationID: e.OrganisationID, TargetKind: e.TargetKind,
 			TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Details: e.Details})
 	}

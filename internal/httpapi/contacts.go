@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,7 +61,7 @@ func toContactJSON(c identity.Contact) contactJSON {
 	return contactJSON{ID: c.ID, Code: optional(c.Code), FirstName: c.FirstName, LastName: c.LastName, Title: optional(c.Title),
 		Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber), AvatarURL: optional(c.AvatarURL),
 		EmailOptOut: c.EmailOptOut, SMSOptOut: c.SMSOptOut, ServiceAcceptance: c.ServiceAcceptance,
-		Mode: string(c.Mode), CreatedAt: c.CreatedAt.UTC().Format(rfc3339)}
+		Mode: string(c.Mode), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
 // contactInputJSON is a contact as callers send it.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -107,7 +108,7 @@ func (h *contacts) register(c *gin.Context) error {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, gin.H{"contact": toContactJSON(res.Contact),
-		"otp": otpJSON{OTPID: res.OTP.ID, ExpiresAt: res.OTP.ExpiresAt.UTC().Format(rfc3339)}})
+		"otp": otpJSON{OTPID: res.OTP.ID, ExpiresAt: res.OTP.ExpiresAt.UTC().Format(time.RFC3339)}})
 	return nil
 }
 
@@ -145,7 +146,7 @@ func (h *contacts) requestOTP(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(rfc3339)})
+	c.JSON(http.StatusCreated, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(time.RFC3339)})
 	return nil
 }
 
@@ -305,7 +306,7 @@ func (h *contacts) addCredentials(c *gin.Context) error {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(rfc3339)})
+	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(time.RFC3339)})
 	return nil
 }
 
