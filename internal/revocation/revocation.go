@@ -153,8 +153,8 @@ func (s *Service) Sync(ctx context.Context) error {
 }
 
 // Revoke records the entries in the log and applies them here: when it
-// returns nil, the revocation is durable and this process refuses what it
-// covers. Other replicas learn of it from the pub/sub message, or within
+// returns nil, the revocation is durable, this process refuses what it
+// covers and its feed (Since) shows it. Other replicas learn of it from the pub/sub message, or within
 // one poll interval from the log. An empty At is now.
 func (s *Service) Revoke(ctx context.Context, rs ...store.Revocation) error {
 	if len(rs) == 0 {
@@ -174,7 +174,11 @@ func (s *Service) Revoke(ctx context.Context, rs ...store.Revocation) error {
 		return err
 	}
 	s.apply(saved...)
-	s.poke() // this replica's feed shows it without waiting for the poll or pub/sub
+	// Read your writes: this replica's feed holds the entries when Revoke
+	// returns. Should that read fail, the poll loop reads them.
+	if err := s.Sync(ctx); err != nil {
+		s.poke()
+	}
 	if s.ps != nil {
 		if msg, err := json.Marshal(wireEntries(saved)); err == nil {
 			// Best effort and off the caller's path: the log is the truth.
