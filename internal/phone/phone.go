@@ -52,5 +52,11 @@ func Normalise(number, countryAlpha3 string) (e164, region string, err error) {
 		// an international number of another country than declared
 		return "", "", ErrNumber
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), got, nil
+	e164 = phonenumbers.Format(n, phonenumbers.E164)
+	if len(e164) > 16 {
+		// E.164 allows at most 15 digits; libphonenumber's metadata accepts
+		// longer German numbers that no SMS gateway delivers to
+		return "", "", ErrNumber
+	}
+	return e164, got, nil
 }

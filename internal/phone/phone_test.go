@@ -27,6 +27,7 @@ func TestNormalise(t *testing.T) {
 		{"empty", "", "GBR", "", "", ErrNumber},
 		{"international freephone (no country)", "+80012345678", "", "", "", ErrNumber},
 		{"satellite network (no country)", "+881612345678", "", "", "", ErrNumber},
+		{"longer than E.164's 15 digits", "+4920100000000000", "", "", "", ErrNumber},
 		{"international premium rate (no country)", "+979123456789", "", "", "", ErrNumber},
 	}
 	for _, tc := range tests {
