@@ -78,8 +78,35 @@ type Contact struct {
 	EmailOptOut       bool
 	SMSOptOut         bool
 	ServiceAcceptance bool
+	Type              string // ContactPerson or ContactCompany
+	Locale            string // BCP 47 tag; empty: the default (en)
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+}
+
+// Contact types: a B2C person or a B2B company.
+const (
+	ContactPerson  = "person"
+	ContactCompany = "company"
+)
+
+// ContactFilter selects contacts by exact values on record; empty fields
+// do not filter.
+type ContactFilter struct {
+	Code  string
+	Email string // compared lower-cased
+	Phone string // E.164
+}
+
+// SubjectSessions selects the refresh families of one subject: a user
+// (Org and Mode empty), or a contact of a business and mode.
+type SubjectSessions struct {
+	Kind string
+	ID   string
+	Org  string
+	Mode Mode
+	// Except keeps this family (the caller's own session).
+	Except string
 }
 
 // Identity providers.
@@ -133,6 +160,11 @@ type IdentityStore interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	// RevokeRefreshTokensOf revokes every family of a subject.
 	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
+	// RevokeRefreshFamilies revokes every live family of a subject but
+	// sel.Except, and returns the ids of the families it revoked. A
+	// rotation running at the same time either finishes first (and its new
+	// token is revoked too) or finds its parent revoked.
+	RevokeRefreshFamilies(ctx context.Context, sel SubjectSessions, at time.Time) ([]string, error)
 	// RevokeRefreshTokensOfClient revokes every family issued to a client.
 	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
 	// DeleteExpiredRefreshTokens removes tokens whose family ended before
@@ -146,6 +178,13 @@ type IdentityStore interface {
 	CreateContact(ctx context.Context, c Contact) error
 	GetContact(ctx context.Context, businessID string, mode Mode, id string) (Contact, error)
 	UpdateContact(ctx context.Context, businessID string, mode Mode, id string, fn func(Contact) (Contact, error)) error
+	// ListContacts returns a page of the contacts of (business, mode)
+	// matching f, ordered by creation then id, and how many match.
+	ListContacts(ctx context.Context, businessID string, mode Mode, f ContactFilter, p Page) ([]Contact, int, error)
+	// DeleteContact removes a contact with its identities, organisation
+	// links and refresh tokens, in one transaction; ErrNotFound when there
+	// is no such contact.
+	DeleteContact(ctx context.Context, businessID string, mode Mode, id string) error
 	// FindContacts returns the contacts of (business, mode) whose email
 	// (lower-cased) or phone number on record equals the given value;
 	// exactly one of email and phone is non-empty.

@@ -91,6 +91,65 @@ func (s *Store) FindContacts(ctx context.Context, businessID string, mode store.
 	return out, nil
 }
 
+// ListContacts returns a page of the contacts of the business in mode
+// whose code, email (compared lower-cased) and phone number equal the
+// non-empty fields of f, ordered by creation then id, and how many match.
+// A page size of 0 means 50; sizes are capped at 500.
+func (s *Store) ListContacts(ctx context.Context, businessID string, mode store.Mode, f store.ContactFilter, p store.Page) ([]store.Contact, int, error) {
+	const op = "list contacts"
+	q := s.conn(ctx).Model(&contactRow{}).Where("business_id = ? AND mode = ?", businessID, string(mode))
+	if f.Code != "" {
+		q = q.Where("code = ?", f.Code)
+	}
+	if f.Email != "" {
+		q = q.Where("email = ?", normEmail(f.Email))
+	}
+	if f.Phone != "" {
+		q = q.Where("phone_number = ?", f.Phone)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, mapErr(op, err)
+	}
+	offset, limit := page(p)
+	var rows []contactRow
+	if err := q.Order("created_at, id").Offset(offset).Limit(limit).Find(&rows).Error; err != nil {
+		return nil, 0, mapErr(op, err)
+	}
+	out := make([]store.Contact, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStore()
+	}
+	return out, int(total), nil
+}
+
+// DeleteContact removes the contact, its identities, its organisation
+// links and its refresh tokens in one transaction (the rows are deleted
+// explicitly rather than left to ON DELETE CASCADE, which SQLite honours
+// only with foreign keys switched on).
+func (s *Store) DeleteContact(ctx context.Context, businessID string, mode store.Mode, id string) error {
+	const op = "delete contact"
+	return s.tx(ctx, true, func(tx *Store) error {
+		db := tx.conn(ctx)
+		var row contactRow
+		if err := tx.forUpdate(db).Where("business_id = ? AND mode = ? AND id = ?", businessID, string(mode), id).Take(&row).Error; err != nil {
+			return mapErr(op, err)
+		}
+		key := []any{businessID, string(mode), id}
+		for _, q := range []string{
+			"DELETE FROM identities WHERE business_id = ? AND mode = ? AND contact_id = ?",
+			"DELETE FROM contact_organisations WHERE business_id = ? AND mode = ? AND contact_id = ?",
+			"DELETE FROM refresh_tokens WHERE organisation_id = ? AND mode = ? AND subject_id = ? AND subject_kind = '" + store.KindContact + "'",
+			"DELETE FROM contacts WHERE business_id = ? AND mode = ? AND id = ?",
+		} {
+			if err := db.Exec(q, key...).Error; err != nil {
+				return mapErr(op, err)
+			}
+		}
+		return nil
+	})
+}
+
 // CreateIdentity stores i, with the subject of an EMAIL identity
 // lower-cased. The contact must exist in the same business and mode (else
 // store.ErrNotFound); a taken (business, mode, provider, subject) is

@@ -30,6 +30,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0007_refresh_audience", Migrate: migrate0007},
 		{ID: "0008_organisation_depth", Migrate: migrate0008},
 		{ID: "0009_client_secret_rotation", Migrate: migrate0009},
+		{ID: "0010_contact_profile", Migrate: migrate0010},
 	}
 }
 
@@ -460,6 +461,27 @@ func migrate0009(tx *gorm.DB) error {
 	for _, q := range []string{
 		`ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT NOT NULL DEFAULT ''`,
 		expires,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate0010 gives contacts a type (person or company) and a locale, and
+// indexes the paginated listing of a business's contacts: in creation
+// order, whole or by email or phone on record (which the look-ups by
+// email and phone use too).
+func migrate0010(tx *gorm.DB) error {
+	for _, q := range []string{
+		`ALTER TABLE contacts ADD COLUMN type TEXT NOT NULL DEFAULT 'person'`,
+		`ALTER TABLE contacts ADD COLUMN locale TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX idx_contacts_created ON contacts (business_id, mode, created_at, id)`,
+		`DROP INDEX idx_contacts_email`,
+		`CREATE INDEX idx_contacts_email ON contacts (business_id, mode, email, created_at, id)`,
+		`DROP INDEX idx_contacts_phone`,
+		`CREATE INDEX idx_contacts_phone ON contacts (business_id, mode, phone_number, created_at, id)`,
 	} {
 		if err := tx.Exec(q).Error; err != nil {
 			return err

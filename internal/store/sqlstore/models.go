@@ -304,6 +304,8 @@ type contactRow struct {
 	EmailOptOut       bool      `gorm:"column:email_opt_out"`
 	SMSOptOut         bool      `gorm:"column:sms_opt_out"`
 	ServiceAcceptance bool      `gorm:"column:service_acceptance"`
+	Type              string    `gorm:"column:type"`
+	Locale            string    `gorm:"column:locale"`
 	CreatedAt         time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt         time.Time `gorm:"column:updated_at;autoCreateTime:false;autoUpdateTime:false"`
 }
@@ -321,7 +323,7 @@ func contactToRow(c store.Contact) contactRow {
 		FirstName: c.FirstName, LastName: c.LastName, Title: c.Title,
 		Email: normEmail(c.Email), PhoneNumber: c.PhoneNumber, AvatarURL: c.AvatarURL,
 		EmailOptOut: c.EmailOptOut, SMSOptOut: c.SMSOptOut, ServiceAcceptance: c.ServiceAcceptance,
-		CreatedAt: created, UpdatedAt: updated,
+		Type: contactType(c.Type), Locale: c.Locale, CreatedAt: created, UpdatedAt: updated,
 	}
 }
 
@@ -331,8 +333,16 @@ func (r contactRow) toStore() store.Contact {
 		FirstName: r.FirstName, LastName: r.LastName, Title: r.Title,
 		Email: r.Email, PhoneNumber: r.PhoneNumber, AvatarURL: r.AvatarURL,
 		EmailOptOut: r.EmailOptOut, SMSOptOut: r.SMSOptOut, ServiceAcceptance: r.ServiceAcceptance,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Type: contactType(r.Type), Locale: r.Locale, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+}
+
+// contactType is a contact's type, a person unless said otherwise.
+func contactType(t string) string {
+	if t == "" {
+		return store.ContactPerson
+	}
+	return t
 }
 
 type identityRow struct {

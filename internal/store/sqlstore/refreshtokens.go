@@ -75,14 +75,30 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash string, usedA
 // RevokeRefreshFamily sets revoked_at of every token of the family that
 // is not revoked yet; an unknown family is not an error.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
-	return s.revokeRefresh(ctx, "revoke refresh family", "family_id = ?", orNow(at), familyID)
+	_, err := s.revokeRefresh(ctx, "revoke refresh family", "family_id = ?", orNow(at), familyID)
+	return err
 }
 
 // RevokeRefreshTokensOf sets revoked_at of every token of the subject
 // (every family: the tokens of a family share their subject) that is not
 // revoked yet; a subject without tokens is not an error.
 func (s *Store) RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error {
-	return s.revokeRefresh(ctx, "revoke refresh tokens of subject", "subject_kind = ? AND subject_id = ?", orNow(at), subjectKind, subjectID)
+	_, err := s.revokeRefresh(ctx, "revoke refresh tokens of subject", "subject_kind = ? AND subject_id = ?", orNow(at), subjectKind, subjectID)
+	return err
+}
+
+// RevokeRefreshFamilies sets revoked_at of every token of the subject's
+// live families but sel.Except, and returns those families' ids (in no
+// particular order).
+func (s *Store) RevokeRefreshFamilies(ctx context.Context, sel store.SubjectSessions, at time.Time) ([]string, error) {
+	where, args := "subject_kind = ? AND subject_id = ?", []any{sel.Kind, sel.ID}
+	if sel.Org != "" {
+		where, args = where+" AND organisation_id = ? AND mode = ?", append(args, sel.Org, string(sel.Mode))
+	}
+	if sel.Except != "" {
+		where, args = where+" AND family_id <> ?", append(args, sel.Except)
+	}
+	return s.revokeRefresh(ctx, "revoke refresh families", where, orNow(at), args...)
 }
 
 // RevokeRefreshTokensOfClient sets revoked_at of every token issued to the
@@ -90,15 +106,52 @@ func (s *Store) RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectI
 // error. Deleting a client is rare: the statement reads the table without
 // an index on client_id, which every refresh would otherwise pay for.
 func (s *Store) RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error {
-	return s.revokeRefresh(ctx, "revoke refresh tokens of client", "client_id = ?", orNow(at), clientID)
+	_, err := s.revokeRefresh(ctx, "revoke refresh tokens of client", "client_id = ?", orNow(at), clientID)
+	return err
 }
 
-func (s *Store) revokeRefresh(ctx context.Context, op, where string, at time.Time, args ...any) error {
-	return mapErr(op, s.write(ctx, func(db *gorm.DB) error {
-		return db.Exec("UPDATE refresh_tokens SET revoked_at = ? WHERE "+where+" AND revoked_at IS NULL",
-			append([]any{at}, args...)...).Error
-	}))
+// revokeRefresh revokes the live tokens matching where, and every token of
+// their families, and returns the families' ids.
+//
+// On PostgreSQL a rotation running meanwhile inserts a child that one
+// UPDATE's snapshot cannot see, and that child could rotate on. So the
+// UPDATE repeats, in one transaction, until it finds nothing left: every
+// token it revoked stays row-locked until commit, so a rotation of one of
+// them waits and then finds it revoked; a rotation already holding its
+// parent's lock is waited for by the UPDATE, whose next round revokes its
+// child. When a round finds nothing, no token of those families can be
+// rotated any more. SQLite's single writer serialises the two already.
+func (s *Store) revokeRefresh(ctx context.Context, op, where string, at time.Time, args ...any) ([]string, error) {
+	var families []string
+	err := s.tx(ctx, true, func(tx *Store) error {
+		db := tx.conn(ctx)
+		if err := db.Model(&refreshTokenRow{}).Distinct("family_id").Where(where+" AND revoked_at IS NULL", args...).
+			Pluck("family_id", &families).Error; err != nil {
+			return err
+		}
+		for start := 0; start < len(families); start += 500 {
+			batch := families[start:min(start+500, len(families))]
+			for range maxRevokeRounds {
+				res := db.Exec("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id IN ? AND revoked_at IS NULL", at, batch)
+				if res.Error != nil {
+					return res.Error
+				}
+				if res.RowsAffected == 0 || s.dialect != dialectPostgres {
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	return families, nil
 }
+
+// maxRevokeRounds bounds revokeRefresh's rounds; each round stops every
+// rotation it finds running, so two or three suffice.
+const maxRevokeRounds = 20
 
 // DeleteExpiredRefreshTokens deletes the tokens whose family expired
 // strictly before before, and returns how many it deleted.

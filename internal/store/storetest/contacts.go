@@ -57,13 +57,26 @@ var contactTests = []subtest{
 		checkContact(t, s, want)
 	}},
 	{"Find", testFindContacts},
+	{"List", testListContacts},
+	{"Delete", testDeleteContact},
+	{"TypeAndLocale", func(t *testing.T, s store.Store) {
+		seedOrg(t, s, "biz")
+		c := mkContact("biz", store.ModeLive, "co")
+		c.Type, c.Locale = store.ContactCompany, "pt-BR"
+		checkContact(t, s, seedContact(t, s, c))
+		plain := mkContact("biz", store.ModeLive, "pe")
+		plain.Type = ""
+		seedContact(t, s, plain)
+		plain.Type = store.ContactPerson // the default
+		checkContact(t, s, plain)
+	}},
 	{"ConcurrentUpdatesLoseNothing", testConcurrentContactUpdates},
 }
 
 func mkContact(business string, mode store.Mode, id string) store.Contact {
 	return store.Contact{
 		ID: id, BusinessID: business, Mode: mode, FirstName: "First " + id, LastName: "Last " + id,
-		Email: id + "@example.com", PhoneNumber: "+447700900000",
+		Email: id + "@example.com", PhoneNumber: "+447700900000", Type: store.ContactPerson,
 		CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute),
 	}
 }
@@ -94,10 +107,10 @@ func testContactRoundTrip(t *testing.T, s store.Store) {
 		ID: "0b7e1c9a-5f3d-4c2b-9a8e-1d2c3b4a5f60", BusinessID: "biz", Mode: store.ModeLive, Code: "EXT-42",
 		FirstName: "Zoë", LastName: "O'Connor-Ünïcode", Title: "Dr", Email: "Zoe.OConnor@Example.COM",
 		PhoneNumber: "+447700900123", AvatarURL: "https://cdn.example.com/a/zoe.png?s=64",
-		EmailOptOut: true, SMSOptOut: true, ServiceAcceptance: true,
+		EmailOptOut: true, SMSOptOut: true, ServiceAcceptance: true, Type: store.ContactCompany, Locale: "en-GB",
 		CreatedAt: at(time.Hour).In(zone), UpdatedAt: at(2 * time.Hour),
 	}
-	minimal := store.Contact{ID: "c2", BusinessID: "biz", Mode: store.ModeTest, CreatedAt: at(0), UpdatedAt: at(0)}
+	minimal := store.Contact{ID: "c2", BusinessID: "biz", Mode: store.ModeTest, Type: store.ContactPerson, CreatedAt: at(0), UpdatedAt: at(0)}
 	for _, c := range []store.Contact{full, minimal} {
 		must(t, s.CreateContact(ctx(t), c), "CreateContact "+c.ID)
 	}
@@ -382,4 +395,108 @@ func testConcurrentContactUpdates(t *testing.T, s store.Store) {
 	if i.PasswordHash != want {
 		t.Errorf("identity counter = %s after %s increments: updates were lost", i.PasswordHash, want)
 	}
+}
+
+func testListContacts(t *testing.T, s store.Store) {
+	seedOrg(t, s, "biz")
+	seedOrg(t, s, "other")
+	var all []string
+	for i := range 7 {
+		c := mkContact("biz", store.ModeLive, fmt.Sprintf("c%d", i))
+		c.CreatedAt = at(time.Duration(7-i) * time.Minute) // created in reverse id order
+		c.UpdatedAt = c.CreatedAt
+		if i%2 == 0 {
+			c.Email = "Shared@Example.com"
+		}
+		if i == 3 {
+			c.Code = "EXT-3"
+		}
+		seedContact(t, s, c)
+		all = append([]string{c.ID}, all...)
+	}
+	// Other tenants and modes never show.
+	seedContact(t, s, mkContact("biz", store.ModeTest, "t1"))
+	seedContact(t, s, mkContact("other", store.ModeLive, "o1"))
+
+	var got []string
+	for off := 0; ; off += 3 {
+		page, total, err := s.ListContacts(ctx(t), "biz", store.ModeLive, store.ContactFilter{}, store.Page{Offset: off, Size: 3})
+		must(t, err, "ListContacts")
+		checkEqual(t, "total", total, 7)
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, ids(page, func(c store.Contact) string { return c.ID })...)
+	}
+	checkIDs(t, "every page", got, all)
+
+	page, total, err := s.ListContacts(ctx(t), "biz", store.ModeLive, store.ContactFilter{Email: "shared@example.COM"}, store.Page{})
+	must(t, err, "ListContacts(email)")
+	checkEqual(t, "total by email", total, 4)
+	checkIDs(t, "by email", ids(page, func(c store.Contact) string { return c.ID }), []string{"c6", "c4", "c2", "c0"})
+
+	page, total, err = s.ListContacts(ctx(t), "biz", store.ModeLive, store.ContactFilter{Code: "EXT-3"}, store.Page{})
+	must(t, err, "ListContacts(code)")
+	checkEqual(t, "total by code", total, 1)
+	checkIDs(t, "by code", ids(page, func(c store.Contact) string { return c.ID }), []string{"c3"})
+
+	page, total, err = s.ListContacts(ctx(t), "biz", store.ModeLive, store.ContactFilter{Code: "EXT-3", Email: "shared@example.com"}, store.Page{})
+	must(t, err, "ListContacts(code and email)")
+	checkEqual(t, "total by code and email", total, 0)
+	checkEqual(t, "page by code and email", len(page), 0)
+
+	page, total, err = s.ListContacts(ctx(t), "biz", store.ModeLive, store.ContactFilter{Phone: "+447700900000"}, store.Page{Offset: 5, Size: 10})
+	must(t, err, "ListContacts(phone)")
+	checkEqual(t, "total by phone", total, 7)
+	checkIDs(t, "by phone, from 5", ids(page, func(c store.Contact) string { return c.ID }), []string{"c1", "c0"})
+}
+
+func testDeleteContact(t *testing.T, s store.Store) {
+	seedOrg(t, s, "biz")
+	must(t, s.CreateOrganisation(ctx(t), mkOrg("shop", "biz", at(0))), "create shop")
+	gone := seedContact(t, s, mkContact("biz", store.ModeLive, "c1"))
+	kept := seedContact(t, s, mkContact("biz", store.ModeLive, "c2"))
+	twin := seedContact(t, s, mkContact("biz", store.ModeTest, "c1")) // same id, other mode
+	for _, c := range []store.Contact{gone, kept, twin} {
+		must(t, s.CreateIdentity(ctx(t), store.Identity{BusinessID: "biz", Mode: c.Mode, Provider: store.ProviderEmail,
+			Subject: c.ID + "-" + string(c.Mode) + "@example.com", ContactID: c.ID, PasswordHash: "h", CreatedAt: at(0)}), "CreateIdentity")
+		must(t, s.AddContactOrganisation(ctx(t), store.ContactOrganisation{BusinessID: "biz", Mode: c.Mode, ContactID: c.ID,
+			OrganisationID: "shop", Relationship: store.RelationshipJoined, CreatedAt: at(0)}), "AddContactOrganisation")
+		rt := mkRefresh("rt-"+c.ID+"-"+string(c.Mode), "fam-"+c.ID+"-"+string(c.Mode), at(time.Hour))
+		rt.SubjectKind, rt.SubjectID, rt.Mode = store.KindContact, c.ID, c.Mode
+		must(t, s.CreateRefreshToken(ctx(t), rt), "CreateRefreshToken")
+	}
+	user := mkRefresh("rt-user-c1", "fam-user", at(time.Hour)) // a user with the same id
+	user.SubjectID = "c1"
+	must(t, s.CreateRefreshToken(ctx(t), user), "CreateRefreshToken(user)")
+
+	must(t, s.DeleteContact(ctx(t), "biz", store.ModeLive, "c1"), "DeleteContact")
+	_, err := s.GetContact(ctx(t), "biz", store.ModeLive, "c1")
+	wantOnly(t, err, store.ErrNotFound, "GetContact(deleted)")
+	_, err = s.GetIdentity(ctx(t), "biz", store.ModeLive, store.ProviderEmail, "c1-live@example.com")
+	wantOnly(t, err, store.ErrNotFound, "GetIdentity(deleted contact's)")
+	links, err := s.ListContactOrganisations(ctx(t), "biz", store.ModeLive, "c1")
+	must(t, err, "ListContactOrganisations")
+	checkEqual(t, "links of the deleted contact", len(links), 0)
+	checkNoRefresh(t, s, "rt-c1-live")
+	wantOnly(t, s.DeleteContact(ctx(t), "biz", store.ModeLive, "c1"), store.ErrNotFound, "DeleteContact(again)")
+
+	// Nothing else changed.
+	checkContact(t, s, kept)
+	checkContact(t, s, twin)
+	for _, h := range []string{"rt-c2-live", "rt-c1-test", "rt-user-c1"} {
+		if _, err := s.GetRefreshToken(ctx(t), h); err != nil {
+			t.Errorf("refresh token %s: %v", h, err)
+		}
+	}
+	if _, err := s.GetIdentity(ctx(t), "biz", store.ModeTest, store.ProviderEmail, "c1-test@example.com"); err != nil {
+		t.Errorf("identity of the other mode's c1: %v", err)
+	}
+	links, err = s.ListContactOrganisations(ctx(t), "biz", store.ModeLive, "c2")
+	must(t, err, "ListContactOrganisations(c2)")
+	checkEqual(t, "links of c2", len(links), 1)
+	// The same id and identity can start afresh.
+	seedContact(t, s, mkContact("biz", store.ModeLive, "c1"))
+	must(t, s.CreateIdentity(ctx(t), store.Identity{BusinessID: "biz", Mode: store.ModeLive, Provider: store.ProviderEmail,
+		Subject: "c1-live@example.com", ContactID: "c1", CreatedAt: at(0)}), "CreateIdentity(after erase)")
 }

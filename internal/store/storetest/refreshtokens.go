@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,8 @@ var refreshTokenTests = []subtest{
 	{"RevokeFamily", testRevokeFamily},
 	{"RevokeTokensOfSubject", testRevokeTokensOf},
 	{"RevokeTokensOfClient", testRevokeTokensOfClient},
+	{"RevokeFamiliesOfSubject", testRevokeFamilies},
+	{"RevokeFamiliesWhileRotating", testRevokeFamiliesWhileRotating},
 	{"DeleteExpired", testDeleteExpired},
 }
 
@@ -362,5 +365,87 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	must(t, err, "DeleteExpiredRefreshTokens(again)")
 	if n != 0 {
 		t.Errorf("second DeleteExpiredRefreshTokens removed %d tokens, want 0", n)
+	}
+}
+
+func testRevokeFamilies(t *testing.T, s store.Store) {
+	contact := func(hash, family, org string, mode store.Mode) store.RefreshToken {
+		r := mkRefresh(hash, family, at(24*time.Hour))
+		r.SubjectKind, r.SubjectID, r.OrganisationID, r.Mode = store.KindContact, "c1", org, mode
+		return r
+	}
+	a1, a2 := contact("a1", "fam-a", "biz", store.ModeLive), contact("a2", "fam-a", "biz", store.ModeLive)
+	b := contact("b", "fam-b", "biz", store.ModeLive)
+	keep := contact("keep", "fam-keep", "biz", store.ModeLive)
+	test := contact("test", "fam-test", "biz", store.ModeTest)
+	other := contact("other", "fam-other", "other", store.ModeLive)
+	user := mkRefresh("user", "fam-user", at(24*time.Hour))
+	user.SubjectID = "c1"
+	for _, tok := range []store.RefreshToken{a1, a2, b, keep, test, other, user} {
+		must(t, s.CreateRefreshToken(ctx(t), tok), "CreateRefreshToken "+tok.Hash)
+	}
+	fams, err := s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindContact, ID: "c1", Org: "biz", Mode: store.ModeLive, Except: "fam-keep"}, at(time.Hour))
+	must(t, err, "RevokeRefreshFamilies")
+	slices.Sort(fams)
+	checkEqual(t, "families revoked", fams, []string{"fam-a", "fam-b"})
+	for _, r := range []*store.RefreshToken{&a1, &a2, &b} {
+		r.RevokedAt = ptr(at(time.Hour))
+	}
+	for _, r := range []store.RefreshToken{a1, a2, b, keep, test, other, user} {
+		checkRefresh(t, s, r)
+	}
+	fams, err = s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindContact, ID: "c1", Org: "biz", Mode: store.ModeLive}, at(2*time.Hour))
+	must(t, err, "RevokeRefreshFamilies(again, no exception)")
+	checkEqual(t, "families revoked the second time", fams, []string{"fam-keep"})
+	checkRefresh(t, s, a1) // keeps its first revocation
+	// A user: every family, whatever organisation it acts for.
+	fams, err = s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindUser, ID: "c1"}, at(time.Hour))
+	must(t, err, "RevokeRefreshFamilies(user)")
+	checkEqual(t, "user families", fams, []string{"fam-user"})
+}
+
+// testRevokeFamiliesWhileRotating revokes a subject's families while its
+// tokens rotate concurrently: afterwards no token of those families is
+// live, whichever finished first.
+func testRevokeFamiliesWhileRotating(t *testing.T, s store.Store) {
+	const families = 8
+	tip := make([]store.RefreshToken, families)
+	for i := range tip {
+		tip[i] = mkRefresh(fmt.Sprintf("f%d-0", i), fmt.Sprintf("fam-%d", i), at(24*time.Hour))
+		must(t, s.CreateRefreshToken(ctx(t), tip[i]), "CreateRefreshToken")
+	}
+	var wg, started sync.WaitGroup
+	for i := range tip {
+		wg.Add(1)
+		started.Add(1)
+		go func() {
+			defer wg.Done()
+			once := sync.OnceFunc(started.Done)
+			defer once()
+			// Until the revocation stops it (a cap keeps a broken store
+			// from spinning forever).
+			for n := 1; n < 100000; n++ {
+				child := mkChild(tip[i], fmt.Sprintf("f%d-%d", i, n), at(time.Duration(n)*time.Millisecond))
+				if err := s.RotateRefreshToken(ctx(t), tip[i].Hash, at(time.Duration(n)*time.Millisecond), child); err != nil {
+					if !errors.Is(err, store.ErrConflict) {
+						t.Errorf("rotate: %v", err)
+					}
+					return
+				}
+				tip[i] = child
+				once()
+			}
+		}()
+	}
+	started.Wait() // every family is rotating
+	_, err := s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindUser, ID: "u1"}, at(time.Hour))
+	must(t, err, "RevokeRefreshFamilies")
+	wg.Wait()
+	for i := range tip {
+		got, err := s.GetRefreshToken(ctx(t), tip[i].Hash)
+		must(t, err, "GetRefreshToken(tip)")
+		if got.RevokedAt == nil {
+			t.Errorf("family %d: its newest token %s is live after the revocation", i, got.Hash)
+		}
 	}
 }
