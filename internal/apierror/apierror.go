@@ -194,6 +194,7 @@ var table = []rule{
 		"No contact has this Facebook account, and this business does not register contacts automatically.")},
 	{is(selfservice.ErrFacebookNotConfigured), func(error) *Error { return Invalid("provider", "Facebook sign-in is not configured.") }},
 	{is(identity.ErrInvalidCredentials), fixed(http.StatusUnauthorized, CodeInvalidCredentials, OAuthInvalidGrant, "The credentials are not valid.")},
+	{is(signin.ErrKeyNotForToken), fixed(http.StatusUnauthorized, CodeInvalidAPIKey, OAuthInvalidGrant, "The api_key is not of the refresh token's business and mode.")},
 	{is(signin.ErrInvalidGrant), fixed(http.StatusUnauthorized, CodeInvalidRefresh, OAuthInvalidGrant, "The refresh token is invalid, expired or revoked; sign in again.")},
 	{is(signin.ErrForbiddenOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidTarget, "You may not act for this organisation.")},
 	{is(signin.ErrInvalidSubjectToken), fixed(http.StatusUnauthorized, CodeInvalidToken, OAuthInvalidGrant, "The access token is not valid.")},

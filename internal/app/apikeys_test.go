@@ -360,7 +360,7 @@ func TestAPIKeyScopes(t *testing.T) {
 			t.Fatalf("create %v: %d %s", tc.body, r.Status, r.Raw)
 		}
 	}
-	if r := akDo(t, s, "POST", "/backoffice/v1/api-keys", akBearer(tok), map[string]any{"type": "secret", "name": "x", "scopes": []string{"*"}, "mode": "test"}); r.Status != http.StatusBadRequest || r.Body["field"] != "mode" {
+	if r := akDo(t, s, "POST", "/backoffice/v1/api-keys", akBearer(tok), map[string]any{"type": "secret", "name": "x", "scopes": []string{"*"}, "mode": "test"}); r.Status != http.StatusUnprocessableEntity || r.Body["field"] != "mode" {
 		t.Fatalf("mode in the body: %d %s", r.Status, r.Raw)
 	}
 	pk := akCreate(t, s, tok, map[string]any{"type": "public", "name": "widget", "scopes": []string{"contacts:register", "otp:send"}})

@@ -558,7 +558,7 @@ func TestManagementRights(t *testing.T) {
 		{"unknown user answers the same", alice, "/backoffice/v1/users/no-such-user/memberships", map[string]any{"organisation_id": n.bizA, "role": "member"}, 403, "FORBIDDEN"},
 		{"admin adds her merchant's member to her business", alice, "/backoffice/v1/users/" + n.miaID + "/memberships", map[string]any{"organisation_id": n.bizA, "role": "member"}, 201, ""},
 		{"unknown user cannot be told from a foreign one when disabling", alice, "/backoffice/v1/users/no-such-user/disable", nil, 403, "FORBIDDEN"},
-		{"unknown field", alice, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "colour": "red"}, 400, "BAD_REQUEST"},
+		{"unknown field", alice, "/backoffice/v1/organisations", map[string]any{"name": "X", "type": "merchant", "colour": "red"}, 422, "VALIDATION_FAILED"},
 		{"wrong type", alice, "/backoffice/v1/organisations", map[string]any{"name": 5, "type": "merchant"}, 422, "VALIDATION_FAILED"},
 	}
 	for _, tc := range tests {

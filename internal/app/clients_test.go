@@ -372,7 +372,7 @@ func TestClientValidation(t *testing.T) {
 		{map[string]any{"name": "x", "type": "confidential", "organisation_id": "nope"}, 422, "organisation_id"},
 		{map[string]any{"name": "x", "type": "confidential", "mode": "test"}, 422, "mode"},
 		{map[string]any{"name": "x", "type": "confidential", "grant_types": "password"}, 422, "grant_types"},
-		{map[string]any{"name": "x", "type": "confidential", "secret": "mine"}, 400, "secret"},
+		{map[string]any{"name": "x", "type": "confidential", "secret": "mine"}, 422, "secret"},
 	} {
 		r := akDo(t, s, "POST", clientsPath, akBearer(admin), tc.body)
 		if r.Status != tc.status || r.Body["field"] != tc.field {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authd/authd/internal/apikey"
 	"github.com/authd/authd/internal/config"
+	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/otp/sender"
 	"github.com/authd/authd/internal/store"
 )
@@ -124,6 +125,22 @@ func (e *selfServiceEnv) keyCall(t testing.TB, method, path, key string, body an
 		}
 	}
 	return resp.StatusCode, m, resp.Header
+}
+
+// register registers a contact (any identity: a code is always sent) and
+// validates the code the gateway received: the auth response.
+func (e *selfServiceEnv) register(t testing.TB, key string, body any) map[string]any {
+	t.Helper()
+	code, reg, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", key, body)
+	if code != 201 || reg["otp"] == nil {
+		t.Fatalf("register: %d %v", code, reg)
+	}
+	id := reg["otp"].(map[string]any)["otp_id"].(string)
+	code, auth, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+id+"/validate", key, map[string]string{"code": e.gw.codeFor(id)})
+	if code != 200 {
+		t.Fatalf("validate the registration code: %d %v", code, auth)
+	}
+	return auth
 }
 
 // guideRegistration is the CRM guide's registration body, booleans as
@@ -248,13 +265,23 @@ func TestSelfServicePhoneFlow(t *testing.T) {
 		t.Fatalf("contact token on back office: %d", code)
 	}
 
-	// Duplicate registration: 409, nothing sent.
+	// Registering the phone again: the same answer, the code goes to the
+	// phone as "you already have an account" and signs the contact in,
+	// changing nothing.
 	before := len(e.gw.messages())
-	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, guideRegistration); code != 409 || m["code"] != "CONFLICT" {
-		t.Fatalf("duplicate: %d %v", code, m)
+	again := strings.Replace(guideRegistration, `"first_name":"Jimmy"`, `"first_name":"Impostor"`, 1)
+	code, dup, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, again)
+	if code != 201 || dup["otp"] == nil || dup["contact"].(map[string]any)["first_name"] != "Impostor" {
+		t.Fatalf("duplicate: %d %v", code, dup)
 	}
-	if len(e.gw.messages()) != before {
-		t.Fatal("a duplicate registration sent a code")
+	msgs = e.gw.messages()
+	if len(msgs) != before+1 || msgs[before]["purpose"] != "register_existing" || msgs[before]["to"] != "+447566224395" {
+		t.Fatalf("the duplicate's message: %v", msgs[before:])
+	}
+	dupID := dup["otp"].(map[string]any)["otp_id"].(string)
+	code, back, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+dupID+"/validate", e.live, map[string]string{"code": e.gw.codeFor(dupID)})
+	if code != 200 || back["contact"].(map[string]any)["id"] != contact["id"] || back["contact"].(map[string]any)["first_name"] != "Jimmy" {
+		t.Fatalf("the duplicate's code signs the existing contact in unchanged: %d %v", code, back)
 	}
 }
 
@@ -319,9 +346,12 @@ func TestEmailPasswordAndModes(t *testing.T) {
 	e := newSelfService(t, nil)
 	body := map[string]any{"first_name": "Ann", "last_name": "Lee", "email_opt_out": false,
 		"identity": map[string]string{"provider": "EMAIL", "email": "Ann@Example.com", "password": "a-long-secret-phrase"}}
-	code, auth, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.test, body)
-	if code != 201 || auth["access_token"] == nil || auth["contact"].(map[string]any)["email"] != "ann@example.com" || auth["mode"] != "test" {
-		t.Fatalf("register email+password: %d %v", code, auth)
+	auth := e.register(t, e.test, body)
+	if auth["access_token"] == nil || auth["contact"].(map[string]any)["email"] != "ann@example.com" || auth["mode"] != "test" {
+		t.Fatalf("register email+password: %v", auth)
+	}
+	if m := e.gw.messages(); m[len(m)-1]["channel"] != "email" || m[len(m)-1]["to"] != "ann@example.com" || m[len(m)-1]["purpose"] != "register" {
+		t.Fatalf("the registration's code went to %v, want the email", m[len(m)-1])
 	}
 	signIn := func(key, pw string) (int, map[string]any) {
 		code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/authenticate", key,
@@ -339,9 +369,7 @@ func TestEmailPasswordAndModes(t *testing.T) {
 		t.Fatalf("live key signed a test contact in: %d %v", code, m)
 	}
 	// The same email registers separately in live.
-	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, body); code != 201 {
-		t.Fatalf("live registration: %d %v", code, m)
-	}
+	e.register(t, e.live, body)
 	// The OAuth password grant signs contacts in with the self-service
 	// client (bound to the business, live).
 	resp, tok := e.s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {"selfservice"},
@@ -481,7 +509,7 @@ func TestSelfServiceBadInput(t *testing.T) {
 		{"NUL in a name", e.live, reg, `{"first_name":"A\u0000B","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 400, "BAD_REQUEST", ""},
 		{"invalid UTF-8", e.live, reg, "{\"first_name\":\"\xff\xfe\",\"identity\":{\"provider\":\"PHONE\",\"phone_number\":\"07566224395\",\"country_code\":\"GBR\"}}", 400, "BAD_REQUEST", ""},
 		{"chosen code", e.live, reg, `{"code":"CRM-1","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "code"},
-		{"unknown field", e.live, reg, `{"first_name":"A","shoe_size":9,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 400, "BAD_REQUEST", "shoe_size"},
+		{"unknown field", e.live, reg, `{"first_name":"A","shoe_size":9,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "shoe_size"},
 		{"wrong type", e.live, reg, `{"first_name":7,"identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "first_name"},
 		{"bad boolean", e.live, reg, `{"sms_opt_out":"yes","identity":{"provider":"PHONE","phone_number":"07566224395","country_code":"GBR"}}`, 422, "VALIDATION_FAILED", "sms_opt_out"},
 		{"missing identity", e.live, reg, `{"first_name":"A"}`, 422, "VALIDATION_FAILED", "identity"},
@@ -560,11 +588,8 @@ func TestContactsBelongToTheBusiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, reg, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", merchantPK.Key,
+	reg := e.register(t, merchantPK.Key,
 		map[string]any{"first_name": "Mo", "identity": map[string]string{"provider": "EMAIL", "email": "mo@example.com", "password": "mo-long-password-1"}})
-	if code != 201 {
-		t.Fatalf("register with a merchant's public key: %d %v", code, reg)
-	}
 	id := reg["contact"].(map[string]any)["id"].(string)
 	if code, m, _ := e.keyCall(t, "GET", "/backoffice/v1/contacts/"+id, e.liveSK, nil); code != 200 || m["id"] != id {
 		t.Fatalf("the business reads the contact its merchant's app registered: %d %v", code, m)
@@ -583,12 +608,9 @@ func TestAddCredentialsOnlyForBackofficeContacts(t *testing.T) {
 	e := newSelfService(t, nil)
 	// Mallory registers with her email and password, typing the victim's
 	// phone on her record.
-	code, reg, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, map[string]any{
+	e.register(t, e.live, map[string]any{
 		"first_name": "Mallory", "phone_number": "07566224395", "country_code": "GBR",
 		"identity": map[string]string{"provider": "EMAIL", "email": "mallory@evil.example", "password": "mallory-long-password"}})
-	if code != 201 {
-		t.Fatalf("register: %d %v", code, reg)
-	}
 	sent := len(e.gw.messages())
 	code, acc, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/credentials", e.live, map[string]any{
 		"match":    map[string]string{"email": "mallory@evil.example"},
@@ -606,10 +628,8 @@ func TestAddCredentialsOnlyForBackofficeContacts(t *testing.T) {
 	if code, m, _ := e.keyCall(t, "POST", "/backoffice/v1/contacts", e.liveSK, map[string]any{"id": "crm-7", "email": "dee@example.com"}); code != 201 {
 		t.Fatalf("create: %d %v", code, m)
 	}
-	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/register", e.live, map[string]any{
-		"email": "dee@example.com", "identity": map[string]string{"provider": "EMAIL", "email": "copycat@evil.example", "password": "copycat-long-password"}}); code != 201 {
-		t.Fatalf("copycat registers: %d %v", code, m)
-	}
+	e.register(t, e.live, map[string]any{
+		"email": "dee@example.com", "identity": map[string]string{"provider": "EMAIL", "email": "copycat@evil.example", "password": "copycat-long-password"}})
 	sent = len(e.gw.messages())
 	code, acc, _ = e.keyCall(t, "POST", "/self-service/v1/contacts/credentials", e.live, map[string]any{
 		"match":    map[string]string{"email": "dee@example.com"},
@@ -663,8 +683,17 @@ func TestLogSenderOutsideDev(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m
 	}
+	// A contact known by its email (registration needs a code, which the
+	// log sender cannot deliver here).
+	ct, err := s.App.Identity.BuildContact(s.Boot.Business.ID, store.ModeLive, identity.ContactInput{Email: "known@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Identity.RegisterContact(t.Context(), ct, store.Identity{Provider: store.ProviderEmail, Subject: "known@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 	if code, m := call("/self-service/v1/contacts/register", map[string]any{
-		"identity": map[string]string{"provider": "EMAIL", "email": "known@example.com", "password": "known-long-password-1"}}); code != 201 {
+		"identity": map[string]string{"provider": "EMAIL", "email": "new@example.com", "password": "new-long-password-1"}}); code != 502 || m["code"] != "OTP_DELIVERY_FAILED" {
 		t.Fatalf("register with a password: %d %v", code, m)
 	}
 	for _, email := range []string{"known@example.com", "unknown@example.com"} {

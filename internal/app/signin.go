@@ -57,6 +57,14 @@ func (a *App) wireSignIn() error {
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 		Audience:       cfg.Tokens.DefaultAudience,
 	})
+	// Erasing a contact first ends its sessions and, through the
+	// revocation log, every access token it holds, on every replica.
+	a.Identity.OnContactErased(func(ctx context.Context, businessID string, mode store.Mode, id string) error {
+		if err := a.SignIn.EndContactSessions(ctx, businessID, mode, id); err != nil {
+			return err
+		}
+		return a.Tokens.RevokeSubject(ctx, store.RevokeContact, store.ContactKey(businessID, mode, id), cfg.Tokens.AccessTokenTTL)
+	})
 	// Every verification of a user's access token (bearer endpoints,
 	// introspection, forward-auth, token exchange) re-checks the user from
 	// the authorization cache: disabling a user or removing a membership

@@ -124,15 +124,18 @@ func verifyKey(c *gin.Context, v KeyVerifier, keyType, scope string) (apikey.Key
 // requireKey admits requests with a valid API key of keyType ("" any)
 // holding scope.
 func requireKey(v KeyVerifier, keyType, scope string) gin.HandlerFunc {
-	return wrap(func(c *gin.Context) error {
-		k, err := verifyKey(c, v, keyType, scope)
-		if err != nil {
-			return err
-		}
-		c.Set(ctxAPIKey, k)
-		c.Next()
-		return nil
-	})
+	return wrap(func(c *gin.Context) error { return admitKey(c, v, keyType, scope) })
+}
+
+// admitKey verifies the API key and runs the rest of the chain.
+func admitKey(c *gin.Context, v KeyVerifier, keyType, scope string) error {
+	k, err := verifyKey(c, v, keyType, scope)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxAPIKey, k)
+	c.Next()
+	return nil
 }
 
 // requireBearerOrSecretKey admits a user bearer token, or a secret API key
@@ -149,5 +152,17 @@ func requireBearerOrSecretKey(tv TokenVerifier, kv KeyVerifier, scope string, ki
 		c.Set(ctxAPIKey, k)
 		c.Next()
 		return nil
+	})
+}
+
+// optionalKey admits requests without an api_key header as they are, and
+// verifies one that is sent (any type, holding scope).
+func optionalKey(v KeyVerifier, scope string) gin.HandlerFunc {
+	return wrap(func(c *gin.Context) error {
+		if c.GetHeader(APIKeyHeader) == "" {
+			c.Next()
+			return nil
+		}
+		return admitKey(c, v, "", scope)
 	})
 }

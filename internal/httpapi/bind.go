@@ -91,7 +91,7 @@ func bindJSON(c *gin.Context, dst any) error {
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		e := apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, fmt.Sprintf("Unknown field %s.", field))
+		e := apierror.New(http.StatusUnprocessableEntity, apierror.CodeValidation, fmt.Sprintf("Unknown field %s.", field))
 		e.Field = field
 		return e
 	default:

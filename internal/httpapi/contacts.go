@@ -46,8 +46,11 @@ type contactJSON struct {
 	EmailOptOut       bool    `json:"email_opt_out"`
 	SMSOptOut         bool    `json:"sms_opt_out"`
 	ServiceAcceptance bool    `json:"service_acceptance"`
+	Type              string  `json:"type"`
+	Locale            *string `json:"locale"`
 	Mode              string  `json:"mode"`
 	CreatedAt         string  `json:"created_at"`
+	UpdatedAt         string  `json:"updated_at"`
 }
 
 func optional(s string) *string {
@@ -61,7 +64,8 @@ func toContactJSON(c identity.Contact) contactJSON {
 	return contactJSON{ID: c.ID, Code: optional(c.Code), FirstName: c.FirstName, LastName: c.LastName, Title: optional(c.Title),
 		Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber), AvatarURL: optional(c.AvatarURL),
 		EmailOptOut: c.EmailOptOut, SMSOptOut: c.SMSOptOut, ServiceAcceptance: c.ServiceAcceptance,
-		Mode: string(c.Mode), CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+		Type: c.Type, Locale: optional(c.Locale), Mode: string(c.Mode),
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339)}
 }
 
 // contactInputJSON is a contact as callers send it.
@@ -78,12 +82,83 @@ type contactInputJSON struct {
 	EmailOptOut       flexBool `json:"email_opt_out"`
 	SMSOptOut         flexBool `json:"sms_opt_out"`
 	ServiceAcceptance flexBool `json:"service_acceptance"`
+	Type              string   `json:"type"`
+	Locale            string   `json:"locale"`
 }
 
 func (in contactInputJSON) input() identity.ContactInput {
 	return identity.ContactInput{ID: in.ID, Code: in.Code, FirstName: in.FirstName, LastName: in.LastName, Title: in.Title,
 		Email: in.Email, PhoneNumber: in.PhoneNumber, CountryCode: in.CountryCode, AvatarURL: in.AvatarURL,
-		EmailOptOut: bool(in.EmailOptOut), SMSOptOut: bool(in.SMSOptOut), ServiceAcceptance: bool(in.ServiceAcceptance)}
+		EmailOptOut: bool(in.EmailOptOut), SMSOptOut: bool(in.SMSOptOut), ServiceAcceptance: bool(in.ServiceAcceptance),
+		Type: in.Type, Locale: in.Locale}
+}
+
+// contactPatchJSON is a change to a contact's profile: absent (or null)
+// fields stay as they are. The id, the code and identities never change
+// this way; the email and phone on record only from the back office.
+type contactPatchJSON struct {
+	Title       *string   `json:"title"`
+	FirstName   *string   `json:"first_name"`
+	LastName    *string   `json:"last_name"`
+	AvatarURL   *string   `json:"avatar_url"`
+	EmailOptOut *flexBool `json:"email_opt_out"`
+	SMSOptOut   *flexBool `json:"sms_opt_out"`
+	Locale      *string   `json:"locale"`
+	Type        *string   `json:"type"`
+	Email       *string   `json:"email"`
+	PhoneNumber *string   `json:"phone_number"`
+	CountryCode *string   `json:"country_code"`
+
+	// Named so that sending them is a clear refusal, not an unknown field.
+	ID         json.RawMessage `json:"id"`
+	Code       json.RawMessage `json:"code"`
+	Identity   json.RawMessage `json:"identity"`
+	Identities json.RawMessage `json:"identities"`
+	Password   json.RawMessage `json:"password"`
+}
+
+// patch checks what a caller may change (record: the email and phone on
+// record too) and returns the change.
+func (in contactPatchJSON) patch(record bool) (identity.ContactPatch, error) {
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+		why  string
+	}{
+		{"id", in.ID, "The id of a contact never changes."},
+		{"code", in.Code, "The cross-reference code cannot change here."},
+		{"identity", in.Identity, "Identities do not change here."},
+		{"identities", in.Identities, "Identities do not change here."},
+		{"password", in.Password, "The password changes with PUT /self-service/v1/contacts/me/password."},
+	} {
+		if f.v != nil {
+			return identity.ContactPatch{}, apierror.Invalid(f.name, f.why)
+		}
+	}
+	if !record {
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"email", in.Email}, {"phone_number", in.PhoneNumber}, {"country_code", in.CountryCode}} {
+			if f.v != nil {
+				return identity.ContactPatch{}, apierror.Invalid(f.name, "The "+f.name+" on record changes in the back office; sign-in identities do not change here.")
+			}
+		}
+	}
+	if in.CountryCode != nil && in.PhoneNumber == nil {
+		return identity.ContactPatch{}, apierror.Invalid("country_code", "The country_code goes with a phone_number.")
+	}
+	p := identity.ContactPatch{Title: in.Title, FirstName: in.FirstName, LastName: in.LastName, AvatarURL: in.AvatarURL,
+		Locale: in.Locale, Type: in.Type, Email: in.Email, PhoneNumber: in.PhoneNumber, CountryCode: in.CountryCode}
+	if in.EmailOptOut != nil {
+		v := bool(*in.EmailOptOut)
+		p.EmailOptOut = &v
+	}
+	if in.SMSOptOut != nil {
+		v := bool(*in.SMSOptOut)
+		p.SMSOptOut = &v
+	}
+	return p, nil
 }
 
 // ContactDeps are the services of the contact endpoints.
@@ -113,7 +188,10 @@ type contacts struct {
 func (a *api) mountBackofficeContacts(g *gin.RouterGroup) {
 	h := &contacts{api: a, d: a.Contacts}
 	g.POST("/contacts", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.create))
+	g.GET("/contacts", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsRead, "user"), wrap(h.list))
 	g.GET("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsRead, "user"), wrap(h.get))
+	g.PATCH("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.update))
+	g.DELETE("/contacts/:id", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.erase))
 	g.POST("/contacts/:id/organisations", requireBearerOrSecretKey(a.Tokens, a.APIKeys, apikey.ScopeContactsWrite, "user"), wrap(h.link))
 }
 
@@ -160,6 +238,70 @@ func (h *contacts) get(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, toContactJSON(ct))
+	return nil
+}
+
+// list answers an exact-match look-up (or the whole list) of the
+// caller's business's contacts, a page at a time.
+func (h *contacts) list(c *gin.Context) error {
+	for _, k := range []string{"code", "email", "phone_number", "country_code"} {
+		if len(c.QueryArray(k)) > 1 {
+			return apierror.Invalid(k, k+" must be given once.")
+		}
+	}
+	pg, n, size, err := page(c)
+	if err != nil {
+		return err
+	}
+	biz, mode, _, _, err := h.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	q := identity.ContactQuery{Code: c.Query("code"), Email: c.Query("email"), PhoneNumber: c.Query("phone_number"), CountryCode: c.Query("country_code")}
+	list, total, err := h.d.Identity.ListContacts(c.Request.Context(), biz, mode, q, pg)
+	if err != nil {
+		return err
+	}
+	out := make([]contactJSON, len(list))
+	for i, ct := range list {
+		out[i] = toContactJSON(ct)
+	}
+	c.JSON(http.StatusOK, gin.H{"contacts": out, "page": n, "size": size, "total": total})
+	return nil
+}
+
+// update changes a contact's profile and its email and phone on record.
+func (h *contacts) update(c *gin.Context) error {
+	var req contactPatchJSON
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := req.patch(true)
+	if err != nil {
+		return err
+	}
+	biz, mode, actorKind, actorID, err := h.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	ct, err := h.d.Identity.UpdateContact(c.Request.Context(), biz, mode, c.Param("id"), p, actorKind, actorID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toContactJSON(ct))
+	return nil
+}
+
+// erase removes a contact for good (its tokens end first).
+func (h *contacts) erase(c *gin.Context) error {
+	biz, mode, actorKind, actorID, err := h.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	if err := h.d.Identity.EraseContact(c.Request.Context(), biz, mode, c.Param("id"), actorKind, actorID); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }
 

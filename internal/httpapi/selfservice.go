@@ -29,10 +29,15 @@ func (a *api) mountSelfService(g *gin.RouterGroup) {
 	g.POST("/otps", requireKey(a.APIKeys, "", ScopeOTP), wrap(h.requestOTP))
 	g.POST("/otps/:otp_id/validate", requireKey(a.APIKeys, "", ScopeOTP), wrap(h.validateOTP))
 	g.POST("/contacts/authenticate", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.authenticate))
-	g.POST("/contacts/refresh", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.refresh))
+	g.POST("/contacts/refresh", optionalKey(a.APIKeys, ScopeAuthenticate), wrap(h.refresh))
 	g.POST("/contacts/credentials", requireKey(a.APIKeys, "", ScopeRegister), wrap(h.addCredentials))
+	g.POST("/contacts/password/reset", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.requestReset))
+	g.POST("/contacts/password/reset/:otp_id", requireKey(a.APIKeys, "", ScopeAuthenticate), wrap(h.reset))
 	contact := requireBearer(a.Tokens, token.KindContact)
 	g.GET("/contacts/me", contact, wrap(h.me))
+	g.PATCH("/contacts/me", contact, wrap(h.updateMe))
+	g.DELETE("/contacts/me", contact, wrap(h.eraseMe))
+	g.PUT("/contacts/me/password", contact, wrap(h.changePassword))
 	g.POST("/contacts/logout", contact, wrap(h.logout))
 	g.POST("/contacts/me/identities", contact, wrap(h.linkIdentity))
 }
@@ -98,13 +103,6 @@ func (h *contacts) register(c *gin.Context) error {
 	res, err := h.d.SelfService.Register(ctx, t, req.input(), req.Identity.input())
 	if err != nil {
 		return err
-	}
-	if res.SignIn {
-		in, err := h.d.SignIn.Registered(ctx, h.d.signinClient(), res.Contact)
-		if err != nil {
-			return err
-		}
-		return h.respondAuth(c, http.StatusCreated, res.Contact, in.Tokens)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, gin.H{"contact": toContactJSON(res.Contact),
@@ -223,6 +221,8 @@ func (h *contacts) authenticate(c *gin.Context) error {
 	return h.respondAuth(c, http.StatusOK, *res.Contact, res.Tokens)
 }
 
+// refresh needs only the refresh token, which names its business and
+// mode; an api_key, when sent, must be of that business and mode.
 func (h *contacts) refresh(c *gin.Context) error {
 	var req refreshRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -231,14 +231,22 @@ func (h *contacts) refresh(c *gin.Context) error {
 	if req.RefreshToken == "" {
 		return apierror.Invalid("refresh_token", "The refresh_token is required.")
 	}
-	t, err := h.tenant(c)
-	if err != nil {
-		return err
-	}
 	ctx := c.Request.Context()
-	// The key's tenant must be the token's, checked on the record before
-	// anything happens to it, so a foreign key cannot rotate or burn it.
-	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID, signin.ContactOf(t.BusinessID, t.Mode))
+	accept := signin.SubjectKind(identity.KindContact)
+	if _, ok := keyOf(c); ok {
+		t, err := h.tenant(c)
+		if err != nil {
+			return err
+		}
+		// The key's tenant must be the token's, checked on the record
+		// before anything happens to it, so a foreign key cannot rotate or
+		// burn it.
+		accept = signin.ContactOf(t.BusinessID, t.Mode)
+		if err := h.d.SignIn.CheckRefreshTenant(ctx, req.RefreshToken, accept); err != nil {
+			return err
+		}
+	}
+	p, toks, err := h.d.SignIn.Refresh(ctx, req.RefreshToken, h.d.ClientID, accept)
 	if err != nil {
 		return err
 	}
@@ -247,6 +255,136 @@ func (h *contacts) refresh(c *gin.Context) error {
 		return err
 	}
 	return h.respondAuth(c, http.StatusOK, ct, toks)
+}
+
+// updateMe changes the signed-in contact's profile.
+func (h *contacts) updateMe(c *gin.Context) error {
+	var req contactPatchJSON
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := req.patch(false)
+	if err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	ct, err := h.d.Identity.UpdateContact(c.Request.Context(), claims.Org, identity.Mode(claims.Mode), claims.Subject, p, identity.KindContact, claims.Subject)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toContactJSON(ct))
+	return nil
+}
+
+type eraseRequest struct {
+	Password string `json:"password"`
+	OTPID    string `json:"otp_id"`
+	Code     string `json:"code"`
+}
+
+// eraseMe erases the signed-in contact, confirmed by its password or a
+// fresh one-time code.
+func (h *contacts) eraseMe(c *gin.Context) error {
+	var req eraseRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	claims, _ := claimsOf(c)
+	ctx := c.Request.Context()
+	ct, err := h.d.Identity.Contact(ctx, claims.Org, identity.Mode(claims.Mode), claims.Subject)
+	if err != nil {
+		return err
+	}
+	if err := h.d.SelfService.Prove(ctx, ct, selfservice.Proof{Password: req.Password, OTPID: req.OTPID, Code: req.Code}); err != nil {
+		return err
+	}
+	if err := h.d.Identity.EraseContact(ctx, ct.BusinessID, ct.Mode, ct.ID, identity.KindContact, ct.ID); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	Password        string `json:"password"`
+}
+
+// changePassword replaces the signed-in contact's password; its other
+// sessions end.
+func (h *contacts) changePassword(c *gin.Context) error {
+	var req changePasswordRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CurrentPassword == "" {
+		return apierror.Invalid("current_password", "The current_password is required.")
+	}
+	if req.Password == "" {
+		return apierror.Invalid("password", "The password is required.")
+	}
+	claims, _ := claimsOf(c)
+	if err := h.d.SignIn.ChangeContactPassword(c.Request.Context(), claims, req.CurrentPassword, req.Password); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+type resetRequest struct {
+	Email string `json:"email"`
+}
+
+// requestReset sends a password reset code; the answer is the same for
+// unknown emails.
+func (h *contacts) requestReset(c *gin.Context) error {
+	var req resetRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Email == "" {
+		return apierror.Invalid("email", "The email is required.")
+	}
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
+	issued, err := h.d.SelfService.RequestPasswordReset(c.Request.Context(), t, req.Email)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+type resetCompleteRequest struct {
+	Code     string `json:"code"`
+	Password string `json:"password"`
+}
+
+// reset sets a new password with the code sent to the email and signs the
+// contact in; every other session ends.
+func (h *contacts) reset(c *gin.Context) error {
+	var req resetCompleteRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Code == "" {
+		return apierror.Invalid("code", "The code is required.")
+	}
+	if req.Password == "" {
+		return apierror.Invalid("password", "The password is required.")
+	}
+	t, err := h.tenant(c)
+	if err != nil {
+		return err
+	}
+	res, err := h.d.SignIn.ContactPasswordReset(c.Request.Context(), h.d.signinClient(), &t, c.Param("otp_id"), req.Code, req.Password)
+	if err != nil {
+		return err
+	}
+	return h.respondAuth(c, http.StatusOK, *res.Contact, res.Tokens)
 }
 
 func (h *contacts) me(c *gin.Context) error {

@@ -3,11 +3,13 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/language"
 
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/phone"
@@ -28,6 +30,8 @@ type ContactInput struct {
 	EmailOptOut       bool
 	SMSOptOut         bool
 	ServiceAcceptance bool
+	Type              string // person (default) or company
+	Locale            string // BCP 47
 }
 
 // NormalisedPhone is a phone number in E.164 and its region.
@@ -73,20 +77,11 @@ func (s *Service) BuildContact(businessID string, mode store.Mode, in ContactInp
 	c := store.Contact{BusinessID: businessID, Mode: mode, ID: strings.TrimSpace(in.ID), Code: strings.TrimSpace(in.Code),
 		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Title: strings.TrimSpace(in.Title),
 		AvatarURL: strings.TrimSpace(in.AvatarURL), EmailOptOut: in.EmailOptOut, SMSOptOut: in.SMSOptOut,
-		ServiceAcceptance: in.ServiceAcceptance}
+		ServiceAcceptance: in.ServiceAcceptance, Type: strings.TrimSpace(in.Type), Locale: strings.TrimSpace(in.Locale)}
 	if c.ID == "" {
 		c.ID = uuid.NewString()
 	} else if !ValidID(c.ID) {
 		return store.Contact{}, &ValidationError{Field: "id", Message: "The id must be 1 to 36 letters, digits, '-' or '_'."}
-	}
-	texts := [][2]string{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}}
-	for _, f := range texts {
-		if utf8.RuneCountInString(f[1]) > 100 {
-			return store.Contact{}, &ValidationError{Field: f[0], Message: "The " + f[0] + " must be at most 100 characters."}
-		}
-	}
-	if err := checkText(texts...); err != nil {
-		return store.Contact{}, err
 	}
 	if in.Email != "" {
 		e, err := NormaliseEmail(in.Email, "email")
@@ -102,15 +97,199 @@ func (s *Service) BuildContact(businessID string, mode store.Mode, in ContactInp
 		}
 		c.PhoneNumber = p.E164
 	}
-	if c.AvatarURL != "" {
-		u, err := url.Parse(c.AvatarURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(c.AvatarURL) > 2048 {
-			return store.Contact{}, &ValidationError{Field: "avatar_url", Message: "The avatar_url must be an http(s) URL."}
-		}
+	if err := checkProfile(&c); err != nil {
+		return store.Contact{}, err
 	}
 	now := s.now().UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
 	return c, nil
+}
+
+// Limits of a contact's profile.
+const (
+	maxNameLength   = 100
+	maxAvatarLength = 2048
+	maxLocaleLength = 35
+)
+
+// checkProfile validates the fields of a contact a caller may choose and
+// puts them in their stored form: the one rule for creation, registration
+// and every update.
+func checkProfile(c *store.Contact) error {
+	texts := [][2]string{{"code", c.Code}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"title", c.Title}}
+	for _, f := range texts {
+		if utf8.RuneCountInString(f[1]) > maxNameLength {
+			return &ValidationError{Field: f[0], Message: fmt.Sprintf("The %s must be at most %d characters.", f[0], maxNameLength)}
+		}
+	}
+	if err := checkText(texts...); err != nil {
+		return err
+	}
+	if c.AvatarURL != "" {
+		u, err := url.Parse(c.AvatarURL)
+		switch {
+		case len(c.AvatarURL) > maxAvatarLength:
+			return &ValidationError{Field: "avatar_url", Message: fmt.Sprintf("The avatar_url must be at most %d characters.", maxAvatarLength)}
+		case err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil:
+			return &ValidationError{Field: "avatar_url", Message: "The avatar_url must be an https URL."}
+		}
+	}
+	switch c.Type {
+	case "":
+		c.Type = store.ContactPerson
+	case store.ContactPerson, store.ContactCompany:
+	default:
+		return &ValidationError{Field: "type", Message: "The type must be person or company."}
+	}
+	if c.Locale != "" {
+		tag, err := language.Parse(c.Locale)
+		if err != nil || len(c.Locale) > maxLocaleLength || tag == language.Und {
+			return &ValidationError{Field: "locale", Message: "The locale must be a BCP 47 language tag (e.g. en, en-GB, pt-BR)."}
+		}
+		c.Locale = tag.String()
+	}
+	return nil
+}
+
+// ContactPatch is a change to a contact's profile: nil fields stay as
+// they are, an empty string clears an optional text. Identities, the id
+// and the cross-reference code never change this way; the email and phone
+// on record only from the back office (Record).
+type ContactPatch struct {
+	Title, FirstName, LastName, AvatarURL, Locale, Type *string
+	EmailOptOut, SMSOptOut                            *bool
+	// Record: the email and phone on record (the back office only; the
+	// phone as national digits with CountryCode, or international).
+	Email, PhoneNumber, CountryCode *string
+}
+
+// UpdateContact applies p to a contact and returns it as stored. The
+// changed field names (never their values) go to the audit trail.
+func (s *Service) UpdateContact(ctx context.Context, businessID string, mode store.Mode, id string, p ContactPatch, actorKind, actorID string) (store.Contact, error) {
+	var (
+		out     store.Contact
+		changed []string
+	)
+	err := s.st.UpdateContact(ctx, businessID, mode, id, func(c store.Contact) (store.Contact, error) {
+		changed = changed[:0]
+		set := func(name string, dst *string, v *string) {
+			if v != nil {
+				*dst = strings.TrimSpace(*v)
+				changed = append(changed, name)
+			}
+		}
+		set("title", &c.Title, p.Title)
+		set("first_name", &c.FirstName, p.FirstName)
+		set("last_name", &c.LastName, p.LastName)
+		set("avatar_url", &c.AvatarURL, p.AvatarURL)
+		set("locale", &c.Locale, p.Locale)
+		set("type", &c.Type, p.Type)
+		if p.EmailOptOut != nil {
+			c.EmailOptOut = *p.EmailOptOut
+			changed = append(changed, "email_opt_out")
+		}
+		if p.SMSOptOut != nil {
+			c.SMSOptOut = *p.SMSOptOut
+			changed = append(changed, "sms_opt_out")
+		}
+		if p.Email != nil {
+			c.Email = ""
+			if *p.Email != "" {
+				e, err := NormaliseEmail(*p.Email, "email")
+				if err != nil {
+					return c, err
+				}
+				c.Email = e
+			}
+			changed = append(changed, "email")
+		}
+		if p.PhoneNumber != nil {
+			c.PhoneNumber = ""
+			if *p.PhoneNumber != "" {
+				country := ""
+				if p.CountryCode != nil {
+					country = *p.CountryCode
+				}
+				ph, err := NormalisePhone(*p.PhoneNumber, country, "phone_number")
+				if err != nil {
+					return c, err
+				}
+				c.PhoneNumber = ph.E164
+			}
+			changed = append(changed, "phone_number")
+		}
+		if err := checkProfile(&c); err != nil {
+			return c, err
+		}
+		c.UpdatedAt = s.now().UTC()
+		out = c
+		return c, nil
+	})
+	if err != nil {
+		return store.Contact{}, err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactUpdated, Success: true, ActorKind: actorKind, ActorID: actorID,
+		OrganisationID: businessID, TargetKind: store.KindContact, TargetID: id,
+		Details: map[string]string{"fields": strings.Join(changed, ","), "mode": string(mode)}})
+	return out, nil
+}
+
+// ContactQuery selects contacts by exact values on record; the email and
+// phone are normalised like the stored ones first.
+type ContactQuery struct {
+	Code, Email, PhoneNumber, CountryCode string
+}
+
+// ListContacts returns a page of a business's contacts in mode matching q
+// exactly, and how many match.
+func (s *Service) ListContacts(ctx context.Context, businessID string, mode store.Mode, q ContactQuery, p store.Page) ([]store.Contact, int, error) {
+	f := store.ContactFilter{Code: strings.TrimSpace(q.Code)}
+	if q.Email != "" {
+		e, err := NormaliseEmail(q.Email, "email")
+		if err != nil {
+			return nil, 0, err
+		}
+		f.Email = e
+	}
+	if q.PhoneNumber != "" {
+		ph, err := NormalisePhone(q.PhoneNumber, q.CountryCode, "phone_number")
+		if err != nil {
+			return nil, 0, err
+		}
+		f.Phone = ph.E164
+	} else if q.CountryCode != "" {
+		return nil, 0, &ValidationError{Field: "country_code", Message: "The country_code goes with a phone_number."}
+	}
+	return s.st.ListContacts(ctx, businessID, mode, f, p)
+}
+
+// EraseContact removes a contact for good: its personal data, identities
+// and organisation links, and every session. Its tokens are revoked first
+// (the hook, through the durable revocation log, on every replica), so a
+// failure part-way leaves the contact signed out rather than erased with
+// live tokens; calling again finishes the job. The audit event names the
+// contact's id only. An unknown contact is store.ErrNotFound.
+func (s *Service) EraseContact(ctx context.Context, businessID string, mode store.Mode, id, actorKind, actorID string) error {
+	if _, err := s.st.GetContact(ctx, businessID, mode, id); err != nil {
+		return err
+	}
+	if s.onErase != nil {
+		if err := s.onErase(ctx, businessID, mode, id); err != nil {
+			return err
+		}
+	}
+	if err := s.st.DeleteContact(ctx, businessID, mode, id); err != nil {
+		return err
+	}
+	s.audit.Record(ctx, store.AuditEvent{Action: audit.ContactErased, Success: true, ActorKind: actorKind, ActorID: actorID,
+		OrganisationID: businessID, TargetKind: store.KindContact, TargetID: id, Details: map[string]string{"mode": string(mode)}})
+	return nil
+}
+
+// OnContactErased installs the hook that ends every token of a contact
+// about to be erased.
+func (s *Service) OnContactErased(f func(ctx context.Context, businessID string, mode store.Mode, id string) error) {
+	s.onErase = f
 }
 
 // CreateContact stores a contact without credentials (the back office or

@@ -40,6 +40,8 @@ type Service struct {
 	now    func() time.Time
 	// onDisable ends a disabled user's sessions (OnUserDisabled).
 	onDisable func(ctx context.Context, userID string) error
+	// onErase ends an erased contact's tokens (OnContactErased).
+	onErase func(ctx context.Context, businessID string, mode store.Mode, id string) error
 	authz     *authzCache
 }
 

@@ -27,6 +27,10 @@ func (v *tenantRecorder) ValidateOTP(_ context.Context, t *selfservice.Tenant, _
 	return store.Contact{}, selfservice.ErrOTPExpired
 }
 
+func (v *tenantRecorder) ResetPassword(context.Context, *selfservice.Tenant, string, string, string) (store.Contact, error) {
+	return store.Contact{}, selfservice.ErrOTPExpired
+}
+
 func (v *tenantRecorder) FacebookSignIn(context.Context, selfservice.Tenant, string, string, string) (store.Contact, error) {
 	return store.Contact{}, selfservice.ErrInvalidFacebookToken
 }

@@ -33,10 +33,18 @@ const (
 	PurposeSignIn         Purpose = "signin"
 	PurposeRegister       Purpose = "register"
 	PurposeAddCredentials Purpose = "add_credentials"
+	// PurposeRegisterExisting answers a registration of an identity that
+	// is already someone's: the code signs that contact in.
+	PurposeRegisterExisting Purpose = "register_existing"
+	PurposePasswordReset    Purpose = "password_reset"
 )
 
 func (p Purpose) valid() bool {
-	return p == PurposeSignIn || p == PurposeRegister || p == PurposeAddCredentials
+	switch p {
+	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset:
+		return true
+	}
+	return false
 }
 
 // Config tunes the service. Zero CodeLength, TTL, SendTimeout and
@@ -89,6 +97,9 @@ type Request struct {
 	Region string
 
 	Purpose Purpose
+	// Locale is the recipient's language (BCP 47; empty: the default),
+	// which picks the message's template.
+	Locale string
 	// Deliver false: no contact matches. The answer is exactly alike
 	// (limits, cooldown, budget check, a stored record, similar latency)
 	// but nothing is sent and the code never verifies.

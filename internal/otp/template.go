@@ -13,9 +13,11 @@ const expires = `It expires in {{.Minutes}} minute{{if ne .Minutes 1}}s{{end}}.`
 // builtinTemplates are the default texts, keyed "<channel>.<purpose>". For
 // email the first line is the subject.
 var builtinTemplates = map[string]string{
-	"sms.signin":          "Your code is {{.Code}}. " + expires,
-	"sms.register":        "Your verification code is {{.Code}}. " + expires,
-	"sms.add_credentials": "Your code to add a sign-in method is {{.Code}}. " + expires,
+	"sms.signin":            "Your code is {{.Code}}. " + expires,
+	"sms.register":          "Your verification code is {{.Code}}. " + expires,
+	"sms.add_credentials":   "Your code to add a sign-in method is {{.Code}}. " + expires,
+	"sms.register_existing": "You already have an account. Your sign-in code is {{.Code}}. " + expires,
+	"sms.password_reset":    "Your password reset code is {{.Code}}. " + expires,
 
 	"email.signin": "Your sign-in code\n\nYour code is {{.Code}}.\n\n" + expires +
 		"\nIf you did not ask to sign in, ignore this email.\n",
@@ -23,6 +25,11 @@ var builtinTemplates = map[string]string{
 		"\nIf you did not ask to register, ignore this email.\n",
 	"email.add_credentials": "Add a sign-in method\n\nYour code to add a sign-in method is {{.Code}}.\n\n" + expires +
 		"\nIf you did not ask for it, ignore this email; nothing changes without this code.\n",
+	"email.register_existing": "You already have an account\n\nSomeone, probably you, tried to register with this address, " +
+		"which already has an account. Nothing was changed.\n\nTo sign in to your account, your code is {{.Code}}.\n\n" + expires +
+		"\nIf it was not you, ignore this email.\n",
+	"email.password_reset": "Reset your password\n\nYour password reset code is {{.Code}}.\n\n" + expires +
+		"\nIf you did not ask to reset your password, ignore this email; your password stays as it is.\n",
 }
 
 // templateData is what a template sees.

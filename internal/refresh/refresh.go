@@ -59,6 +59,7 @@ type Store interface {
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
 	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
 	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
+	RevokeRefreshFamilies(ctx context.Context, sel store.SubjectSessions, at time.Time) ([]string, error)
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -258,6 +259,13 @@ func (s *Service) find(ctx context.Context, tok string) (store.RefreshToken, err
 	return rec, err
 }
 
+// Peek returns the record of a token in any state (used, revoked,
+// expired), or ErrInvalid for a malformed or unknown one; nothing
+// happens to it.
+func (s *Service) Peek(ctx context.Context, tok string) (store.RefreshToken, error) {
+	return s.find(ctx, tok)
+}
+
 // Lookup returns the record of a live token (for introspection) or
 // ErrInvalid.
 func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, error) {
@@ -303,6 +311,25 @@ func (s *Service) RevokeSubject(ctx context.Context, kind, id string) error {
 	}
 	if s.onSubject != nil {
 		return s.onSubject(ctx, kind, id)
+	}
+	return nil
+}
+
+// EndFamilies ends every family of one subject but sel.Except (sign out
+// everywhere else, a password change or reset, an erasure), and tells the
+// hook of each, so their access tokens end too.
+func (s *Service) EndFamilies(ctx context.Context, sel store.SubjectSessions) error {
+	families, err := s.st.RevokeRefreshFamilies(ctx, sel, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	if s.onRevoked == nil {
+		return nil
+	}
+	for _, f := range families {
+		if err := s.onRevoked(ctx, f); err != nil {
+			return err
+		}
 	}
 	return nil
 }

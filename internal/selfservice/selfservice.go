@@ -67,13 +67,12 @@ type IdentityInput struct {
 	Password    string // EMAIL only; empty: sign in by one-time code
 }
 
-// Registered is the outcome of Register: an OTP to validate (the contact
-// is stored once it is), or a stored contact with a password, which may
-// sign in at once (SignIn).
+// Registered is the outcome of Register: the contact as registered and
+// the code that proves the identity (the contact is stored once the code
+// validates).
 type Registered struct {
 	Contact store.Contact
-	OTP     *otp.Issued
-	SignIn  bool
+	OTP     otp.Issued
 }
 
 // resolved is an identity input checked and normalised.
@@ -101,8 +100,13 @@ func (s *Service) resolve(in IdentityInput) (resolved, error) {
 	return resolved{}, &identity.ValidationError{Field: "identity.provider", Message: "The provider must be PHONE or EMAIL."}
 }
 
-// Register registers a contact. A phone or email already signing a contact
-// in, in this business and mode, is identity.ErrConflict.
+// Register starts a contact's registration: a code goes to the phone or
+// email, and the contact (with its password, for EMAIL with one) is
+// stored once the code validates (ValidateOTP). When the identity already
+// signs a contact in, the answer is the same and costs the same: the code
+// goes to that identity with a "you already have an account" text, and
+// validating it signs the existing contact in without changing it.
+// Nothing tells the two apart but the message the identity's owner gets.
 func (s *Service) Register(ctx context.Context, t Tenant, in identity.ContactInput, idIn IdentityInput) (Registered, error) {
 	r, err := s.resolve(idIn)
 	if err != nil {
@@ -121,46 +125,40 @@ func (s *Service) Register(ctx context.Context, t Tenant, in identity.ContactInp
 	if err != nil {
 		return Registered{}, err
 	}
-	// The 409 of a taken identity tells whether a phone or email is
-	// registered (contract.md asks for it), so probing it counts against
-	// the same per-identifier and per-IP limits as a sign-in attempt.
-	if err := s.id.CheckPasswordRate(ctx, "register:"+t.BusinessID+":"+string(t.Mode)+":"+r.subject); err != nil {
-		return Registered{}, err
-	}
-	taken, err := s.id.IdentityTaken(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
-	if err != nil {
-		return Registered{}, err
-	}
-	if taken {
-		return Registered{}, identity.ErrConflict
-	}
+	var hash string
 	if idIn.Password != "" {
-		hash, err := s.id.HashPassword(idIn.Password)
-		if err != nil {
+		// Hashed whether or not the identity is taken: the same work.
+		if hash, err = s.id.HashPassword(idIn.Password); err != nil {
 			var ve *identity.ValidationError
 			if errors.As(err, &ve) {
 				ve.Field = "identity.password"
 			}
 			return Registered{}, err
 		}
-		if err := s.id.RegisterContact(ctx, c, store.Identity{Provider: r.provider, Subject: r.subject, PasswordHash: hash}); err != nil {
-			return Registered{}, err
-		}
-		return Registered{Contact: c, SignIn: true}, nil
 	}
 	pending, err := json.Marshal(c)
 	if err != nil {
 		return Registered{}, err
 	}
-	issued, err := s.otp.Issue(ctx, otp.Request{
-		BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP,
+	req := otp.Request{BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP, Locale: c.Locale,
 		Channel: r.channel, To: r.subject, Region: r.region, Purpose: otp.PurposeRegister, Deliver: true,
-		Data: map[string]string{"contact": string(pending), "provider": r.provider, "subject": r.subject},
-	})
+		Data: map[string]string{"contact": string(pending), "provider": r.provider, "subject": r.subject, "password_hash": hash}}
+	existing, err := s.id.Identity(ctx, t.BusinessID, t.Mode, r.provider, r.subject)
+	switch {
+	case err == nil:
+		req.Purpose = otp.PurposeRegisterExisting
+		req.Data = map[string]string{"contact_id": existing.ContactID}
+		if ec, err := s.id.Contact(ctx, t.BusinessID, t.Mode, existing.ContactID); err == nil {
+			req.Locale = ec.Locale // the account holder's language, not the registrant's
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return Registered{}, err
+	}
+	issued, err := s.otp.Issue(ctx, req)
 	if err != nil {
 		return Registered{}, err
 	}
-	return Registered{Contact: c, OTP: &issued}, nil
+	return Registered{Contact: c, OTP: issued}, nil
 }
 
 // RequestOTP sends a sign-in code to a phone or email. The answer is the
@@ -178,11 +176,126 @@ func (s *Service) RequestOTP(ctx context.Context, t Tenant, idIn IdentityInput) 
 	case err == nil:
 		req.Deliver = true
 		req.Data = map[string]string{"contact_id": ident.ContactID}
+		req.Locale = s.locale(ctx, t, ident.ContactID)
 	case errors.Is(err, store.ErrNotFound):
 	default:
 		return otp.Issued{}, err
 	}
 	return s.otp.Issue(ctx, req)
+}
+
+// locale is the contact's language for its messages (empty: the
+// default), best effort.
+func (s *Service) locale(ctx context.Context, t Tenant, contactID string) string {
+	c, err := s.id.Contact(ctx, t.BusinessID, t.Mode, contactID)
+	if err != nil {
+		return ""
+	}
+	return c.Locale
+}
+
+// RequestPasswordReset sends a password reset code to the email of a
+// contact of t. The answer is the same whether or not a contact signs in
+// with that email; nothing is sent when none does.
+func (s *Service) RequestPasswordReset(ctx context.Context, t Tenant, email string) (otp.Issued, error) {
+	e, err := identity.NormaliseEmail(email, "email")
+	if err != nil {
+		return otp.Issued{}, err
+	}
+	req := otp.Request{BusinessID: t.BusinessID, Mode: t.Mode, APIKeyID: t.APIKeyID, IP: t.IP,
+		Channel: otp.ChannelEmail, To: e, Purpose: otp.PurposePasswordReset}
+	ident, err := s.id.Identity(ctx, t.BusinessID, t.Mode, store.ProviderEmail, e)
+	switch {
+	case err == nil:
+		req.Deliver = true
+		req.Data = map[string]string{"contact_id": ident.ContactID, "subject": ident.Subject}
+		req.Locale = s.locale(ctx, t, ident.ContactID)
+	case !errors.Is(err, store.ErrNotFound):
+		return otp.Issued{}, err
+	}
+	return s.otp.Issue(ctx, req)
+}
+
+// ResetPassword completes a password reset: the code (of a reset, for t
+// when not nil) proves the email, and the new password replaces the
+// contact's. The password is checked first, so a refused password does
+// not spend the code. The caller ends the contact's sessions.
+func (s *Service) ResetPassword(ctx context.Context, t *Tenant, otpID, code, password string) (store.Contact, error) {
+	hash, err := s.id.HashPassword(password)
+	if err != nil {
+		return store.Contact{}, err
+	}
+	v, err := s.verify(ctx, t, otpID, code)
+	if err != nil {
+		return store.Contact{}, err
+	}
+	if v.Purpose != otp.PurposePasswordReset {
+		return store.Contact{}, ErrOTPExpired
+	}
+	c, err := s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])
+	if err == nil {
+		err = s.id.ResetContactPassword(ctx, v.BusinessID, v.Mode, c.ID, v.Data["subject"], hash)
+	}
+	if errors.Is(err, store.ErrNotFound) { // erased, or the email moved, meanwhile
+		return store.Contact{}, ErrOTPExpired
+	}
+	return c, err
+}
+
+// Proof is how a signed-in contact confirms a destructive step (erasing
+// itself): its current password, or a fresh sign-in code sent to one of
+// its identities (POST /self-service/v1/otps).
+type Proof struct {
+	Password    string
+	OTPID, Code string
+}
+
+// Prove checks a Proof for contact c.
+func (s *Service) Prove(ctx context.Context, c store.Contact, p Proof) error {
+	switch {
+	case p.Password != "" && p.OTPID != "":
+		return &identity.ValidationError{Field: "password", Message: "Give the password or a one-time code, not both."}
+	case p.Password != "":
+		return s.id.VerifyContactPassword(ctx, c.BusinessID, c.Mode, c.ID, p.Password, "password")
+	case p.OTPID != "":
+		if p.Code == "" {
+			return &identity.ValidationError{Field: "code", Message: "The code is required with the otp_id."}
+		}
+		v, err := s.verify(ctx, &Tenant{BusinessID: c.BusinessID, Mode: c.Mode}, p.OTPID, p.Code)
+		if err != nil {
+			return err
+		}
+		if v.Purpose != otp.PurposeSignIn || v.Data["contact_id"] != c.ID {
+			return ErrOTPExpired
+		}
+		return nil
+	}
+	return &identity.ValidationError{Field: "password", Message: "Confirm with the current password, or an otp_id and its code."}
+}
+
+// verify checks a code (of t's, when t is not nil) and maps otp's errors.
+func (s *Service) verify(ctx context.Context, t *Tenant, otpID, code string) (otp.Verified, error) {
+	var (
+		v   otp.Verified
+		err error
+	)
+	if t != nil {
+		v, err = s.otp.VerifyFor(ctx, otpID, code, t.BusinessID, t.Mode)
+	} else {
+		v, err = s.otp.Verify(ctx, otpID, code)
+	}
+	switch {
+	case errors.Is(err, otp.ErrInvalidCode):
+		return otp.Verified{}, ErrInvalidOTP
+	case errors.Is(err, otp.ErrExpired):
+		return otp.Verified{}, ErrOTPExpired
+	case err != nil:
+		return otp.Verified{}, err
+	}
+	if t != nil && (v.BusinessID != t.BusinessID || v.Mode != t.Mode) {
+		return otp.Verified{}, ErrOTPExpired
+	}
+	return v, nil
 }
 
 // Match identifies a contact created in the back office by what is on
@@ -281,37 +394,31 @@ func onRecord(c store.Contact, r resolved) bool {
 }
 
 // ValidateOTP checks a code and returns the contact it proves: for a
-// registration it stores the contact and its identity first, for
+// registration it stores the contact and its identity first (or, when
+// the identity was taken meanwhile, signs its contact in), for
 // add-credentials it attaches the identity. t, when not nil, must be the
 // tenant the code was issued for.
 func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, error) {
-	var (
-		v   otp.Verified
-		err error
-	)
-	if t != nil {
-		v, err = s.otp.VerifyFor(ctx, otpID, code, t.BusinessID, t.Mode)
-	} else {
-		v, err = s.otp.Verify(ctx, otpID, code)
-	}
-	switch {
-	case errors.Is(err, otp.ErrInvalidCode):
-		return store.Contact{}, ErrInvalidOTP
-	case errors.Is(err, otp.ErrExpired):
-		return store.Contact{}, ErrOTPExpired
-	case err != nil:
+	v, err := s.verify(ctx, t, otpID, code)
+	if err != nil {
 		return store.Contact{}, err
-	}
-	if t != nil && (v.BusinessID != t.BusinessID || v.Mode != t.Mode) {
-		return store.Contact{}, ErrOTPExpired
 	}
 	var c store.Contact
 	switch v.Purpose {
-	case otp.PurposeSignIn:
+	case otp.PurposeSignIn, otp.PurposeRegisterExisting:
 		c, err = s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])
 	case otp.PurposeRegister:
 		if err = json.Unmarshal([]byte(v.Data["contact"]), &c); err == nil {
-			err = s.id.RegisterContact(ctx, c, store.Identity{Provider: v.Data["provider"], Subject: v.Data["subject"]})
+			err = s.id.RegisterContact(ctx, c, store.Identity{Provider: v.Data["provider"], Subject: v.Data["subject"], PasswordHash: v.Data["password_hash"]})
+		}
+		if errors.Is(err, identity.ErrConflict) {
+			// Registered by another code for the same identity meanwhile:
+			// this code proves the identity too, so it signs that contact
+			// in, changing nothing (as for a taken identity).
+			var existing store.Identity
+			if existing, err = s.id.Identity(ctx, v.BusinessID, v.Mode, v.Data["provider"], v.Data["subject"]); err == nil {
+				c, err = s.id.Contact(ctx, v.BusinessID, v.Mode, existing.ContactID)
+			}
 		}
 	case otp.PurposeAddCredentials:
 		c, err = s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])

@@ -6,6 +6,7 @@ import (
 
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
 )
 
 // Binding is the business and mode an OAuth client is bound to (empty
@@ -71,6 +72,7 @@ func ContactPrincipal(c store.Contact) Principal {
 type ContactFlows interface {
 	ValidateOTP(ctx context.Context, t *selfservice.Tenant, otpID, code string) (store.Contact, error)
 	FacebookSignIn(ctx context.Context, t selfservice.Tenant, tok, kind, nonce string) (store.Contact, error)
+	ResetPassword(ctx context.Context, t *selfservice.Tenant, otpID, code, password string) (store.Contact, error)
 }
 
 // UseContacts installs the contact flows (OTP and Facebook sign-in).
@@ -96,9 +98,45 @@ func (s *Service) Facebook(ctx context.Context, c Client, t selfservice.Tenant, 
 	return s.complete(ctx, ContactPrincipal(ct), c, nil, "facebook", &ct)
 }
 
-// Registered signs in a contact that registered with email and password.
-func (s *Service) Registered(ctx context.Context, c Client, ct store.Contact) (Result, error) {
-	return s.complete(ctx, ContactPrincipal(ct), c, nil, "password", &ct)
+// ContactPasswordReset completes a contact's password reset (the code
+// sent to its email, for t when not nil), ends every session the contact
+// had, and signs it in.
+func (s *Service) ContactPasswordReset(ctx context.Context, c Client, t *selfservice.Tenant, otpID, code, password string) (Result, error) {
+	ct, err := s.contacts.ResetPassword(ctx, t, otpID, code, password)
+	if err != nil {
+		return Result{}, err
+	}
+	p := ContactPrincipal(ct)
+	if err := s.refresh.EndFamilies(ctx, sessionsOf(p, "")); err != nil {
+		return Result{}, err
+	}
+	return s.complete(ctx, p, c, nil, "password_reset", &ct)
+}
+
+// ChangeContactPassword replaces the password of the contact an access
+// token belongs to, and ends every other session of it (the token's own
+// family stays).
+func (s *Service) ChangeContactPassword(ctx context.Context, claims token.Claims, current, next string) error {
+	p := Principal{Kind: store.KindContact, ID: claims.Subject, Org: claims.Org, Mode: store.Mode(claims.Mode)}
+	if err := s.identity.ChangeContactPassword(ctx, p.Org, p.Mode, p.ID, current, next); err != nil {
+		return err
+	}
+	return s.refresh.EndFamilies(ctx, sessionsOf(p, claims.Family))
+}
+
+// EndContactSessions ends every session of a contact (its erasure).
+func (s *Service) EndContactSessions(ctx context.Context, businessID string, mode store.Mode, id string) error {
+	return s.refresh.EndFamilies(ctx, sessionsOf(Principal{Kind: store.KindContact, ID: id, Org: businessID, Mode: mode}, ""))
+}
+
+// sessionsOf selects p's refresh families but except: a contact's within
+// its business and mode, a user's all.
+func sessionsOf(p Principal, except string) store.SubjectSessions {
+	sel := store.SubjectSessions{Kind: p.Kind, ID: p.ID, Except: except}
+	if p.Kind == store.KindContact {
+		sel.Org, sel.Mode = p.Org, p.Mode
+	}
+	return sel
 }
 
 // ErrNotYourToken: a refresh token of another person was sent to end a

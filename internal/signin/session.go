@@ -50,6 +50,27 @@ func (s *Service) RevokeRefreshToken(ctx context.Context, tok string, mayRevoke 
 	return err
 }
 
+// ErrKeyNotForToken: the API key sent with a refresh token is of another
+// business or mode than the token.
+var ErrKeyNotForToken = errors.New("signin: the api key is not of the refresh token's business and mode")
+
+// CheckRefreshTenant refuses, with ErrKeyNotForToken, a refresh token that
+// accept refuses; a token that is not authd's is left for Refresh to
+// answer. Nothing happens to the token.
+func (s *Service) CheckRefreshTenant(ctx context.Context, tok string, accept Accept) error {
+	rec, err := s.refresh.Peek(ctx, tok)
+	if errors.Is(err, refresh.ErrInvalid) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !accept(rec) {
+		return ErrKeyNotForToken
+	}
+	return nil
+}
+
 // ErrUnknownToken: the token is not one of authd's live refresh tokens.
 var ErrUnknownToken = errors.New("signin: unknown token")
 
