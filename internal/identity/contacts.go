@@ -157,7 +157,7 @@ func checkProfile(c *store.Contact) error {
 // on record only from the back office (Record).
 type ContactPatch struct {
 	Title, FirstName, LastName, AvatarURL, Locale, Type *string
-	EmailOptOut, SMSOptOut                            *bool
+	EmailOptOut, SMSOptOut                              *bool
 	// Record: the email and phone on record (the back office only; the
 	// phone as national digits with CountryCode, or international).
 	Email, PhoneNumber, CountryCode *string

@@ -42,7 +42,7 @@ type Service struct {
 	onDisable func(ctx context.Context, userID string) error
 	// onErase ends an erased contact's tokens (OnContactErased).
 	onErase func(ctx context.Context, businessID string, mode store.Mode, id string) error
-	authz     *authzCache
+	authz   *authzCache
 }
 
 // New returns a Service.
