@@ -115,7 +115,7 @@ func parseOwn(key, text string) (*template.Template, error) {
 	if len(tpl.Templates()) > 1 {
 		return nil, errors.New("define and block are not allowed")
 	}
-	if err := plain(tpl.Tree.Root); err != nil {
+	if err := plain(tpl.Root); err != nil {
 		return nil, err
 	}
 	return tpl, nil
