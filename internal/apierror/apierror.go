@@ -9,6 +9,7 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/clients"
 	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/integrations"
 	"github.com/authd/authd/internal/otp"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
@@ -42,6 +43,9 @@ const (
 	CodeInvalidFacebook    = "INVALID_FACEBOOK_TOKEN"
 	CodeFacebookDown       = "FACEBOOK_UNAVAILABLE"
 	CodeContactNotFound    = "CONTACT_NOT_FOUND"
+	// CodeIntegrationNotConfigured: the business has no integration of
+	// its own in this mode (the service-wide one applies).
+	CodeIntegrationNotConfigured = "INTEGRATION_NOT_CONFIGURED"
 )
 
 // Codes lists every problem code, for the spec's check.
@@ -50,7 +54,7 @@ func Codes() []string {
 		CodeRateLimited, CodeTokenExpired, CodeInvalidToken, CodeInvalidAPIKey, CodeForbidden, CodeMethodNotAllowed,
 		CodePayloadTooLarge, CodeUnsupportedMedia, CodeInsufficientScope, CodeForbiddenOrg, CodeInvalidCredentials,
 		CodeInvalidRefresh, CodeInvalidOTP, CodeOTPExpired, CodeOTPDelivery, CodeInvalidFacebook, CodeFacebookDown,
-		CodeContactNotFound}
+		CodeContactNotFound, CodeIntegrationNotConfigured}
 }
 
 // RFC 6749 §5.2 errors (and RFC 8693's invalid_target, authd's
@@ -159,6 +163,29 @@ var table = []rule{
 		errors.As(err, &v)
 		return Invalid(v.Field, v.Message)
 	}},
+	{func(err error) bool { var v *integrations.ValidationError; return errors.As(err, &v) }, func(err error) *Error {
+		var v *integrations.ValidationError
+		errors.As(err, &v)
+		return Invalid(v.Field, v.Message)
+	}},
+	{func(err error) bool { var r *integrations.RateLimitedError; return errors.As(err, &r) }, func(err error) *Error {
+		var r *integrations.RateLimitedError
+		errors.As(err, &r)
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, OAuth: OAuthTooManyRequests,
+			Detail: "Too many test messages; retry later.", RetryAfter: r.RetryAfter}
+	}},
+	{func(err error) bool { var d *integrations.DeliveryError; return errors.As(err, &d) }, func(err error) *Error {
+		var d *integrations.DeliveryError
+		errors.As(err, &d)
+		return &Error{Status: http.StatusBadGateway, Code: CodeOTPDelivery, OAuth: OAuthTemporarily,
+			Detail: "The test message was not delivered: " + d.Reason}
+	}},
+	{is(integrations.ErrNotConfigured), fixed(http.StatusNotFound, CodeIntegrationNotConfigured, OAuthInvalidRequest,
+		"This business has no OTP integration of its own in this mode: the service-wide sender delivers its codes.")},
+	{is(integrations.ErrForbidden), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest,
+		"Configuring integrations needs a user token with the admin or owner role, or the business's secret key.")},
+	{is(integrations.ErrNoOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidRequest, "The token acts for no organisation the user has rights on.")},
+	{is(integrations.ErrNotBusiness), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidRequest, "Integrations belong to a business: act for the business itself.")},
 	{func(err error) bool { var r *identity.RateLimitedError; return errors.As(err, &r) }, func(err error) *Error {
 		var r *identity.RateLimitedError
 		errors.As(err, &r)

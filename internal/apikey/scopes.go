@@ -32,6 +32,9 @@ const (
 	// ScopeAPIKeysRead: list and read the organisation's API keys (secret
 	// keys masked).
 	ScopeAPIKeysRead = "api_keys:read"
+	// ScopeIntegrationsManage: read, change and test the business's own
+	// integrations (its OTP delivery).
+	ScopeIntegrationsManage = "integrations:manage"
 	// ScopeAll grants every scope; secret keys only, and alone.
 	ScopeAll = "*"
 )
@@ -53,6 +56,7 @@ var BuiltIn = []ScopeInfo{
 	{ScopeContactsWrite, false, "Create and change contacts (POST /backoffice/v1/contacts)."},
 	{ScopeTokensIntrospect, false, "Check tokens and API keys (forward-auth rules)."},
 	{ScopeAPIKeysRead, false, "List and read the organisation's API keys (GET /backoffice/v1/api-keys)."},
+	{ScopeIntegrationsManage, false, "Read, change and test the business's own OTP delivery (/backoffice/v1/integrations/otp)."},
 	{ScopeAll, false, "Every scope (secret keys only, and alone)."},
 }
 

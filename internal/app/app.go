@@ -26,6 +26,7 @@ import (
 	"github.com/authd/authd/internal/grpcapi"
 	"github.com/authd/authd/internal/httpapi"
 	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/integrations"
 	"github.com/authd/authd/internal/keys"
 	"github.com/authd/authd/internal/oauth"
 	"github.com/authd/authd/internal/otp"
@@ -70,6 +71,8 @@ type App struct {
 	OTP         *otp.Service
 	OTPSender   sender.Sender // Options.OTPSender, when set
 	SelfService *selfservice.Service
+	// Integrations are the businesses' own (OTP delivery).
+	Integrations *integrations.Service
 
 	Registry *prometheus.Registry
 	Public   http.Handler
@@ -173,6 +176,9 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err = a.wireSelfService(); err != nil {
 		return nil, fmt.Errorf("self-service: %w", err)
 	}
+	if err = a.wireIntegrations(); err != nil {
+		return nil, fmt.Errorf("integrations: %w", err)
+	}
 	if err = a.wireAPIKeys(ctx); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	}
@@ -211,6 +217,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		APIKeys:              a.KeyVerifier,
 		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService},
 		ClientAdmin:          &httpapi.ClientDeps{Service: a.Clients},
+		Integrations:         &httpapi.IntegrationDeps{Service: a.Integrations},
 		ForwardAuth:          a.ForwardAuth,
 		ForwardAuthURIHeader: cfg.ForwardAuth.URIHeader,
 		Contacts: &httpapi.ContactDeps{
@@ -246,6 +253,9 @@ func (a *App) Start(ctx context.Context) {
 	go a.health.run(ctx)
 	if err := a.Identity.Start(ctx); err != nil {
 		a.Logger.WarnContext(ctx, "identity: cannot follow authorization changes of other replicas", "error", err)
+	}
+	if err := a.Integrations.Start(ctx); err != nil {
+		a.Logger.WarnContext(ctx, "integrations: cannot follow other replicas' changes (they arrive within otp.integrations.cache_ttl)", "error", err)
 	}
 	go a.cleanupLoop(ctx)
 }

@@ -240,6 +240,26 @@ type OTP struct {
 	// (sms.signin, email.register, ...); {{.Code}} and {{.Minutes}} are
 	// replaced. For email the first line is the subject.
 	Templates map[string]string `koanf:"templates"`
+
+	// Integrations tunes the businesses' own senders
+	// (/backoffice/v1/integrations/otp).
+	Integrations OTPIntegrations `koanf:"integrations"`
+}
+
+// OTPIntegrations tunes the senders businesses configure themselves.
+type OTPIntegrations struct {
+	// AllowPrivateNetworks lets a business's webhook or SMTP relay be at
+	// a loopback, private or link-local address, and a webhook at
+	// http://loopback. Off (the default), they are reached at public
+	// addresses only, over https, checked on every connection: a business
+	// must not make authd call the internal network. For tests and closed
+	// networks.
+	AllowPrivateNetworks bool `koanf:"allow_private_networks"`
+	// CacheTTL is how long a replica uses its copy of a business's
+	// configuration should a change's pub/sub message be lost.
+	CacheTTL time.Duration `koanf:"cache_ttl"`
+	// TestsPerHour bounds the test messages per business and mode.
+	TestsPerHour int `koanf:"tests_per_hour"`
 }
 
 // SMTP configures the smtp OTP sender.
@@ -328,9 +348,10 @@ func Default() Config {
 		OTP: OTP{Sender: "log", CodeLength: 6, TTL: 5 * time.Minute, MaxAttempts: 5, ResendCooldown: 30 * time.Second,
 			SendTimeout: 5 * time.Second, PerIdentifierPerHour: 10, PerIPPerHour: 30, PerAPIKeyPerMinute: 120,
 			SMSBudgetPerBusinessPerHour: 1000, SMSCountries: []string{},
-			SMTP:      SMTP{Port: 0, TLS: "starttls"},
-			Twilio:    Twilio{BaseURL: "https://api.twilio.com"},
-			Templates: map[string]string{}},
+			SMTP:         SMTP{Port: 0, TLS: "starttls"},
+			Twilio:       Twilio{BaseURL: "https://api.twilio.com"},
+			Templates:    map[string]string{},
+			Integrations: OTPIntegrations{CacheTTL: 30 * time.Second, TestsPerHour: 10}},
 		Facebook: Facebook{GraphURL: "https://graph.facebook.com", GraphVersion: "v21.0",
 			LimitedLoginJWKSURL: "https://limited.facebook.com/.well-known/oauth/openid/jwks/",
 			LimitedLoginIssuer:  "https://www.facebook.com", AutoRegister: true, Timeout: 5 * time.Second, CacheTTL: time.Minute},

@@ -135,6 +135,10 @@ func (c *Config) Validate() error {
 	check(c.OTP.PerIdentifierPerHour < 1, "otp.per_identifier_per_hour (%d) must be at least 1", c.OTP.PerIdentifierPerHour)
 	check(c.OTP.PerIPPerHour < 1, "otp.per_ip_per_hour (%d) must be at least 1", c.OTP.PerIPPerHour)
 	check(c.OTP.PerAPIKeyPerMinute < 1, "otp.per_api_key_per_minute (%d) must be at least 1", c.OTP.PerAPIKeyPerMinute)
+	check(c.OTP.Integrations.CacheTTL < time.Second || c.OTP.Integrations.CacheTTL > 10*time.Minute,
+		"otp.integrations.cache_ttl (%s) must be between 1s and 10m", c.OTP.Integrations.CacheTTL)
+	check(c.OTP.Integrations.TestsPerHour < 1 || c.OTP.Integrations.TestsPerHour > 1000,
+		"otp.integrations.tests_per_hour (%d) must be between 1 and 1000", c.OTP.Integrations.TestsPerHour)
 	check(c.OTP.SMSBudgetPerBusinessPerHour < 0, "otp.sms_budget_per_business_per_hour (%d) must not be negative", c.OTP.SMSBudgetPerBusinessPerHour)
 	for _, r := range c.OTP.SMSCountries {
 		check(len(r) != 2 || strings.ToUpper(r) != r, "otp.sms_countries: %q is not an upper-case ISO 3166 alpha-2 code", r)

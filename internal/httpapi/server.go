@@ -48,7 +48,9 @@ type Deps struct {
 	Contacts    *ContactDeps
 	APIKeyAdmin *APIKeyDeps
 	ClientAdmin *ClientDeps
-	ForwardAuth ForwardAuthDecider
+	// Integrations serves /backoffice/v1/integrations (nil: not served).
+	Integrations *IntegrationDeps
+	ForwardAuth  ForwardAuthDecider
 	// ForwardAuthURIHeader is the one header carrying the original URI
 	// (forward_auth.uri_header).
 	ForwardAuthURIHeader string
@@ -132,6 +134,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	}
 	if d.ClientAdmin != nil {
 		a.mountClients(bo)
+	}
+	if d.Integrations != nil {
+		a.mountIntegrations(bo)
 	}
 	if d.ForwardAuth != nil {
 		a.mountForwardAuth(e)

@@ -19,6 +19,11 @@
 // with an atomic GetDel: of two concurrent right answers exactly one wins.
 //
 // Delivery goes through a sender.Sender (package sender) with a context
-// bounded by Config.SendTimeout. The package never logs a code, Data or a
+// bounded by Config.SendTimeout: the business's own (UseDeliveries,
+// Deliveries; with its own texts per locale, LocaleTemplates) when it has
+// one that carries the channel, else the service-wide one. The choice
+// depends on the business, mode and channel only, and each delivery has
+// its own latency estimate for pacing, so it tells nothing about the
+// destination. The package never logs a code, Data or a
 // full destination (sender.Mask).
 package otp

@@ -42,7 +42,11 @@ func (s *Service) Issue(ctx context.Context, r Request) (Issued, error) {
 	if err := s.validate(r); err != nil {
 		return Issued{}, err
 	}
-	if _, ok := s.sender.(sender.Unconfigured); ok {
+	rt, err := s.route(ctx, r)
+	if err != nil {
+		return Issued{}, err
+	}
+	if _, ok := rt.sender.(sender.Unconfigured); ok {
 		// Before anything depends on the destination: every request fails
 		// alike, so a missing sender tells nothing about who is known.
 		return Issued{}, fmt.Errorf("%w: %w", ErrDeliveryFailed, sender.ErrUnconfigured)
@@ -75,7 +79,7 @@ func (s *Service) Issue(ctx context.Context, r Request) (Issued, error) {
 
 	id := newID()
 	code := s.genCode(s.cfg.CodeLength)
-	subject, body, err := s.texts.render(r.Channel, r.Purpose, code)
+	subject, body, err := s.render(rt, r, code)
 	if err != nil {
 		return fail(err)
 	}
@@ -104,16 +108,16 @@ func (s *Service) Issue(ctx context.Context, r Request) (Issued, error) {
 	// channel does not tell a known destination from an unknown one. The
 	// delay is capped at SendTimeout already; waiting on ctx (not sctx)
 	// keeps the wait from ever "timing out" on its own.
-	floor := s.pacer.delay(r.Channel)
+	floor := rt.pacer.delay(rt.pace)
 	start := time.Now()
 	var sendErr error
 	if r.Deliver {
-		sendErr = s.sender.Send(sctx, sender.Message{
+		sendErr = rt.sender.Send(sctx, sender.Message{
 			OTPID: id, Channel: string(r.Channel), To: r.To, Code: code, ExpiresAt: expires,
 			Purpose: string(r.Purpose), Subject: subject, Body: body,
 		})
 		if sendErr == nil {
-			s.pacer.observe(r.Channel, time.Since(start))
+			rt.pacer.observe(rt.pace, time.Since(start))
 		}
 	}
 	switch {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/otp/sender"
@@ -97,9 +99,6 @@ type Request struct {
 	Region string
 
 	Purpose Purpose
-	// Locale is the recipient's language (BCP 47; empty: the default),
-	// which picks the message's template.
-	Locale string
 	// Deliver false: no contact matches. The answer is exactly alike
 	// (limits, cooldown, budget check, a stored record, similar latency)
 	// but nothing is sent and the code never verifies.
@@ -107,6 +106,10 @@ type Request struct {
 	// Data is an opaque payload handed back by Verify; never logged,
 	// stored only inside the sealed record.
 	Data map[string]string
+	// Locale is the BCP 47 tag of the recipient's language (the
+	// contact's locale); it picks among the business's own texts (see
+	// LocaleTemplates). Empty or malformed: the default.
+	Locale string
 }
 
 // Issued identifies a code that was sent (or pretended to be).
@@ -185,6 +188,10 @@ type Service struct {
 	texts    *templates
 	pacer    *pacer
 	genCode  func(n int) string // newCode; tests make it deterministic
+
+	// Businesses' own deliveries (UseDeliveries; delivery.go).
+	deliveries Deliveries
+	pacers     *lru.Cache[string, *pacer] // per delivery and channel
 }
 
 // New returns the service. systemSecret must be at least

@@ -90,11 +90,17 @@ func (t *templates) render(ch Channel, p Purpose, code string) (subject, body st
 	if !ok {
 		return "", "", fmt.Errorf("otp: no template %s", key)
 	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, templateData{Code: code, Minutes: t.minutes, Purpose: string(p), Channel: string(ch)}); err != nil {
-		return "", "", fmt.Errorf("otp: template %s: %w", key, err)
+	return execute(tpl, ch, p, code, t.minutes)
+}
+
+// execute renders tpl (at most maxRendered bytes) and splits an email's
+// subject from its body.
+func execute(tpl *template.Template, ch Channel, p Purpose, code string, minutes int) (subject, body string, err error) {
+	w := &limitedWriter{n: maxRendered}
+	if err := tpl.Execute(w, templateData{Code: code, Minutes: minutes, Purpose: string(p), Channel: string(ch)}); err != nil {
+		return "", "", fmt.Errorf("otp: template %s: %w", tpl.Name(), err)
 	}
-	text := b.String()
+	text := w.b.String()
 	if ch != ChannelEmail {
 		return "", strings.TrimSpace(text), nil
 	}

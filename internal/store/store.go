@@ -138,6 +138,7 @@ type Page struct {
 type Store interface {
 	IdentityStore
 	RevocationStore
+	IntegrationStore
 
 	// Tx runs fn inside one transaction: every change fn makes through the
 	// Store it is handed commits together or not at all.

@@ -10,6 +10,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -27,12 +28,27 @@ type SMTP struct {
 	cfg     config.SMTP
 	logger  *slog.Logger
 	rootCAs *x509.CertPool // nil: the system roots; tests set their own
+	control func(network, address string, c syscall.RawConn) error
 }
 
 var _ Sender = (*SMTP)(nil)
 
+// SMTPOptions tune an SMTP sender beyond its configuration.
+type SMTPOptions struct {
+	// Control vets every connection before it is made (PublicOnly for a
+	// relay a business chose); nil: none.
+	Control func(network, address string, c syscall.RawConn) error
+	// RootCAs verify the relay's certificate; nil: the system roots.
+	RootCAs *x509.CertPool
+}
+
 // NewSMTP returns the SMTP sender.
 func NewSMTP(cfg config.SMTP, logger *slog.Logger) (*SMTP, error) {
+	return NewSMTPWithOptions(cfg, logger, SMTPOptions{})
+}
+
+// NewSMTPWithOptions is NewSMTP with options.
+func NewSMTPWithOptions(cfg config.SMTP, logger *slog.Logger, o SMTPOptions) (*SMTP, error) {
 	if cfg.Host == "" {
 		return nil, errors.New("sender: smtp host is required")
 	}
@@ -58,7 +74,7 @@ func NewSMTP(cfg config.SMTP, logger *slog.Logger) (*SMTP, error) {
 	if cfg.TLS == "none" {
 		logger.Warn("OTP smtp sender without TLS: use only with a local relay", slog.String("host", cfg.Host))
 	}
-	return &SMTP{cfg: cfg, logger: logger}, nil
+	return &SMTP{cfg: cfg, logger: logger, rootCAs: o.RootCAs, control: o.Control}, nil
 }
 
 // defaultSMTPTimeout bounds a session when the context has no deadline.
@@ -90,7 +106,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 	}
 	tlsConfig := &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12, RootCAs: s.rootCAs}
-	d := &smtpDialer{implicitTLS: s.cfg.TLS == "tls", tlsConfig: tlsConfig, session: ctx}
+	d := &smtpDialer{implicitTLS: s.cfg.TLS == "tls", tlsConfig: tlsConfig, session: ctx, control: s.control}
 	defer d.close()
 	opts := []mail.Option{mail.WithPort(s.cfg.Port), mail.WithTimeout(timeout), mail.WithDialContextFunc(d.dial),
 		mail.WithTLSConfig(tlsConfig)}
@@ -130,6 +146,7 @@ type smtpDialer struct {
 	implicitTLS bool
 	tlsConfig   *tls.Config
 	session     context.Context // the Send's context (go-mail's dial context ends with the dial)
+	control     func(network, address string, c syscall.RawConn) error
 
 	mu    sync.Mutex
 	conn  net.Conn
@@ -137,7 +154,7 @@ type smtpDialer struct {
 }
 
 func (d *smtpDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var nd net.Dialer
+	nd := net.Dialer{Control: d.control}
 	conn, err := nd.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err

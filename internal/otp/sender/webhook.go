@@ -46,6 +46,9 @@ type webhookPayload struct {
 	Code      string `json:"code"`
 	ExpiresAt string `json:"expires_at"`
 	Purpose   string `json:"purpose"`
+	// With WithText only: the rendered message.
+	Subject string `json:"subject,omitempty"`
+	Text    string `json:"text,omitempty"`
 }
 
 // Webhook POSTs each code as signed JSON to a URL: the customer's own SMS
@@ -69,6 +72,7 @@ type Webhook struct {
 	logger  *slog.Logger
 	retry   retryPolicy
 	now     func() time.Time // the clock that dates signatures
+	text    bool             // WithText
 }
 
 var _ Sender = (*Webhook)(nil)
@@ -96,6 +100,15 @@ func NewWebhook(rawURL string, secret []byte, client *http.Client, logger *slog.
 		retry:   defaultRetry,
 		now:     time.Now,
 	}, nil
+}
+
+// WithText makes w add the rendered message to each payload: "text" (the
+// body) and, for email, "subject", after the contract's members. A
+// business's own webhook gets them, so its gateway can send the
+// business's texts as they are.
+func (w *Webhook) WithText() *Webhook {
+	w.text = true
+	return w
 }
 
 // Sign returns the X-Authd-Signature value of body sent at t:
@@ -173,14 +186,18 @@ func VerifyWebhookSignature(secret []byte, header string, body []byte, now time.
 
 // Send implements Sender.
 func (w *Webhook) Send(ctx context.Context, m Message) error {
-	body, err := json.Marshal(webhookPayload{
+	p := webhookPayload{
 		OTPID:     m.OTPID,
 		Channel:   m.Channel,
 		To:        m.To,
 		Code:      m.Code,
 		ExpiresAt: m.ExpiresAt.UTC().Format(time.RFC3339),
 		Purpose:   m.Purpose,
-	})
+	}
+	if w.text {
+		p.Subject, p.Text = m.Subject, m.Body
+	}
+	body, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("webhook: encoding payload: %w", err)
 	}

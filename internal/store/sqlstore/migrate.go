@@ -31,6 +31,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0008_organisation_depth", Migrate: migrate0008},
 		{ID: "0009_client_secret_rotation", Migrate: migrate0009},
 		{ID: "0010_contact_profile", Migrate: migrate0010},
+		{ID: "0011_otp_integrations", Migrate: migrate0011},
 	}
 }
 
@@ -488,4 +489,35 @@ func migrate0010(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// migrate0011 adds the businesses' own OTP delivery, one row per
+// organisation and mode: the sender, its settings and templates (JSON,
+// no secrets) and its secrets sealed with the system secret.
+func migrate0011(tx *gorm.DB) error {
+	create := `CREATE TABLE otp_integrations (
+		organisation_id TEXT NOT NULL REFERENCES organisations (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+		mode TEXT NOT NULL,
+		sender TEXT NOT NULL,
+		settings TEXT NOT NULL,
+		sealed BYTEA,
+		version BIGINT NOT NULL,
+		updated_by TEXT NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (organisation_id, mode))`
+	if tx.Name() == "sqlite" {
+		create = `CREATE TABLE otp_integrations (
+			organisation_id TEXT NOT NULL REFERENCES organisations (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+			mode TEXT NOT NULL,
+			sender TEXT NOT NULL,
+			settings TEXT NOT NULL,
+			sealed BLOB,
+			version INTEGER NOT NULL,
+			updated_by TEXT NOT NULL,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL,
+			PRIMARY KEY (organisation_id, mode))`
+	}
+	return tx.Exec(create).Error
 }

@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Identities", identityTests},
 		{"ContactOrganisations", contactOrganisationTests},
 		{"Revocations", revocationTests},
+		{"OTPIntegrations", integrationTests},
 		{"Tx", txTests},
 		{"Lifecycle", lifecycleTests},
 	}
