@@ -30,6 +30,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0007_refresh_audience", Migrate: migrate0007},
 		{ID: "0008_organisation_depth", Migrate: migrate0008},
 		{ID: "0009_client_secret_rotation", Migrate: migrate0009},
+		{ID: "0012_client_lifetimes", Migrate: migrate0012},
 	}
 }
 
@@ -460,6 +461,21 @@ func migrate0009(tx *gorm.DB) error {
 	for _, q := range []string{
 		`ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT NOT NULL DEFAULT ''`,
 		expires,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate0012 gives each client its own token lifetimes, in seconds (0:
+// the service's default, as for every client before).
+func migrate0012(tx *gorm.DB) error {
+	for _, q := range []string{
+		`ALTER TABLE clients ADD COLUMN access_token_ttl BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE clients ADD COLUMN refresh_token_ttl BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE clients ADD COLUMN refresh_idle_ttl BIGINT NOT NULL DEFAULT 0`,
 	} {
 		if err := tx.Exec(q).Error; err != nil {
 			return err
