@@ -87,7 +87,7 @@ func newNet(t *testing.T) *net {
 // issued to the back-office client.
 func (n *net) claims(t *testing.T, kind, user, org, mode string) token.Claims {
 	t.Helper()
-	_, c, err := n.tokens.IssueFor(token.Subject{ID: user, Kind: kind, ClientID: "backoffice", Org: org, Mode: mode}, time.Now().Add(time.Minute))
+	_, c, err := n.tokens.IssueFor(token.Subject{ID: user, Kind: kind, ClientID: "backoffice", Org: org, Mode: mode}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
