@@ -595,6 +595,23 @@ func TestClientUpdate(t *testing.T) {
 	if r := akDo(t, s, "PATCH", clientsPath+"/nope", akBearer(admin), map[string]any{"name": "x"}); r.Status != 404 || r.Body["code"] != "NOT_FOUND" {
 		t.Fatalf("patch an unknown client: %d %s", r.Status, r.Raw)
 	}
+
+	// The CRM endpoints renew for the backoffice client only while it holds
+	// refresh_token.
+	crm := s.signIn(t, s.Boot.Admin.Email, s.Boot.Admin.Password)
+	grants := toStrings(akDo(t, s, "GET", clientsPath+"/backoffice", akBearer(admin), nil).Body["grant_types"])
+	if r := akDo(t, s, "PATCH", clientsPath+"/backoffice", akBearer(admin), map[string]any{"grant_types": []string{"password"}}); r.Status != 200 {
+		t.Fatalf("patch backoffice: %d %s", r.Status, r.Raw)
+	}
+	if code, m, _ := s.call(t, "POST", "/backoffice/v1/users/refresh", "", map[string]any{"refresh_token": crm["refresh_token"]}); code != 401 || m["code"] != "INVALID_REFRESH_TOKEN" {
+		t.Fatalf("CRM refresh for a client without refresh_token: %d %v", code, m)
+	}
+	if r := akDo(t, s, "PATCH", clientsPath+"/backoffice", akBearer(admin), map[string]any{"grant_types": grants}); r.Status != 200 {
+		t.Fatalf("patch backoffice back: %d %s", r.Status, r.Raw)
+	}
+	if code, m, _ := s.call(t, "POST", "/backoffice/v1/users/refresh", "", map[string]any{"refresh_token": crm["refresh_token"]}); code != 200 {
+		t.Fatalf("CRM refresh once allowed again: %d %v", code, m)
+	}
 }
 
 // TestClientUpdateValidation: what cannot change, unknown members and bad
