@@ -89,7 +89,7 @@ func TestClientAccessLifetimeEveryGrant(t *testing.T) {
 	users, _ := createClient(t, s, admin, map[string]any{"name": "Users app", "type": "public", "access_token_ttl": 120,
 		"grant_types": []string{"password", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"}})
 	contacts, _ := createClient(t, s, admin, map[string]any{"name": "Contacts app", "type": "public", "access_token_ttl": 120,
-		"grant_types": []string{"urn:authd:params:oauth:grant-type:otp", "urn:ietf:params:oauth:grant-type:token-exchange"},
+		"grant_types":     []string{"urn:authd:params:oauth:grant-type:otp", "urn:ietf:params:oauth:grant-type:token-exchange"},
 		"organisation_id": e.bizA, "mode": "live"})
 	svc, svcSecret := createClient(t, s, admin, map[string]any{"name": "Service", "type": "confidential", "access_token_ttl": 120,
 		"grant_types": []string{"client_credentials"}})

@@ -788,9 +788,15 @@ func TestClientUpdateAcrossReplicas(t *testing.T) {
 	if r := akDo(t, a, "PATCH", clientsPath+"/"+id, akBearer(admin), map[string]any{"access_token_ttl": 120}); r.Status != 200 {
 		t.Fatalf("patch on A: %d %s", r.Status, r.Raw)
 	}
-	within("B issues with the new lifetime", func() bool { code, m := ccToken(t, b, id, secret); return code == 200 && m["expires_in"] == float64(120) })
+	within("B issues with the new lifetime", func() bool {
+		code, m := ccToken(t, b, id, secret)
+		return code == 200 && m["expires_in"] == float64(120)
+	})
 	if r := akDo(t, a, "PATCH", clientsPath+"/"+id, akBearer(admin), map[string]any{"grant_types": []string{}}); r.Status != 200 {
 		t.Fatalf("patch on A: %d %s", r.Status, r.Raw)
 	}
-	within("B refuses the grant taken away", func() bool { code, m := ccToken(t, b, id, secret); return code == 400 && m["error"] == "unauthorized_client" })
+	within("B refuses the grant taken away", func() bool {
+		code, m := ccToken(t, b, id, secret)
+		return code == 400 && m["error"] == "unauthorized_client"
+	})
 }
