@@ -185,7 +185,7 @@ func (p CreateParams) normalise(lim limits) (CreateParams, error) {
 	case p.OrganisationID != "" && !p.Mode.Valid():
 		return p, &ValidationError{Field: "mode", Message: "The mode must be live or test."}
 	}
-	return p, p.Lifetimes.check(lim)
+	return p, p.check(lim)
 }
 
 // normaliseList trims each entry, checks it and drops repeats.
