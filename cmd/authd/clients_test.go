@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,111 @@ func openStore(t *testing.T, dir string) store.Store {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
+}
+
+// TestClientsCLIUpdateAndList: update changes only what its flags name,
+// under create's rules (exit 2 naming the flag, nothing changed); list
+// prints every client across pages, or the page asked for.
+func TestClientsCLIUpdateAndList(t *testing.T) {
+	dir := useTempDB(t)
+	ctx := context.Background()
+	if out, code, err := run(ctx, t, "bootstrap", "--json"); code != 0 {
+		t.Fatalf("bootstrap: %d %v %s", code, err, out)
+	}
+	out, code, err := run(ctx, t, "clients", "create", "--name", "svc", "--type", "confidential", "--grant-types", "client_credentials,password",
+		"--scopes", "tokens:introspect", "--access-token-ttl", "10m", "--json")
+	if code != 0 {
+		t.Fatalf("create: %d %v %s", code, err, out)
+	}
+	var created struct {
+		ClientID       string `json:"client_id"`
+		AccessTokenTTL int64  `json:"access_token_ttl"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.AccessTokenTTL != 600 {
+		t.Fatalf("created %q: %v", out, err)
+	}
+	st := openStore(t, dir)
+	before, _ := st.GetClient(ctx, created.ClientID)
+
+	out, code, err = run(ctx, t, "clients", "update", created.ClientID, "--name", "svc v2", "--scopes", "",
+		"--access-token-ttl", "120", "--refresh-token-ttl", "12h", "--refresh-token-idle-ttl", "30m", "--json")
+	if code != 0 {
+		t.Fatalf("update: %d %v %s", code, err, out)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got["name"] != "svc v2" || got["access_token_ttl"] != float64(120) ||
+		got["refresh_token_ttl"] != float64(12*3600) || got["refresh_token_idle_ttl"] != float64(1800) || got["client_secret"] != nil {
+		t.Fatalf("updated %s (%v)", out, err)
+	}
+	c, _ := st.GetClient(ctx, created.ClientID)
+	if c.Name != "svc v2" || len(c.Scopes) != 0 || !slices.Equal(c.GrantTypes, before.GrantTypes) || c.SecretHash != before.SecretHash ||
+		c.AccessTokenTTL != 2*time.Minute || c.RefreshTokenTTL != 12*time.Hour || c.RefreshIdleTTL != 30*time.Minute {
+		t.Fatalf("stored after update: %+v", c)
+	}
+	// Back to the default; the text form says so.
+	out, code, _ = run(ctx, t, "clients", "update", created.ClientID, "--access-token-ttl", "default", "--refresh-token-ttl", "0", "--refresh-token-idle-ttl", "0")
+	if code != 0 || !strings.Contains(out, "lifetimes:") || !strings.Contains(out, "default") {
+		t.Fatalf("update to defaults: %d %s", code, out)
+	}
+	if c, _ := st.GetClient(ctx, created.ClientID); c.AccessTokenTTL != 0 || c.RefreshTokenTTL != 0 {
+		t.Fatalf("stored after the reset: %+v", c)
+	}
+	// Every update is audited and written to the log.
+	events, err := st.ListAuditEvents(ctx, store.AuditFilter{Action: "client.updated"}, store.Page{})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("audit of updates: %d %v", len(events), err)
+	}
+
+	// Refused: exit 2 naming the flag; nothing changes.
+	before, _ = st.GetClient(ctx, created.ClientID)
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--grant-types", "implicit"}, "--grant-types"},
+		{[]string{"--access-token-ttl", "30s"}, "--access-token-ttl"},
+		{[]string{"--access-token-ttl", "25h"}, "--access-token-ttl"},
+		{[]string{"--access-token-ttl", "soon"}, "--access-token-ttl"},
+		{[]string{"--refresh-token-ttl", "1h", "--refresh-token-idle-ttl", "2h"}, "--refresh-token-idle-ttl"},
+		{[]string{"--name", ""}, "--name"},
+		{nil, "--name"}, // nothing to change
+	} {
+		_, code, err := run(ctx, t, append([]string{"clients", "update", created.ClientID}, tc.args...)...)
+		if code != exitConfig || err == nil || !strings.Contains(err.Error(), tc.flag) {
+			t.Errorf("update %v: %d %v, want exit 2 naming %s", tc.args, code, err, tc.flag)
+		}
+	}
+	if after, _ := st.GetClient(ctx, created.ClientID); !reflect.DeepEqual(after, before) {
+		t.Fatalf("refused updates changed the client:\n%+v\n%+v", before, after)
+	}
+	if _, code, err := run(ctx, t, "clients", "update", "nope", "--name", "x"); code != exitError || err == nil {
+		t.Errorf("update of an unknown client: %d %v", code, err)
+	}
+
+	// list pages through everything: more clients than one page holds.
+	for i := range 105 {
+		if _, code, err := run(ctx, t, "clients", "create", "--name", "bulk", "--type", "confidential", "--json"); code != 0 {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	out, code, _ = run(ctx, t, "clients", "list", "--json")
+	var all []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &all) != nil || len(all) != 3+1+105 {
+		t.Fatalf("list --json: %d clients (exit %d)", len(all), code)
+	}
+	ids := map[string]bool{}
+	for _, c := range all {
+		ids[c["client_id"].(string)] = true
+	}
+	if len(ids) != len(all) {
+		t.Fatalf("list repeats clients: %d distinct of %d", len(ids), len(all))
+	}
+	out, code, _ = run(ctx, t, "clients", "list", "--page", "2", "--size", "5", "--json")
+	var page []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &page) != nil || len(page) != 5 || page[0]["client_id"] != all[5]["client_id"] {
+		t.Fatalf("list --page 2 --size 5: %s", out)
+	}
+	if _, code, _ := run(ctx, t, "clients", "list", "--size", "0"); code != exitConfig {
+		t.Fatalf("list --size 0: exit %d", code)
+	}
 }

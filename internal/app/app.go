@@ -85,6 +85,7 @@ type App struct {
 	cancel   context.CancelFunc
 	draining atomic.Bool
 	grpcAddr atomic.Value // net.Addr of the gRPC listener, once bound
+	policies clientPolicies
 }
 
 // OpenStore opens and migrates the SQL store named by cfg.
@@ -122,7 +123,7 @@ func KeysConfig(cfg *config.Config) keys.Config {
 		Algorithm:      cfg.Keys.Algorithm,
 		RotationPeriod: cfg.Keys.RotationPeriod,
 		PublishAhead:   cfg.Keys.PublishAhead,
-		MaxTokenTTL:    cfg.Tokens.AccessTokenTTL,
+		MaxTokenTTL:    cfg.Tokens.MaxAccessTokenTTL, // the longest any client's tokens live
 		JWKSMaxAge:     cfg.Keys.JWKSMaxAge,
 		ReloadInterval: cfg.Keys.ReloadInterval,
 	}

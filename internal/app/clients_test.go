@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -325,12 +326,16 @@ func TestClientAuthorization(t *testing.T) {
 		{"nothing", nil, 401, "INVALID_TOKEN"},
 	} {
 		for _, call := range []struct{ method, path string }{
-			{"POST", clientsPath}, {"GET", clientsPath}, {"GET", clientsPath + "/introspection"},
+			{"POST", clientsPath}, {"GET", clientsPath}, {"GET", clientsPath + "?page=2&size=1"}, {"GET", clientsPath + "/introspection"},
+			{"PATCH", clientsPath + "/introspection"},
 			{"POST", clientsPath + "/introspection/rotate-secret"}, {"DELETE", clientsPath + "/introspection"},
 		} {
 			var b any
-			if call.method == "POST" && call.path == clientsPath {
+			switch {
+			case call.method == "POST" && call.path == clientsPath:
 				b = body
+			case call.method == "PATCH":
+				b = map[string]any{"grant_types": []string{}, "access_token_ttl": 86400}
 			}
 			r := akDo(t, s, call.method, call.path, tc.headers, b)
 			if r.Status != tc.status || r.Body["code"] != tc.code {
@@ -338,9 +343,15 @@ func TestClientAuthorization(t *testing.T) {
 			}
 		}
 	}
-	// Nothing changed: bootstrap's introspection secret still works.
-	if code, m := ccToken(t, s, s.Boot.Clients.Introspection.ClientID, s.Boot.Clients.Introspection.ClientSecret); code != 200 {
+	// Nothing changed: bootstrap's introspection secret still works, with
+	// its grants and the default lifetime.
+	if code, m := ccToken(t, s, s.Boot.Clients.Introspection.ClientID, s.Boot.Clients.Introspection.ClientSecret); code != 200 ||
+		m["expires_in"] != float64(s.App.Config.Tokens.AccessTokenTTL/time.Second) {
 		t.Fatalf("introspection client after refused calls: %d %v", code, m)
+	}
+	// A service-owner admin may change it.
+	if r := akDo(t, s, "PATCH", clientsPath+"/introspection", akBearer(soAdmin), map[string]any{"access_token_ttl": 120}); r.Status != 200 {
+		t.Fatalf("service-owner admin patch: %d %s", r.Status, r.Raw)
 	}
 }
 
@@ -386,7 +397,7 @@ func TestClientValidation(t *testing.T) {
 		}
 	}
 	r := akDo(t, s, "GET", clientsPath, akBearer(admin), nil)
-	if n := len(r.Body["clients"].([]any)); n != 3 {
+	if n := len(r.Body["clients"].([]any)); n != 3 || r.Body["total"] != float64(3) {
 		t.Fatalf("%d clients after refused creates, want bootstrap's 3", n)
 	}
 	if code, _ := ccToken(t, s, s.Boot.Clients.Introspection.ClientID, s.Boot.Clients.Introspection.ClientSecret); code != 200 {
@@ -460,4 +471,332 @@ func TestClientChangesAcrossReplicas(t *testing.T) {
 		return akDo(t, b, "GET", "/forward-auth", akBearer(tok["access_token"].(string)), nil).Status == 401
 	})
 	within("B refuses the deleted client's secret", func() bool { code, _ := ccToken(t, b, id, secret); return code == 401 })
+}
+
+// TestClientUpdate: PATCH changes what it names under the rules of
+// registration and keeps the rest; the change applies to the next
+// request (grants, scopes taken away are refused, refresh tokens of a
+// narrowed client refused and left as they are); it is audited.
+func TestClientUpdate(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, lenient(testConfig(t)))
+	admin := rootAdminToken(t, s)
+	id, secret := createClient(t, s, admin, map[string]any{"name": "Billing", "type": "confidential",
+		"grant_types": []string{"client_credentials", "password", "refresh_token"},
+		"scopes":      []string{"tokens:introspect"}, "audiences": []string{"billing-api"}})
+	signIn := func(scope string) (int, map[string]any) {
+		form := url.Values{"grant_type": {"password"}, "username": {s.Boot.Admin.Email}, "password": {s.Boot.Admin.Password}}
+		if scope != "" {
+			form.Set("scope", scope)
+		}
+		resp, m := s.postForm(t, "/oauth2/token", form, id, secret)
+		return resp.StatusCode, m
+	}
+	refresh := func(rt string) (int, map[string]any) {
+		resp, m := s.postForm(t, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, id, secret)
+		return resp.StatusCode, m
+	}
+	patch := func(body map[string]any) akResp {
+		t.Helper()
+		return akDo(t, s, "PATCH", clientsPath+"/"+id, akBearer(admin), body)
+	}
+	code, scoped := signIn("tokens:introspect")
+	if code != 200 {
+		t.Fatalf("password with a scope: %d %v", code, scoped)
+	}
+	code, plain := signIn("")
+	if code != 200 {
+		t.Fatalf("password: %d %v", code, plain)
+	}
+	if code, cc := ccToken(t, s, id, secret); code != 200 { // the client is cached from here
+		t.Fatalf("client_credentials: %d %v", code, cc)
+	}
+
+	// Rename and take the permission away: the rest stays.
+	r := patch(map[string]any{"name": " Billing v2 ", "scopes": []string{}})
+	if r.Status != 200 || r.Header.Get("Cache-Control") != "no-store" || r.Body["name"] != "Billing v2" || len(r.Body["scopes"].([]any)) != 0 ||
+		!slices.Equal(toStrings(r.Body["grant_types"]), []string{"client_credentials", "password", "refresh_token"}) ||
+		!slices.Equal(toStrings(r.Body["audiences"]), []string{"billing-api"}) || r.Body["client_secret"] != nil || r.Body["access_token_ttl"] != nil {
+		t.Fatalf("patch: %d %s", r.Status, r.Raw)
+	}
+	// At once: the permission can no longer be asked for, nor used, and the
+	// family granted it can no longer be renewed (left as it is).
+	if code, m := signIn("tokens:introspect"); code != 400 || m["error"] != "invalid_scope" {
+		t.Fatalf("a scope taken away, asked for: %d %v", code, m)
+	}
+	if resp, m := s.postForm(t, "/oauth2/introspect", url.Values{"token": {"x"}}, id, secret); resp.StatusCode != 400 || m["error"] != "unauthorized_client" {
+		t.Fatalf("introspection by a client whose permission was taken away: %d %v", resp.StatusCode, m)
+	}
+	if code, m := refresh(scoped["refresh_token"].(string)); code != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("refresh of a family holding a scope taken away: %d %v", code, m)
+	}
+	code, m := refresh(plain["refresh_token"].(string))
+	if code != 200 {
+		t.Fatalf("refresh of a family without it: %d %v", code, m)
+	}
+	plainRT := m["refresh_token"].(string)
+
+	// Take refresh_token away: no family is renewed; give it back: the
+	// same token works (nothing was revoked).
+	if r := patch(map[string]any{"grant_types": []string{"client_credentials", "password"}}); r.Status != 200 {
+		t.Fatalf("patch grants: %d %s", r.Status, r.Raw)
+	}
+	if code, m := refresh(plainRT); code != 400 || m["error"] != "unauthorized_client" {
+		t.Fatalf("refresh by a client no longer allowed it: %d %v", code, m)
+	}
+	if code, m := signIn(""); code != 200 || m["refresh_token"] != nil {
+		t.Fatalf("password by a client without refresh_token: %d %v", code, m)
+	}
+	if r := patch(map[string]any{"grant_types": []string{"password", "refresh_token"}}); r.Status != 200 {
+		t.Fatalf("patch grants back: %d %s", r.Status, r.Raw)
+	}
+	if code, m := refresh(plainRT); code != 200 {
+		t.Fatalf("refresh once allowed again: %d %v", code, m)
+	}
+	if code, m := ccToken(t, s, id, secret); code != 400 || m["error"] != "unauthorized_client" {
+		t.Fatalf("client_credentials taken away: %d %v", code, m)
+	}
+
+	// Lifetimes: set, then back to the default with null; an empty patch
+	// changes nothing.
+	if r := patch(map[string]any{"access_token_ttl": 300, "refresh_token_ttl": 3600, "refresh_token_idle_ttl": 600}); r.Status != 200 ||
+		r.Body["access_token_ttl"] != float64(300) || r.Body["refresh_token_ttl"] != float64(3600) || r.Body["refresh_token_idle_ttl"] != float64(600) {
+		t.Fatalf("patch lifetimes: %d %s", r.Status, r.Raw)
+	}
+	if code, m := signIn(""); code != 200 || m["expires_in"] != float64(300) {
+		t.Fatalf("password after the lifetime changed: %d %v", code, m)
+	}
+	if r := patch(map[string]any{"access_token_ttl": nil, "refresh_token_ttl": 0, "refresh_token_idle_ttl": nil}); r.Status != 200 ||
+		r.Body["access_token_ttl"] != nil || r.Body["refresh_token_ttl"] != nil || r.Body["refresh_token_idle_ttl"] != nil {
+		t.Fatalf("patch lifetimes back: %d %s", r.Status, r.Raw)
+	}
+	if code, m := signIn(""); code != 200 || m["expires_in"] != float64(s.App.Config.Tokens.AccessTokenTTL/time.Second) {
+		t.Fatalf("password after the lifetime went back: %d %v", code, m)
+	}
+	if r := patch(map[string]any{}); r.Status != 200 || r.Body["name"] != "Billing v2" {
+		t.Fatalf("empty patch: %d %s", r.Status, r.Raw)
+	}
+
+	// Every change is in the audit trail, with what changed.
+	code, ev, _ := s.call(t, "GET", "/backoffice/v1/audit-events?action=client.updated", admin, nil)
+	if code != 200 || len(ev["events"].([]any)) != 5 {
+		t.Fatalf("audit of updates: %d %v", code, ev)
+	}
+	for _, e := range ev["events"].([]any) {
+		d, _ := e.(map[string]any)["details"].(map[string]any)
+		if e.(map[string]any)["target_id"] != id || len(d) == 0 {
+			t.Fatalf("audit event %v", e)
+		}
+	}
+	// The secret never changed.
+	if code, m := signIn(""); code != 200 {
+		t.Fatalf("the secret after updates: %d %v", code, m)
+	}
+	if r := akDo(t, s, "PATCH", clientsPath+"/nope", akBearer(admin), map[string]any{"name": "x"}); r.Status != 404 || r.Body["code"] != "NOT_FOUND" {
+		t.Fatalf("patch an unknown client: %d %s", r.Status, r.Raw)
+	}
+
+	// The CRM endpoints renew for the backoffice client only while it holds
+	// refresh_token.
+	crm := s.signIn(t, s.Boot.Admin.Email, s.Boot.Admin.Password)
+	grants := toStrings(akDo(t, s, "GET", clientsPath+"/backoffice", akBearer(admin), nil).Body["grant_types"])
+	if r := akDo(t, s, "PATCH", clientsPath+"/backoffice", akBearer(admin), map[string]any{"grant_types": []string{"password"}}); r.Status != 200 {
+		t.Fatalf("patch backoffice: %d %s", r.Status, r.Raw)
+	}
+	if code, m, _ := s.call(t, "POST", "/backoffice/v1/users/refresh", "", map[string]any{"refresh_token": crm["refresh_token"]}); code != 401 || m["code"] != "INVALID_REFRESH_TOKEN" {
+		t.Fatalf("CRM refresh for a client without refresh_token: %d %v", code, m)
+	}
+	if r := akDo(t, s, "PATCH", clientsPath+"/backoffice", akBearer(admin), map[string]any{"grant_types": grants}); r.Status != 200 {
+		t.Fatalf("patch backoffice back: %d %s", r.Status, r.Raw)
+	}
+	if code, m, _ := s.call(t, "POST", "/backoffice/v1/users/refresh", "", map[string]any{"refresh_token": crm["refresh_token"]}); code != 200 {
+		t.Fatalf("CRM refresh once allowed again: %d %v", code, m)
+	}
+}
+
+// TestClientUpdateValidation: what cannot change, unknown members and bad
+// values answer 422 naming the field, and change nothing.
+func TestClientUpdateValidation(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, lenient(testConfig(t)))
+	admin := rootAdminToken(t, s)
+	id, secret := createClient(t, s, admin, map[string]any{"name": "svc", "type": "confidential", "grant_types": []string{"client_credentials"},
+		"access_token_ttl": 600})
+	before := akDo(t, s, "GET", clientsPath+"/"+id, akBearer(admin), nil).Raw
+	for _, tc := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"client_id": "mine"}, "client_id"},
+		{map[string]any{"type": "public"}, "type"},
+		{map[string]any{"client_secret": "0123456789012345678901234567890123456789012"}, "client_secret"},
+		{map[string]any{"organisation_id": s.Boot.Business.ID}, "organisation_id"},
+		{map[string]any{"mode": "test"}, "mode"},
+		{map[string]any{"secret": "mine"}, "secret"},
+		{map[string]any{"name": "ok", "redirect_uris": []string{"https://x"}}, "redirect_uris"},
+		{map[string]any{"name": ""}, "name"},
+		{map[string]any{"name": nil}, "name"},
+		{map[string]any{"name": 7}, "name"},
+		{map[string]any{"grant_types": []string{"client_credentials", "implicit"}}, "grant_types[1]"},
+		{map[string]any{"grant_types": "client_credentials"}, "grant_types"},
+		{map[string]any{"scopes": []string{"contacts:read"}}, "scopes[0]"},
+		{map[string]any{"audiences": []string{"not a uri"}}, "audiences[0]"},
+		{map[string]any{"access_token_ttl": 59}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": 86401}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": -60}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": 1.5}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": "120"}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": 1e30}, "access_token_ttl"},
+		{map[string]any{"refresh_token_ttl": 31 * 24 * 3600}, "refresh_token_ttl"},
+		{map[string]any{"refresh_token_ttl": 3600, "refresh_token_idle_ttl": 7200}, "refresh_token_idle_ttl"},
+		{map[string]any{"refresh_token_idle_ttl": 30}, "refresh_token_idle_ttl"},
+	} {
+		r := akDo(t, s, "PATCH", clientsPath+"/"+id, akBearer(admin), tc.body)
+		if r.Status != 422 || r.Body["code"] != "VALIDATION_FAILED" || r.Body["field"] != tc.field {
+			t.Errorf("%v: %d %s, want 422 with field %s", tc.body, r.Status, r.Raw, tc.field)
+		}
+	}
+	for _, raw := range []string{``, `[]`, `{"name":`} {
+		req, _ := http.NewRequest("PATCH", s.URL+clientsPath+"/"+id, strings.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("body %q: %d, want 400", raw, resp.StatusCode)
+		}
+	}
+	if after := akDo(t, s, "GET", clientsPath+"/"+id, akBearer(admin), nil).Raw; after != before {
+		t.Fatalf("refused patches changed the client:\n%s\n%s", before, after)
+	}
+	if code, m := ccToken(t, s, id, secret); code != 200 || m["expires_in"] != float64(600) {
+		t.Fatalf("client after refused patches: %d %v", code, m)
+	}
+	// Creation refuses the same lifetimes.
+	for _, tc := range []struct {
+		ttl   map[string]any
+		field string
+	}{
+		{map[string]any{"access_token_ttl": 30}, "access_token_ttl"},
+		{map[string]any{"access_token_ttl": 90000}, "access_token_ttl"},
+		{map[string]any{"refresh_token_idle_ttl": 31 * 24 * 3600}, "refresh_token_idle_ttl"},
+		{map[string]any{"refresh_token_ttl": "long"}, "refresh_token_ttl"},
+	} {
+		body := map[string]any{"name": "x", "type": "confidential"}
+		for k, v := range tc.ttl {
+			body[k] = v
+		}
+		if r := akDo(t, s, "POST", clientsPath, akBearer(admin), body); r.Status != 422 || r.Body["field"] != tc.field {
+			t.Errorf("create %v: %d %s", tc.ttl, r.Status, r.Raw)
+		}
+	}
+	if r := akDo(t, s, "GET", clientsPath, akBearer(admin), nil); r.Body["total"] != float64(4) {
+		t.Fatalf("clients after refused creates: %s", r.Raw)
+	}
+}
+
+// TestClientListPages: the listing pages in the database: each page holds
+// size clients in creation order, pages are disjoint and together hold
+// every client once, each says the exact total; bad paging is 422.
+func TestClientListPages(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, lenient(testConfig(t)))
+	admin := rootAdminToken(t, s)
+	for i := range 9 {
+		createClient(t, s, admin, map[string]any{"name": "c" + string(rune('a'+i)), "type": "confidential"})
+	}
+	const total = 12 // bootstrap's 3 and 9
+	var all []string
+	seen := map[string]bool{}
+	for pg := 1; pg <= 4; pg++ {
+		r := akDo(t, s, "GET", clientsPath+"?size=5&page="+string(rune('0'+pg)), akBearer(admin), nil)
+		if r.Status != 200 || r.Body["total"] != float64(total) || r.Body["page"] != float64(pg) || r.Body["size"] != float64(5) {
+			t.Fatalf("page %d: %d %s", pg, r.Status, r.Raw)
+		}
+		list := r.Body["clients"].([]any)
+		if want := min(5, max(total-(pg-1)*5, 0)); len(list) != want {
+			t.Fatalf("page %d holds %d clients, want %d", pg, len(list), want)
+		}
+		for _, c := range list {
+			id := c.(map[string]any)["client_id"].(string)
+			if seen[id] {
+				t.Fatalf("client %s on two pages", id)
+			}
+			seen[id] = true
+			all = append(all, id)
+		}
+	}
+	r := akDo(t, s, "GET", clientsPath+"?size=100", akBearer(admin), nil)
+	var one []string
+	for _, c := range r.Body["clients"].([]any) {
+		one = append(one, c.(map[string]any)["client_id"].(string))
+	}
+	if len(all) != total || !slices.Equal(all, one) {
+		t.Fatalf("pages hold %v, one page %v", all, one)
+	}
+	// Default size 20.
+	if r := akDo(t, s, "GET", clientsPath, akBearer(admin), nil); r.Body["size"] != float64(20) || len(r.Body["clients"].([]any)) != total {
+		t.Fatalf("default page: %s", r.Raw)
+	}
+	for _, q := range []struct{ query, field string }{
+		{"page=0", "page"}, {"page=x", "page"}, {"size=0", "size"}, {"size=101", "size"}, {"page=1&page=2", "page"},
+	} {
+		if r := akDo(t, s, "GET", clientsPath+"?"+q.query, akBearer(admin), nil); r.Status != 422 || r.Body["field"] != q.field {
+			t.Errorf("?%s: %d %s", q.query, r.Status, r.Raw)
+		}
+	}
+}
+
+// TestClientUpdateAcrossReplicas: two authd servers on one PostgreSQL
+// schema and one Redis, each holding the client in its cache. A PATCH on
+// A reaches B within a second (not after the cache's 10 s freshness): B
+// issues with the new lifetime, then refuses a grant taken away.
+func TestClientUpdateAcrossReplicas(t *testing.T) {
+	pg, redisURL := os.Getenv("AUTHD_TEST_POSTGRES_DSN"), os.Getenv("AUTHD_TEST_REDIS_URL")
+	if pg == "" || redisURL == "" {
+		t.Skip("two replicas need AUTHD_TEST_POSTGRES_DSN and AUTHD_TEST_REDIS_URL")
+	}
+	base := lenient(testConfig(t))
+	base.Database.DSN = akPostgresSchema(t, pg)
+	base.Redis.URL = redisURL
+	base.Redis.KeyPrefix = "authd-2u-" + time.Now().Format("150405.000000") + ":"
+	a := akReplica(t, base, true)
+	b := akReplica(t, base, false)
+	b.Boot = a.Boot
+	admin := rootAdminToken(t, a)
+	id, secret := createClient(t, a, admin, map[string]any{"name": "svc", "type": "confidential", "grant_types": []string{"client_credentials"}})
+	def := float64(base.Tokens.AccessTokenTTL / time.Second)
+	for _, s := range []*testServer{a, b} {
+		if code, m := ccToken(t, s, id, secret); code != 200 || m["expires_in"] != def { // cached on both from here
+			t.Fatalf("new client: %d %v", code, m)
+		}
+	}
+	within := func(what string, ok func() bool) {
+		t.Helper()
+		start := time.Now()
+		for !ok() {
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s: not after %v", what, time.Since(start))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("%s after %v", what, time.Since(start))
+	}
+	if r := akDo(t, a, "PATCH", clientsPath+"/"+id, akBearer(admin), map[string]any{"access_token_ttl": 120}); r.Status != 200 {
+		t.Fatalf("patch on A: %d %s", r.Status, r.Raw)
+	}
+	within("B issues with the new lifetime", func() bool {
+		code, m := ccToken(t, b, id, secret)
+		return code == 200 && m["expires_in"] == float64(120)
+	})
+	if r := akDo(t, a, "PATCH", clientsPath+"/"+id, akBearer(admin), map[string]any{"grant_types": []string{}}); r.Status != 200 {
+		t.Fatalf("patch on A: %d %s", r.Status, r.Raw)
+	}
+	within("B refuses the grant taken away", func() bool {
+		code, m := ccToken(t, b, id, secret)
+		return code == 400 && m["error"] == "unauthorized_client"
+	})
 }

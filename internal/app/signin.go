@@ -36,7 +36,8 @@ func (a *App) wireSignIn() error {
 		ReuseGrace:  cfg.Tokens.RefreshReuseGrace,
 	}, a.Audit, a.now)
 	a.Refresh.OnFamilyRevoked(func(ctx context.Context, familyID string) error {
-		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.AccessTokenTTL)
+		// As long as the longest-lived access token of any client.
+		return a.Tokens.RevokeFamily(ctx, familyID, cfg.Tokens.MaxAccessTokenTTL)
 	})
 	// Disabling a user ends its refresh families and, through the
 	// revocation log, its access tokens on every replica and verifier.
@@ -45,7 +46,7 @@ func (a *App) wireSignIn() error {
 		if kind != store.KindUser {
 			return nil // contacts are revoked with their business and mode (store.ContactKey)
 		}
-		return a.Tokens.RevokeSubject(ctx, store.RevokeUser, id, cfg.Tokens.AccessTokenTTL)
+		return a.Tokens.RevokeSubject(ctx, store.RevokeUser, id, cfg.Tokens.MaxAccessTokenTTL)
 	})
 	// A user's tokens revoked on any replica: drop the cached rights here.
 	a.Revocations.OnApply(func(r store.Revocation) {
@@ -54,8 +55,10 @@ func (a *App) wireSignIn() error {
 		}
 	})
 	a.SignIn = signin.New(a.Tokens, a.Refresh, a.Identity, a.Audit, signin.Config{
-		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-		Audience:       cfg.Tokens.DefaultAudience,
+		AccessTokenTTL:    cfg.Tokens.AccessTokenTTL,
+		MaxAccessTokenTTL: cfg.Tokens.MaxAccessTokenTTL,
+		Audience:          cfg.Tokens.DefaultAudience,
+		Clients:           &a.policies,
 	})
 	// Erasing a contact first ends its sessions and, through the
 	// revocation log, every access token it holds, on every replica.
@@ -63,7 +66,7 @@ func (a *App) wireSignIn() error {
 		if err := a.SignIn.EndContactSessions(ctx, businessID, mode, id); err != nil {
 			return err
 		}
-		return a.Tokens.RevokeSubject(ctx, store.RevokeContact, store.ContactKey(businessID, mode, id), cfg.Tokens.AccessTokenTTL)
+		return a.Tokens.RevokeSubject(ctx, store.RevokeContact, store.ContactKey(businessID, mode, id), cfg.Tokens.MaxAccessTokenTTL)
 	})
 	// Every verification of a user's access token (bearer endpoints,
 	// introspection, forward-auth, token exchange) re-checks the user from

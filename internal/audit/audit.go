@@ -42,6 +42,7 @@ const (
 	APIKeyRejected      = "api_key.rejected"
 	ClientCreated       = "client.created"
 	ClientSecretRotated = "client.secret_rotated"
+	ClientUpdated       = "client.updated"
 	ClientDeleted       = "client.deleted"
 )
 

@@ -21,7 +21,7 @@ var ErrUnknown = errors.New("clients: unknown client")
 type Store interface {
 	CreateClient(ctx context.Context, c store.Client) error
 	GetClient(ctx context.Context, id string) (store.Client, error)
-	ListClients(ctx context.Context) ([]store.Client, error)
+	ListClients(ctx context.Context, p store.Page) ([]store.Client, int, error)
 	UpdateClient(ctx context.Context, id string, fn func(store.Client) (store.Client, error)) error
 	DeleteClient(ctx context.Context, id string) error
 }
@@ -82,9 +82,14 @@ type Config struct {
 	Revocations Revoker
 	Audit       Auditor
 	Logger      *slog.Logger
-	// AccessTokenTTL is the longest an access token lives: how long a
-	// deleted client's revocation stays in force [15m].
-	AccessTokenTTL time.Duration
+	// MaxAccessTokenTTL is the longest access-token lifetime a client may
+	// be given (tokens.max_access_token_ttl), so the longest any access
+	// token lives: how long a deleted client's revocation stays in force
+	// [24h].
+	MaxAccessTokenTTL time.Duration
+	// MaxRefreshTokenTTL is the longest refresh lifetime, absolute or
+	// idle, a client may be given (tokens.refresh_token_ttl) [720h].
+	MaxRefreshTokenTTL time.Duration
 	// ChangeTTL is how long a rotation's entry stays in the log: longer
 	// than a replica may take to read it [10m].
 	ChangeTTL time.Duration
@@ -113,8 +118,11 @@ func New(st Store, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.AccessTokenTTL <= 0 {
-		cfg.AccessTokenTTL = 15 * time.Minute
+	if cfg.MaxAccessTokenTTL <= 0 {
+		cfg.MaxAccessTokenTTL = MaxAccessTokenTTL
+	}
+	if cfg.MaxRefreshTokenTTL <= 0 {
+		cfg.MaxRefreshTokenTTL = 30 * 24 * time.Hour
 	}
 	if cfg.ChangeTTL <= 0 {
 		cfg.ChangeTTL = 10 * time.Minute

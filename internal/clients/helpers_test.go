@@ -3,6 +3,7 @@ package clients
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,15 +49,26 @@ func (s *memStore) GetClient(_ context.Context, id string) (store.Client, error)
 	return c, nil
 }
 
-func (s *memStore) ListClients(context.Context) ([]store.Client, error) {
+func (s *memStore) ListClients(_ context.Context, p store.Page) ([]store.Client, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]store.Client, 0, len(s.m))
 	for _, c := range s.m {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b store.Client) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, nil
+	slices.SortFunc(out, func(a, b store.Client) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	total := len(out)
+	size := p.Size
+	if size <= 0 {
+		size = 50
+	}
+	out = out[min(p.Offset, total):min(p.Offset+size, total)]
+	return out, total, nil
 }
 
 func (s *memStore) UpdateClient(_ context.Context, id string, fn func(store.Client) (store.Client, error)) error {
@@ -223,7 +235,7 @@ func newFixture(t *testing.T) *fixture {
 	f.svc = New(f.st, Config{
 		Now: func() time.Time { return f.now }, Identity: newFakeIdentity(),
 		Tokens: f.revs, Refresh: f.revs, Revocations: f.revs, Audit: f.audit,
-		AccessTokenTTL: 15 * time.Minute, Reserved: map[string]string{"backoffice": "the CRM endpoints use it"},
+		MaxAccessTokenTTL: 2 * time.Hour, MaxRefreshTokenTTL: 30 * 24 * time.Hour, Reserved: map[string]string{"backoffice": "the CRM endpoints use it"},
 	})
 	f.revs.onApply = func(r store.Revocation) {
 		if Forgets(r) {

@@ -55,7 +55,53 @@ const (
 	MaxAudienceLength = 255
 	// MaxRotationOverlap is the longest a replaced secret keeps working.
 	MaxRotationOverlap = 30 * 24 * time.Hour
+	// MinTokenTTL is the shortest lifetime a client may give its tokens.
+	MinTokenTTL = time.Minute
+	// MaxAccessTokenTTL is the longest access-token lifetime
+	// tokens.max_access_token_ttl may allow.
+	MaxAccessTokenTTL = 24 * time.Hour
 )
+
+// Lifetimes are a client's own token lifetimes, whole seconds; zero takes
+// the service's default (tokens.access_token_ttl, tokens.refresh_token_ttl,
+// tokens.refresh_idle_ttl).
+type Lifetimes struct {
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration // absolute lifetime of a refresh family
+	RefreshIdleTTL  time.Duration // a family not used this long ends
+}
+
+// limits bound a client's lifetimes: the service's maxima.
+type limits struct {
+	maxAccess, maxRefresh time.Duration
+}
+
+// check refuses lifetimes out of bounds, naming the API field.
+func (l Lifetimes) check(lim limits) error {
+	for _, f := range []struct {
+		field string
+		v     time.Duration
+		max   time.Duration
+		what  string
+	}{
+		{"access_token_ttl", l.AccessTokenTTL, lim.maxAccess, "tokens.max_access_token_ttl"},
+		{"refresh_token_ttl", l.RefreshTokenTTL, lim.maxRefresh, "tokens.refresh_token_ttl"},
+		{"refresh_token_idle_ttl", l.RefreshIdleTTL, lim.maxRefresh, "tokens.refresh_token_ttl"},
+	} {
+		switch {
+		case f.v == 0:
+		case f.v < MinTokenTTL || f.v > f.max:
+			return &ValidationError{Field: f.field, Message: fmt.Sprintf("%s must be 0 (the service's default) or between %d and %d seconds (%s).",
+				f.field, int64(MinTokenTTL/time.Second), int64(f.max/time.Second), f.what)}
+		case f.v%time.Second != 0:
+			return &ValidationError{Field: f.field, Message: f.field + " must be a whole number of seconds."}
+		}
+	}
+	if l.RefreshIdleTTL > 0 && l.RefreshTokenTTL > 0 && l.RefreshIdleTTL > l.RefreshTokenTTL {
+		return &ValidationError{Field: "refresh_token_idle_ttl", Message: "refresh_token_idle_ttl must not exceed refresh_token_ttl."}
+	}
+	return nil
+}
 
 // ValidationError names an invalid input field.
 type ValidationError struct {
@@ -78,12 +124,14 @@ type CreateParams struct {
 	OrganisationID string
 	// Mode goes with OrganisationID (default live).
 	Mode store.Mode
+	Lifetimes
 }
 
 // normalise checks p and returns it trimmed, without duplicates (first
 // occurrence kept), with the mode defaulted. It checks everything but
-// whether the organisation exists and is a business (a read).
-func (p CreateParams) normalise() (CreateParams, error) {
+// whether the organisation exists and is a business (a read). Create and
+// Update both apply it: one set of rules.
+func (p CreateParams) normalise(lim limits) (CreateParams, error) {
 	var err error
 	if p.Name, err = validName(p.Name); err != nil {
 		return p, err
@@ -137,7 +185,7 @@ func (p CreateParams) normalise() (CreateParams, error) {
 	case p.OrganisationID != "" && !p.Mode.Valid():
 		return p, &ValidationError{Field: "mode", Message: "The mode must be live or test."}
 	}
-	return p, nil
+	return p, p.check(lim)
 }
 
 // normaliseList trims each entry, checks it and drops repeats.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,7 +79,9 @@ type Info struct {
 	Audiences      []string
 	OrganisationID string
 	Mode           store.Mode
-	CreatedAt      time.Time
+	// Lifetimes are the client's own (zero: the service's defaults).
+	Lifetimes
+	CreatedAt time.Time
 	// PreviousSecretExpiresAt is when the secret a rotation replaced stops
 	// working; nil when none works any more.
 	PreviousSecretExpiresAt *time.Time
@@ -98,7 +101,7 @@ func (s *Service) Create(ctx context.Context, c Caller, p CreateParams) (Issued,
 	if err != nil {
 		return Issued{}, err
 	}
-	if p, err = p.normalise(); err != nil {
+	if p, err = p.normalise(s.limits()); err != nil {
 		return Issued{}, err
 	}
 	if err := s.checkBinding(ctx, p.OrganisationID); err != nil {
@@ -109,6 +112,7 @@ func (s *Service) Create(ctx context.Context, c Caller, p CreateParams) (Issued,
 		ID: uuid.Must(uuid.NewV7()).String(), Name: p.Name, Public: p.Type == TypePublic,
 		GrantTypes: p.GrantTypes, Scopes: p.Scopes, Audience: p.Audiences,
 		OrganisationID: p.OrganisationID, Mode: p.Mode, CreatedAt: now,
+		AccessTokenTTL: p.AccessTokenTTL, RefreshTokenTTL: p.RefreshTokenTTL, RefreshIdleTTL: p.RefreshIdleTTL,
 	}
 	var secret string
 	if !rec.Public {
@@ -129,6 +133,8 @@ func (s *Service) Create(ctx context.Context, c Caller, p CreateParams) (Issued,
 		"name": rec.Name, "type": clientType(rec), "grant_types": strings.Join(rec.GrantTypes, " "),
 		"scopes": strings.Join(rec.Scopes, " "), "audiences": strings.Join(rec.Audience, " "),
 		"organisation_id": rec.OrganisationID, "mode": string(rec.Mode),
+		"access_token_ttl": ttlDetail(rec.AccessTokenTTL), "refresh_token_ttl": ttlDetail(rec.RefreshTokenTTL),
+		"refresh_token_idle_ttl": ttlDetail(rec.RefreshIdleTTL),
 	})
 	return Issued{Info: info(rec, now), Secret: secret}, nil
 }
@@ -148,21 +154,22 @@ func (s *Service) checkBinding(ctx context.Context, orgID string) error {
 	return err
 }
 
-// List returns every client, oldest first.
-func (s *Service) List(ctx context.Context, c Caller) ([]Info, error) {
+// List returns a page of the clients, oldest first (then by id), and how
+// many there are.
+func (s *Service) List(ctx context.Context, c Caller, p store.Page) ([]Info, int, error) {
 	if _, err := s.authorize(ctx, c); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	recs, err := s.st.ListClients(ctx)
+	recs, total, err := s.st.ListClients(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	now := s.cfg.Now()
 	out := make([]Info, len(recs))
 	for i, r := range recs {
 		out[i] = info(r, now)
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // Get returns one client (never its secret), or ErrUnknown.
@@ -284,7 +291,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	}
 	through := s.cfg.Now().Add(s.cfg.Fresh + deleteAhead)
 	if s.cfg.Tokens != nil {
-		if err := s.cfg.Tokens.RevokeSubjectThrough(ctx, store.RevokeClient, id, through, s.cfg.AccessTokenTTL); err != nil {
+		if err := s.cfg.Tokens.RevokeSubjectThrough(ctx, store.RevokeClient, id, through, s.cfg.MaxAccessTokenTTL); err != nil {
 			return err
 		}
 	}
@@ -328,6 +335,7 @@ func info(c store.Client, now time.Time) Info {
 		ID: c.ID, Name: c.Name, Type: clientType(c),
 		GrantTypes: orEmpty(c.GrantTypes), Scopes: orEmpty(c.Scopes), Audiences: orEmpty(c.Audience),
 		OrganisationID: c.OrganisationID, Mode: c.Mode, CreatedAt: c.CreatedAt,
+		Lifetimes: Lifetimes{AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, RefreshIdleTTL: c.RefreshIdleTTL},
 	}
 	if previousInForce(c, now) {
 		t := *c.PreviousSecretExpiresAt
@@ -341,4 +349,17 @@ func orEmpty(l []string) []string {
 		return []string{}
 	}
 	return slices.Clone(l)
+}
+
+// limits are the service's maxima for a client's lifetimes.
+func (s *Service) limits() limits {
+	return limits{maxAccess: s.cfg.MaxAccessTokenTTL, maxRefresh: s.cfg.MaxRefreshTokenTTL}
+}
+
+// ttlDetail is a lifetime for the audit trail: seconds, or "default".
+func ttlDetail(d time.Duration) string {
+	if d == 0 {
+		return "default"
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10)
 }

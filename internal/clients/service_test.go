@@ -3,6 +3,8 @@ package clients
 import (
 	"context"
 	"errors"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,7 +47,7 @@ func TestAuthorize(t *testing.T) {
 					t.Errorf("%s: %v, want ErrForbidden", what, err)
 				}
 			}
-			_, err := f.svc.List(ctx, tc.c)
+			_, _, err := f.svc.List(ctx, tc.c, store.Page{})
 			check("List", err)
 			_, err = f.svc.Get(ctx, tc.c, id)
 			check("Get", err)
@@ -55,6 +57,9 @@ func TestAuthorize(t *testing.T) {
 				_, err = f.svc.RotateSecret(ctx, tc.c, id, nil)
 				check("RotateSecret", err)
 				check("Delete", f.svc.Delete(ctx, tc.c, id))
+				name := "renamed"
+				_, err = f.svc.Update(ctx, tc.c, id, UpdateParams{Name: &name})
+				check("Update", err)
 			}
 		})
 	}
@@ -63,10 +68,10 @@ func TestAuthorize(t *testing.T) {
 	}
 	// Without identity rules (the command line) only operators manage.
 	cli := New(f.st, Config{})
-	if _, err := cli.List(ctx, rootAdmin); !errors.Is(err, ErrForbidden) {
+	if _, _, err := cli.List(ctx, rootAdmin, store.Page{}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("user without identity rules: %v", err)
 	}
-	if _, err := cli.List(ctx, Operator); err != nil {
+	if _, _, err := cli.List(ctx, Operator, store.Page{}); err != nil {
 		t.Errorf("operator without identity rules: %v", err)
 	}
 }
@@ -107,6 +112,14 @@ func TestValidation(t *testing.T) {
 		{"unknown organisation", CreateParams{Name: "x", Type: TypeConfidential, OrganisationID: "nope"}, "organisation_id"},
 		{"bound to the root", CreateParams{Name: "x", Type: TypeConfidential, OrganisationID: "so"}, "organisation_id"},
 		{"bound to a merchant", CreateParams{Name: "x", Type: TypeConfidential, OrganisationID: "shop"}, "organisation_id"},
+		{"access lifetime too short", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{AccessTokenTTL: 59 * time.Second}}, "access_token_ttl"},
+		{"access lifetime above the maximum", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{AccessTokenTTL: 2*time.Hour + time.Second}}, "access_token_ttl"},
+		{"negative access lifetime", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{AccessTokenTTL: -time.Minute}}, "access_token_ttl"},
+		{"fractional access lifetime", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{AccessTokenTTL: 90500 * time.Millisecond}}, "access_token_ttl"},
+		{"refresh lifetime above the service's", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{RefreshTokenTTL: 31 * 24 * time.Hour}}, "refresh_token_ttl"},
+		{"idle lifetime above the service's absolute", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{RefreshIdleTTL: 31 * 24 * time.Hour}}, "refresh_token_idle_ttl"},
+		{"idle lifetime above the client's absolute", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{RefreshTokenTTL: time.Hour, RefreshIdleTTL: 2 * time.Hour}}, "refresh_token_idle_ttl"},
+		{"idle lifetime too short", CreateParams{Name: "x", Type: TypeConfidential, Lifetimes: Lifetimes{RefreshIdleTTL: time.Second}}, "refresh_token_idle_ttl"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,9 +164,9 @@ func TestCreate(t *testing.T) {
 	if pub.Secret != "" || f.st.m[pub.ID].SecretHash != "" || !f.st.m[pub.ID].Public {
 		t.Fatalf("public client %+v stored %+v", pub, f.st.m[pub.ID])
 	}
-	list, err := f.svc.List(context.Background(), rootAdmin)
-	if err != nil || len(list) != 2 {
-		t.Fatalf("List = %v, %v", list, err)
+	list, total, err := f.svc.List(context.Background(), rootAdmin, store.Page{})
+	if err != nil || len(list) != 2 || total != 2 {
+		t.Fatalf("List = %v, %d, %v", list, total, err)
 	}
 	if a := f.audit.actions(); !slices.Equal(a, []string{"client.created", "client.created"}) {
 		t.Fatalf("audit %v", a)
@@ -173,7 +186,7 @@ func TestCreate(t *testing.T) {
 func equalInfo(a, b Info) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Type == b.Type && slices.Equal(a.GrantTypes, b.GrantTypes) &&
 		slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.Audiences, b.Audiences) && a.OrganisationID == b.OrganisationID &&
-		a.Mode == b.Mode && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.Mode == b.Mode && a.CreatedAt.Equal(b.CreatedAt) && a.Lifetimes == b.Lifetimes &&
 		(a.PreviousSecretExpiresAt == nil) == (b.PreviousSecretExpiresAt == nil) &&
 		(a.PreviousSecretExpiresAt == nil || a.PreviousSecretExpiresAt.Equal(*b.PreviousSecretExpiresAt))
 }
@@ -299,7 +312,9 @@ func TestDelete(t *testing.T) {
 	if err := f.svc.Delete(ctx, rootAdmin, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	want := revoked{store.RevokeClient, in.ID, f.now.Add(10*time.Second + deleteAhead), 15 * time.Minute}
+	// The revocation lasts as long as the longest access token any client
+	// may have (the maximum, not a default).
+	want := revoked{store.RevokeClient, in.ID, f.now.Add(10*time.Second + deleteAhead), 2 * time.Hour}
 	if len(f.revs.subjects) != 1 || f.revs.subjects[0] != want {
 		t.Fatalf("revoked %+v, want %+v", f.revs.subjects, want)
 	}
@@ -388,4 +403,129 @@ func TestSecrets(t *testing.T) {
 	if HashSecret("abc") != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Fatal("HashSecret is no longer the hex SHA-256")
 	}
+}
+
+// TestLifetimesBounds: the bounds themselves are accepted and stored; zero
+// is the default.
+func TestLifetimesBounds(t *testing.T) {
+	f := newFixture(t)
+	lt := Lifetimes{AccessTokenTTL: 2 * time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour, RefreshIdleTTL: 30 * 24 * time.Hour}
+	in := f.create(t, CreateParams{Name: "long", Type: TypeConfidential, Lifetimes: lt})
+	if in.Lifetimes != lt || f.st.m[in.ID].AccessTokenTTL != 2*time.Hour || f.st.m[in.ID].RefreshIdleTTL != lt.RefreshIdleTTL {
+		t.Fatalf("created %+v stored %+v", in.Lifetimes, f.st.m[in.ID])
+	}
+	short := Lifetimes{AccessTokenTTL: MinTokenTTL, RefreshTokenTTL: MinTokenTTL, RefreshIdleTTL: MinTokenTTL}
+	if in := f.create(t, CreateParams{Name: "short", Type: TypeConfidential, Lifetimes: short}); in.Lifetimes != short {
+		t.Fatalf("created %+v", in.Lifetimes)
+	}
+	if in := f.create(t, CreateParams{Name: "default", Type: TypeConfidential}); in.Lifetimes != (Lifetimes{}) {
+		t.Fatalf("created %+v", in.Lifetimes)
+	}
+}
+
+// TestUpdate: an update changes what it names under Create's rules, keeps
+// the rest, is audited with what changed, and announced so every replica
+// drops its copy; a refused update changes nothing and announces nothing.
+func TestUpdate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := f.create(t, CreateParams{Name: "billing", Type: TypeConfidential, GrantTypes: []string{GrantClientCredentials, GrantPassword, GrantRefreshToken},
+		Scopes: []string{ScopeIntrospect}, Audiences: []string{"billing-api"}, OrganisationID: "biz"})
+	if _, err := f.svc.Lookup(ctx, in.ID); err != nil { // cached from here
+		t.Fatal(err)
+	}
+	name, grants, ttl := "  Billing v2 ", []string{GrantClientCredentials, " client_credentials"}, 2*time.Minute
+	got, err := f.svc.Update(ctx, rootAdmin, in.ID, UpdateParams{Name: &name, GrantTypes: &grants, AccessTokenTTL: &ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in.Info
+	want.Name, want.GrantTypes, want.AccessTokenTTL = "Billing v2", []string{GrantClientCredentials}, 2*time.Minute
+	if !equalInfo(got, want) {
+		t.Fatalf("updated %+v\nwant %+v", got, want)
+	}
+	rec := f.st.m[in.ID]
+	if rec.SecretHash != HashSecret(in.Secret) || rec.OrganisationID != "biz" || rec.Mode != store.ModeLive || !slices.Equal(rec.Audience, []string{"billing-api"}) {
+		t.Fatalf("update touched what it did not name: %+v", rec)
+	}
+	// Every replica drops its copy: the change is in the log, and this
+	// replica's cache already holds the new client.
+	if n := len(f.revs.entries); n != 1 || f.revs.entries[0].Kind != store.RevokeClientChange || f.revs.entries[0].Key != in.ID {
+		t.Fatalf("log entries %+v", f.revs.entries)
+	}
+	if c, _ := f.svc.Lookup(ctx, in.ID); c.Name != "Billing v2" || c.AccessTokenTTL != 2*time.Minute {
+		t.Fatalf("cached client after the update: %+v", c)
+	}
+	ev := f.audit.l[len(f.audit.l)-1]
+	if ev.Action != "client.updated" || ev.TargetID != in.ID || ev.ActorID != "admin" ||
+		!maps.Equal(ev.Details, map[string]string{"name": "Billing v2", "grant_types": GrantClientCredentials, "access_token_ttl": "120"}) {
+		t.Fatalf("audit %+v", ev)
+	}
+
+	// Back to the default lifetime; lists emptied.
+	zero, none := time.Duration(0), []string{}
+	got, err = f.svc.Update(ctx, rootAdmin, in.ID, UpdateParams{AccessTokenTTL: &zero, Scopes: &none, Audiences: &none})
+	if err != nil || got.AccessTokenTTL != 0 || len(got.Scopes) != 0 || len(got.Audiences) != 0 || got.Name != "Billing v2" {
+		t.Fatalf("reset: %+v %v", got, err)
+	}
+
+	// Refused: the rules of Create, naming the field; nothing changes.
+	before, entries, events := f.st.m[in.ID], len(f.revs.entries), len(f.audit.l)
+	blank, bad, long := " ", []string{"implicit"}, 3*time.Hour
+	for _, tc := range []struct {
+		name  string
+		u     UpdateParams
+		field string
+	}{
+		{"blank name", UpdateParams{Name: &blank}, "name"},
+		{"unknown grant", UpdateParams{GrantTypes: &bad}, "grant_types[0]"},
+		{"unknown permission", UpdateParams{Scopes: &bad}, "scopes[0]"},
+		{"bad audience", UpdateParams{Audiences: &[]string{"not an audience"}}, "audiences[0]"},
+		{"access lifetime too long", UpdateParams{Name: &name, AccessTokenTTL: &long}, "access_token_ttl"},
+		{"idle above absolute", UpdateParams{RefreshTokenTTL: &ttl, RefreshIdleTTL: &long}, "refresh_token_idle_ttl"},
+	} {
+		_, err := f.svc.Update(ctx, rootAdmin, in.ID, tc.u)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field {
+			t.Errorf("%s: %v, want a validation error of %s", tc.name, err, tc.field)
+		}
+	}
+	if !reflect.DeepEqual(f.st.m[in.ID], before) || len(f.revs.entries) != entries || len(f.audit.l) != events {
+		t.Fatalf("a refused update changed something: %+v", f.st.m[in.ID])
+	}
+
+	// A public client stays one: client_credentials and permissions are
+	// refused as at creation.
+	pub := f.create(t, CreateParams{Name: "app", Type: TypePublic, GrantTypes: []string{GrantPassword}})
+	cc, perm := []string{GrantPassword, GrantClientCredentials}, []string{ScopeIntrospect}
+	if _, err := f.svc.Update(ctx, rootAdmin, pub.ID, UpdateParams{GrantTypes: &cc}); !isField(err, "grant_types[1]") {
+		t.Errorf("public client given client_credentials: %v", err)
+	}
+	if _, err := f.svc.Update(ctx, rootAdmin, pub.ID, UpdateParams{Scopes: &perm}); !isField(err, "scopes[0]") {
+		t.Errorf("public client given a permission: %v", err)
+	}
+	if _, err := f.svc.Update(ctx, rootAdmin, pub.ID, UpdateParams{GrantTypes: &none}); !isField(err, "grant_types") {
+		t.Errorf("public client left without grants: %v", err)
+	}
+
+	if _, err := f.svc.Update(ctx, rootAdmin, "nope", UpdateParams{Name: &name}); !errors.Is(err, ErrUnknown) {
+		t.Errorf("unknown client: %v", err)
+	}
+	// Nothing to change: the client as it is, nothing written.
+	entries = len(f.revs.entries)
+	if got, err := f.svc.Update(ctx, rootAdmin, in.ID, UpdateParams{}); err != nil || got.ID != in.ID || len(f.revs.entries) != entries {
+		t.Errorf("empty update: %+v %v", got, err)
+	}
+
+	// The change cannot be announced: the caller hears it (the change is
+	// written; the same update again announces it).
+	f.revs.fail = errors.New("log down")
+	if _, err := f.svc.Update(ctx, rootAdmin, in.ID, UpdateParams{Name: &name}); err == nil {
+		t.Error("an update that could not be announced answered success")
+	}
+}
+
+func isField(err error, field string) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) && ve.Field == field
 }

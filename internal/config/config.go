@@ -167,8 +167,17 @@ type Secrets struct {
 
 // Tokens sets token lifetimes.
 type Tokens struct {
+	// AccessTokenTTL is the lifetime of access tokens whose client sets
+	// none of its own.
 	AccessTokenTTL time.Duration `koanf:"access_token_ttl"`
-	// RefreshTokenTTL is the absolute lifetime of a refresh-token family.
+	// MaxAccessTokenTTL is the longest access-token lifetime a client may
+	// be given (its access_token_ttl). Revocations that cover every access
+	// token of a session, user or client stay in force this long, and a
+	// retired signing key stays published this long after it last
+	// signed, so no token outlives either.
+	MaxAccessTokenTTL time.Duration `koanf:"max_access_token_ttl"`
+	// RefreshTokenTTL is the absolute lifetime of a refresh-token family,
+	// and the longest a client's own refresh lifetimes may be.
 	RefreshTokenTTL time.Duration `koanf:"refresh_token_ttl"`
 	// RefreshIdleTTL ends a family not used for this long.
 	RefreshIdleTTL time.Duration `koanf:"refresh_idle_ttl"`
@@ -325,6 +334,7 @@ func Default() Config {
 		Redis:    Redis{KeyPrefix: "authd:", OpTimeout: 250 * time.Millisecond},
 		Tokens: Tokens{
 			AccessTokenTTL:    15 * time.Minute,
+			MaxAccessTokenTTL: 24 * time.Hour,
 			RefreshTokenTTL:   30 * 24 * time.Hour,
 			RefreshIdleTTL:    7 * 24 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second,

@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 		{"http.idle_timeout", c.HTTP.IdleTimeout},
 		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout},
 		{"tokens.access_token_ttl", c.Tokens.AccessTokenTTL},
+		{"tokens.max_access_token_ttl", c.Tokens.MaxAccessTokenTTL},
 		{"tokens.refresh_token_ttl", c.Tokens.RefreshTokenTTL},
 		{"tokens.refresh_idle_ttl", c.Tokens.RefreshIdleTTL},
 		{"keys.publish_ahead", c.Keys.PublishAhead},
@@ -71,6 +72,9 @@ func (c *Config) Validate() error {
 		"secrets.system (AUTHD_SECRETS_SYSTEM) must be at least %d characters", MinSystemSecretLen)
 
 	check(c.Tokens.AccessTokenTTL > 24*time.Hour, "tokens.access_token_ttl (%s) must be at most 24h", c.Tokens.AccessTokenTTL)
+	check(c.Tokens.MaxAccessTokenTTL > 24*time.Hour, "tokens.max_access_token_ttl (%s) must be at most 24h", c.Tokens.MaxAccessTokenTTL)
+	check(c.Tokens.MaxAccessTokenTTL > 0 && c.Tokens.AccessTokenTTL > c.Tokens.MaxAccessTokenTTL,
+		"tokens.access_token_ttl (%s) must not exceed tokens.max_access_token_ttl (%s)", c.Tokens.AccessTokenTTL, c.Tokens.MaxAccessTokenTTL)
 	check(c.Tokens.RefreshIdleTTL > c.Tokens.RefreshTokenTTL,
 		"tokens.refresh_idle_ttl (%s) must not exceed tokens.refresh_token_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshTokenTTL)
 	check(c.Tokens.RefreshReuseGrace < 0 || c.Tokens.RefreshReuseGrace > time.Minute,

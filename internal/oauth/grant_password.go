@@ -54,6 +54,6 @@ func clientCredentialsGrant(s *signin.Service) *grant {
 		if err != nil {
 			return signin.Result{}, err
 		}
-		return s.ClientCredentials(signin.ClientPrincipal{ID: c.ID, Org: c.OrganisationID, Mode: c.Mode}, scopes, aud)
+		return s.ClientCredentials(ctx, signin.ClientPrincipal{ID: c.ID, Org: c.OrganisationID, Mode: c.Mode}, scopes, aud)
 	}}
 }

@@ -46,10 +46,33 @@ var (
 
 // Config sets lifetimes.
 type Config struct {
-	AbsoluteTTL time.Duration // a family ends this long after sign-in
+	AbsoluteTTL time.Duration // a family ends this long after sign-in (and never later)
 	IdleTTL     time.Duration // ... or when not used for this long
 	ReuseGrace  time.Duration // the immediate parent may be redeemed again this long
 }
+
+// Lifetimes are a client's own refresh lifetimes; a zero field takes the
+// configured one. Absolute is capped at Config.AbsoluteTTL, the longest a
+// family may live, and so is Idle.
+type Lifetimes struct {
+	Absolute time.Duration
+	Idle     time.Duration
+}
+
+// effective is lt over the configuration: the lifetimes that apply.
+func (s *Service) effective(lt Lifetimes) Lifetimes {
+	out := Lifetimes{Absolute: s.cfg.AbsoluteTTL, Idle: s.cfg.IdleTTL}
+	if lt.Absolute > 0 && lt.Absolute < out.Absolute {
+		out.Absolute = lt.Absolute
+	}
+	if lt.Idle > 0 {
+		out.Idle = min(lt.Idle, s.cfg.AbsoluteTTL)
+	}
+	return out
+}
+
+// LifetimesOf tells the lifetimes of a client's families.
+type LifetimesOf func(ctx context.Context, clientID string) (Lifetimes, error)
 
 // Store is the part of store.Store refresh tokens need.
 type Store interface {
@@ -79,6 +102,10 @@ type Grant struct {
 	// (as an access token's sid) before the family existed. Empty: a new
 	// id. Use NewFamilyID to make one.
 	FamilyID string
+	// Lifetimes are the client's own (zero: the configured ones). The
+	// family's absolute expiry is fixed here; its idle lifetime is the one
+	// in force at each redeem.
+	Lifetimes Lifetimes
 }
 
 // NewFamilyID returns a fresh family id, for a grant that must name the
@@ -172,7 +199,7 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToke
 		Scopes:          g.Scopes,
 		Audience:        g.Audience,
 		CreatedAt:       now,
-		FamilyExpiresAt: now.Add(s.cfg.AbsoluteTTL),
+		FamilyExpiresAt: now.Add(s.effective(g.Lifetimes).Absolute),
 	}
 	if err := s.st.CreateRefreshToken(ctx, rec); err != nil {
 		return "", store.RefreshToken{}, err
@@ -189,8 +216,10 @@ type Accept func(store.RefreshToken) bool
 // Redeem rotates tok for clientID: it returns the next token of the
 // family and its record. Presenting a rotated token again is reuse (the
 // family is revoked, ErrReused), except for the immediate parent within
-// the grace interval, which gets the same child back. accept may be nil.
-func (s *Service) Redeem(ctx context.Context, tok, clientID string, accept Accept) (string, store.RefreshToken, error) {
+// the grace interval, which gets the same child back. lt are the client's
+// lifetimes now (a token unused for its idle lifetime is ErrInvalid);
+// accept may be nil.
+func (s *Service) Redeem(ctx context.Context, tok, clientID string, lt Lifetimes, accept Accept) (string, store.RefreshToken, error) {
 	rec, err := s.find(ctx, tok)
 	if err != nil {
 		return "", store.RefreshToken{}, err
@@ -202,7 +231,7 @@ func (s *Service) Redeem(ctx context.Context, tok, clientID string, accept Accep
 		return "", store.RefreshToken{}, ErrInvalid
 	}
 	if rec.UsedAt == nil {
-		if now.Sub(rec.CreatedAt) > s.cfg.IdleTTL {
+		if now.Sub(rec.CreatedAt) > s.effective(lt).Idle {
 			return "", store.RefreshToken{}, ErrInvalid
 		}
 		childTok := s.child(tok)
@@ -266,27 +295,30 @@ func (s *Service) Peek(ctx context.Context, tok string) (store.RefreshToken, err
 	return s.find(ctx, tok)
 }
 
-// Lookup returns the record of a live token (for introspection) or
-// ErrInvalid.
-func (s *Service) Lookup(ctx context.Context, tok string) (store.RefreshToken, error) {
+// Lookup returns the record of a live token (for introspection) and when
+// it stops being redeemable unless rotated first, or ErrInvalid. lifetimes
+// tells its client's lifetimes (nil: the configured ones).
+func (s *Service) Lookup(ctx context.Context, tok string, lifetimes LifetimesOf) (store.RefreshToken, time.Time, error) {
 	rec, err := s.find(ctx, tok)
 	if err != nil {
-		return store.RefreshToken{}, err
+		return store.RefreshToken{}, time.Time{}, err
 	}
+	var lt Lifetimes
+	if lifetimes != nil {
+		if lt, err = lifetimes(ctx, rec.ClientID); err != nil {
+			return store.RefreshToken{}, time.Time{}, err
+		}
+	}
+	idle := s.effective(lt).Idle
 	now := s.now()
-	if rec.RevokedAt != nil || rec.UsedAt != nil || !now.Before(rec.FamilyExpiresAt) || now.Sub(rec.CreatedAt) > s.cfg.IdleTTL {
-		return rec, ErrInvalid
+	if rec.RevokedAt != nil || rec.UsedAt != nil || !now.Before(rec.FamilyExpiresAt) || now.Sub(rec.CreatedAt) > idle {
+		return rec, time.Time{}, ErrInvalid
 	}
-	return rec, nil
-}
-
-// IdleExpiry is when rec stops being redeemable unless rotated first.
-func (s *Service) IdleExpiry(rec store.RefreshToken) time.Time {
-	exp := rec.CreatedAt.Add(s.cfg.IdleTTL)
+	exp := rec.CreatedAt.Add(idle)
 	if rec.FamilyExpiresAt.Before(exp) {
-		return rec.FamilyExpiresAt
+		exp = rec.FamilyExpiresAt
 	}
-	return exp
+	return rec, exp, nil
 }
 
 // RevokeFamily ends the family of tok (logout, RFC 7009). Unknown tokens

@@ -70,7 +70,7 @@ func TestLifetimes(t *testing.T) {
 			var last error
 			for _, d := range tc.steps {
 				clk.add(d)
-				next, _, err := rs.Redeem(ctx, tok, "app", nil)
+				next, _, err := rs.Redeem(ctx, tok, "app", refresh.Lifetimes{}, nil)
 				last = err
 				if err != nil {
 					break
@@ -88,32 +88,32 @@ func TestReuseGraceAndClients(t *testing.T) {
 	ctx := context.Background()
 	rs, clk, _ := setup(t)
 	t0, _, _ := rs.Start(ctx, grant)
-	if _, _, err := rs.Redeem(ctx, t0, "other-client", nil); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, t0, "other-client", refresh.Lifetimes{}, nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("another client redeemed: %v", err)
 	}
-	t1, rec1, err := rs.Redeem(ctx, t0, "app", nil)
+	t1, rec1, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The immediate parent within the grace interval: the same child.
 	clk.add(5 * time.Second)
-	again, rec, err := rs.Redeem(ctx, t0, "app", nil)
+	again, rec, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, nil)
 	if err != nil || again != t1 || rec.Hash != rec1.Hash {
 		t.Fatalf("grace replay: %v (same child %v)", err, again == t1)
 	}
 	// Past the grace interval: reuse, the family is revoked.
 	clk.add(6 * time.Second)
-	if _, _, err := rs.Redeem(ctx, t0, "app", nil); !errors.Is(err, refresh.ErrReused) {
+	if _, _, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, nil); !errors.Is(err, refresh.ErrReused) {
 		t.Fatalf("late replay: %v", err)
 	}
-	if _, _, err := rs.Redeem(ctx, t1, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, t1, "app", refresh.Lifetimes{}, nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("child survived reuse: %v", err)
 	}
-	if _, err := rs.Lookup(ctx, t1); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Lookup(ctx, t1, nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("lookup of a revoked family: %v", err)
 	}
 	for _, garbage := range []string{"", "rt_short", "ey.x.y"} {
-		if _, _, err := rs.Redeem(ctx, garbage, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
+		if _, _, err := rs.Redeem(ctx, garbage, "app", refresh.Lifetimes{}, nil); !errors.Is(err, refresh.ErrInvalid) {
 			t.Fatalf("%q: %v", garbage, err)
 		}
 	}
@@ -131,7 +131,7 @@ func TestConcurrentRedeem(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, _, err := rs.Redeem(ctx, t0, "app", nil)
+			c, _, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, nil)
 			if err != nil {
 				t.Errorf("concurrent redeem: %v", err)
 				return
@@ -162,23 +162,23 @@ func TestRevokeSubjectAndFamily(t *testing.T) {
 	if _, err := rs.RevokeFamily(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs.Redeem(ctx, a, "app", nil); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Redeem(ctx, a, "app", refresh.Lifetimes{}, nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("revoked family: %v", err)
 	}
-	b2, _, err := rs.Redeem(ctx, b, "app", nil)
+	b2, _, err := rs.Redeem(ctx, b, "app", refresh.Lifetimes{}, nil)
 	if err != nil {
 		t.Fatalf("a second family died with the first: %v", err)
 	}
-	if _, err := rs.Lookup(ctx, b2); err != nil {
+	if _, _, err := rs.Lookup(ctx, b2, nil); err != nil {
 		t.Fatalf("live token: %v", err)
 	}
 	if err := rs.RevokeSubject(ctx, store.KindUser, "u1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rs.Lookup(ctx, b2); !errors.Is(err, refresh.ErrInvalid) {
+	if _, _, err := rs.Lookup(ctx, b2, nil); !errors.Is(err, refresh.ErrInvalid) {
 		t.Fatalf("subject revoke missed a family: %v", err)
 	}
-	if _, err := rs.Lookup(ctx, other); err != nil {
+	if _, _, err := rs.Lookup(ctx, other, nil); err != nil {
 		t.Fatalf("another subject's family died: %v", err)
 	}
 }
@@ -191,14 +191,14 @@ func TestAcceptRefusesWithoutTouching(t *testing.T) {
 	t0, _, _ := rs.Start(ctx, grant)
 	foreign := func(r store.RefreshToken) bool { return r.OrganisationID == "another-org" }
 	for i := 0; i < 3; i++ {
-		if _, _, err := rs.Redeem(ctx, t0, "app", foreign); !errors.Is(err, refresh.ErrInvalid) {
+		if _, _, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, foreign); !errors.Is(err, refresh.ErrInvalid) {
 			t.Fatalf("foreign caller: %v", err)
 		}
 	}
-	if _, err := rs.Lookup(ctx, t0); err != nil {
+	if _, _, err := rs.Lookup(ctx, t0, nil); err != nil {
 		t.Fatalf("refused redeems touched the token: %v", err)
 	}
-	if _, _, err := rs.Redeem(ctx, t0, "app", func(r store.RefreshToken) bool { return r.OrganisationID == "o1" }); err != nil {
+	if _, _, err := rs.Redeem(ctx, t0, "app", refresh.Lifetimes{}, func(r store.RefreshToken) bool { return r.OrganisationID == "o1" }); err != nil {
 		t.Fatalf("rightful caller: %v", err)
 	}
 }
@@ -217,11 +217,70 @@ func TestStartWithAnnouncedFamily(t *testing.T) {
 	if rec.FamilyID != g.FamilyID {
 		t.Fatalf("family %q, announced %q", rec.FamilyID, g.FamilyID)
 	}
-	_, child, err := rs.Redeem(ctx, tok, "app", nil)
+	_, child, err := rs.Redeem(ctx, tok, "app", refresh.Lifetimes{}, nil)
 	if err != nil || child.FamilyID != g.FamilyID {
 		t.Fatalf("rotation: family %q (%v), want %q", child.FamilyID, err, g.FamilyID)
 	}
 	if _, other, _ := rs.Start(ctx, grant); other.FamilyID == "" || other.FamilyID == g.FamilyID {
 		t.Fatalf("a grant without a family id got %q", other.FamilyID)
+	}
+}
+
+// TestClientLifetimes: a client's own lifetimes end its families: the
+// absolute one fixed at the start (never beyond the configured one), the
+// idle one as it stands at each redeem; introspection's expiry follows
+// them.
+func TestClientLifetimes(t *testing.T) {
+	ctx := context.Background()
+	rs, clk, _ := setup(t)
+	short := refresh.Lifetimes{Absolute: 90 * time.Minute, Idle: 10 * time.Minute}
+
+	// Absolute: 90 minutes instead of the configured 24 hours.
+	tok, rec, err := rs.Start(ctx, refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "app", Lifetimes: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := clk.now().Add(90 * time.Minute); !rec.FamilyExpiresAt.Equal(want) {
+		t.Fatalf("family expires %v, want %v", rec.FamilyExpiresAt, want)
+	}
+	// Idle: 10 minutes; introspection says so.
+	lifetimes := func(context.Context, string) (refresh.Lifetimes, error) { return short, nil }
+	if _, exp, err := rs.Lookup(ctx, tok, lifetimes); err != nil || !exp.Equal(clk.now().Add(10*time.Minute)) {
+		t.Fatalf("Lookup: expiry %v (%v), want in 10 minutes", exp, err)
+	}
+	clk.add(9 * time.Minute)
+	if tok, _, err = rs.Redeem(ctx, tok, "app", short, nil); err != nil {
+		t.Fatalf("within the idle lifetime: %v", err)
+	}
+	clk.add(11 * time.Minute)
+	if _, _, err := rs.Lookup(ctx, tok, lifetimes); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("Lookup after the client's idle lifetime: %v", err)
+	}
+	// The configured idle lifetime (an hour) would still take it.
+	if _, _, err := rs.Lookup(ctx, tok, nil); err != nil {
+		t.Fatalf("Lookup with the configured lifetimes: %v", err)
+	}
+	if _, _, err := rs.Redeem(ctx, tok, "app", short, nil); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("redeem after the client's idle lifetime: %v", err)
+	}
+
+	// A family used often still ends at its absolute expiry.
+	tok, _, _ = rs.Start(ctx, refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "app", Lifetimes: short})
+	for range 9 {
+		clk.add(9 * time.Minute)
+		if tok, _, err = rs.Redeem(ctx, tok, "app", short, nil); err != nil {
+			t.Fatalf("rotation within the absolute lifetime: %v", err)
+		}
+	}
+	clk.add(9 * time.Minute) // 90 minutes since the start
+	if _, _, err := rs.Redeem(ctx, tok, "app", short, nil); !errors.Is(err, refresh.ErrInvalid) {
+		t.Fatalf("redeem at the client's absolute expiry: %v", err)
+	}
+
+	// Longer than the configuration allows: capped at it.
+	_, rec, _ = rs.Start(ctx, refresh.Grant{SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "app",
+		Lifetimes: refresh.Lifetimes{Absolute: 48 * time.Hour}})
+	if want := clk.now().Add(cfg.AbsoluteTTL); !rec.FamilyExpiresAt.Equal(want) {
+		t.Fatalf("family of a client asking 48h expires %v, want the configured %v", rec.FamilyExpiresAt, want)
 	}
 }

@@ -87,14 +87,14 @@ func LooksLikeRefreshToken(tok string) bool { return refresh.LooksLike(tok) }
 // ErrUnknownToken for one that is not live (used, revoked, expired,
 // unknown).
 func (s *Service) InspectRefreshToken(ctx context.Context, tok string) (RefreshTokenInfo, error) {
-	rec, err := s.refresh.Lookup(ctx, tok)
+	rec, exp, err := s.refresh.Lookup(ctx, tok, s.lifetimesOf)
 	if errors.Is(err, refresh.ErrInvalid) {
 		return RefreshTokenInfo{}, ErrUnknownToken
 	}
 	if err != nil {
 		return RefreshTokenInfo{}, err
 	}
-	return RefreshTokenInfo{Record: rec, ExpiresAt: s.refresh.IdleExpiry(rec)}, nil
+	return RefreshTokenInfo{Record: rec, ExpiresAt: exp}, nil
 }
 
 // RefreshToken is a refresh token's record, as Accept sees it.

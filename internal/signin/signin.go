@@ -7,6 +7,7 @@ package signin
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,8 +49,88 @@ type Tokens struct {
 
 // Config tunes issuance.
 type Config struct {
+	// AccessTokenTTL is the lifetime of access tokens whose client sets
+	// none (tokens.access_token_ttl).
 	AccessTokenTTL time.Duration
-	Audience       []string
+	// MaxAccessTokenTTL caps a client's own access-token lifetime
+	// (tokens.max_access_token_ttl): revocations are kept this long.
+	// Zero: AccessTokenTTL.
+	MaxAccessTokenTTL time.Duration
+	Audience          []string
+	// Clients tells each client's own lifetimes and what it may still
+	// hold (nil: every client has the defaults and no policy).
+	Clients ClientPolicies
+}
+
+// ClientPolicy is what a client's registration says about the tokens
+// issued to it. Zero lifetimes take the configured ones.
+type ClientPolicy struct {
+	// Known: the client is registered. An unknown client (the CRM
+	// endpoints' before bootstrap) gets the defaults and no checks.
+	Known           bool
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration // absolute lifetime of a refresh family
+	RefreshIdleTTL  time.Duration
+	// MayRefresh: the client holds the refresh_token grant.
+	MayRefresh bool
+	// Scopes and Audiences the client holds now.
+	Scopes    []string
+	Audiences []string
+}
+
+// ClientPolicies reads clients' policies (the clients service, through
+// its cache, adapted by the composition root).
+type ClientPolicies interface {
+	Policy(ctx context.Context, clientID string) (ClientPolicy, error)
+}
+
+// policy is the policy of clientID: the one place a client's lifetimes
+// are read for issuance, renewal and introspection.
+func (s *Service) policy(ctx context.Context, clientID string) (ClientPolicy, error) {
+	if s.cfg.Clients == nil {
+		return ClientPolicy{}, nil
+	}
+	return s.cfg.Clients.Policy(ctx, clientID)
+}
+
+// accessTTL is the access-token lifetime under pol: the client's own,
+// never above the maximum, or the default.
+func (s *Service) accessTTL(pol ClientPolicy) time.Duration {
+	if pol.AccessTokenTTL <= 0 {
+		return s.cfg.AccessTokenTTL
+	}
+	return min(pol.AccessTokenTTL, max(s.cfg.MaxAccessTokenTTL, s.cfg.AccessTokenTTL))
+}
+
+// refreshLifetimes are the refresh lifetimes under pol.
+func refreshLifetimes(pol ClientPolicy) refresh.Lifetimes {
+	return refresh.Lifetimes{Absolute: pol.RefreshTokenTTL, Idle: pol.RefreshIdleTTL}
+}
+
+// lifetimesOf reads a client's refresh lifetimes for the refresh service.
+func (s *Service) lifetimesOf(ctx context.Context, clientID string) (refresh.Lifetimes, error) {
+	pol, err := s.policy(ctx, clientID)
+	return refreshLifetimes(pol), err
+}
+
+// stillHeld reports whether a family's scopes and audience are all still
+// held by its client (a client narrowed since the sign-in renews nothing
+// it no longer holds).
+func stillHeld(pol ClientPolicy, rec store.RefreshToken) bool {
+	if !pol.Known {
+		return true
+	}
+	for _, sc := range rec.Scopes {
+		if !slices.Contains(pol.Scopes, sc) {
+			return false
+		}
+	}
+	for _, a := range rec.Audience {
+		if !slices.Contains(pol.Audiences, a) {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is a completed sign-in: who, the tokens, and for a contact the
@@ -93,10 +174,10 @@ func (s *Service) UserPrincipal(ctx context.Context, userID string) (Principal, 
 	return Principal{Kind: store.KindUser, ID: userID, Org: m.OrganisationID, Mode: store.ModeLive}, nil
 }
 
-// AccessToken signs an access token for p (no refresh token); family ties
-// it to a refresh family when not empty; audience empty is the default. A
+// accessToken signs an access token for p, valid for ttl; family ties it
+// to a refresh family when not empty; audience empty is the default. A
 // user who is a member of the service owner gets service_owner: true.
-func (s *Service) AccessToken(ctx context.Context, p Principal, clientID string, scopes, audience []string, family string) (string, token.Claims, error) {
+func (s *Service) accessToken(ctx context.Context, p Principal, clientID string, scopes, audience []string, family string, ttl time.Duration) (string, token.Claims, error) {
 	if len(audience) == 0 {
 		audience = s.cfg.Audience
 	}
@@ -108,7 +189,7 @@ func (s *Service) AccessToken(ctx context.Context, p Principal, clientID string,
 		}
 	}
 	return s.tokens.IssueFor(token.Subject{ID: p.ID, Kind: p.Kind, ClientID: clientID, Org: p.Org, Mode: string(p.Mode),
-		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: audience, ServiceOwner: so}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
+		HomeOrg: p.HomeOrg, Family: family, Scopes: scopes, Audience: audience, ServiceOwner: so}, ttl)
 }
 
 // Client is who tokens are issued to: its id, whether it may use the
@@ -122,34 +203,54 @@ type Client struct {
 }
 
 // Mint issues tokens for p to c: an access token and, when c may refresh,
-// the first refresh token of a new family (which the access token names).
+// the first refresh token of a new family (which the access token names),
+// with the client's own lifetimes.
 func (s *Service) Mint(ctx context.Context, p Principal, c Client, scopes []string) (Tokens, error) {
+	pol, err := s.policy(ctx, c.ID)
+	if err != nil {
+		return Tokens{}, err
+	}
 	var rt, family string
 	if c.Refresh {
 		tok, rec, err := s.refresh.Start(ctx, refresh.Grant{
 			SubjectKind: p.Kind, SubjectID: p.ID, ClientID: c.ID,
 			OrganisationID: p.Org, HomeOrg: p.HomeOrg, Mode: p.Mode, Scopes: scopes, Audience: c.Audience,
+			Lifetimes: refreshLifetimes(pol),
 		})
 		if err != nil {
 			return Tokens{}, err
 		}
 		rt, family = tok, rec.FamilyID
 	}
-	at, claims, err := s.AccessToken(ctx, p, c.ID, scopes, c.Audience, family)
+	ttl := s.accessTTL(pol)
+	at, claims, err := s.accessToken(ctx, p, c.ID, scopes, c.Audience, family, ttl)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()),
+	return Tokens{AccessToken: at, RefreshToken: rt, ExpiresIn: claims.ExpiresAt - claims.IssuedAt,
 		Scope: strings.Join(scopes, " "), Claims: claims}, nil
 }
 
 // Refresh rotates a refresh token and issues a new pair for the same
 // subject and organisation, re-checking that the subject may still act
-// for it (a removed membership or a disabled user ends the family).
-// accept (may be nil) refuses tokens the caller may not redeem before
-// anything happens to them.
+// for it (a removed membership or a disabled user ends the family) and
+// that the client still holds the refresh_token grant and every scope and
+// audience of the family (a client narrowed since is refused, and the
+// token left as it is: restoring the client restores it). The client's
+// lifetimes as they are now apply. accept (may be nil) refuses tokens the
+// caller may not redeem before anything happens to them.
 func (s *Service) Refresh(ctx context.Context, rt, clientID string, accept refresh.Accept) (Principal, Tokens, error) {
-	child, rec, err := s.refresh.Redeem(ctx, rt, clientID, accept)
+	pol, err := s.policy(ctx, clientID)
+	if err != nil {
+		return Principal{}, Tokens{}, err
+	}
+	if pol.Known && !pol.MayRefresh {
+		return Principal{}, Tokens{}, ErrInvalidGrant
+	}
+	held := func(rec store.RefreshToken) bool {
+		return stillHeld(pol, rec) && (accept == nil || accept(rec))
+	}
+	child, rec, err := s.refresh.Redeem(ctx, rt, clientID, refreshLifetimes(pol), held)
 	if errors.Is(err, refresh.ErrInvalid) || errors.Is(err, refresh.ErrReused) {
 		return Principal{}, Tokens{}, ErrInvalidGrant
 	}
@@ -163,11 +264,11 @@ func (s *Service) Refresh(ctx context.Context, rt, clientID string, accept refre
 		}
 		return Principal{}, Tokens{}, err
 	}
-	at, claims, err := s.AccessToken(ctx, p, clientID, rec.Scopes, rec.Audience, rec.FamilyID)
+	at, claims, err := s.accessToken(ctx, p, clientID, rec.Scopes, rec.Audience, rec.FamilyID, s.accessTTL(pol))
 	if err != nil {
 		return Principal{}, Tokens{}, err
 	}
-	return p, Tokens{AccessToken: at, RefreshToken: child, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()),
+	return p, Tokens{AccessToken: at, RefreshToken: child, ExpiresIn: claims.ExpiresAt - claims.IssuedAt,
 		Scope: strings.Join(rec.Scopes, " "), Claims: claims}, nil
 }
 
@@ -293,16 +394,21 @@ type ClientPrincipal struct {
 
 // ClientCredentials issues a client its own access token (no refresh
 // token): sub and client_id are the client, for the scopes and audiences
-// it asked for (checked by the caller against what it holds).
-func (s *Service) ClientCredentials(c ClientPrincipal, scopes, audience []string) (Result, error) {
+// it asked for (checked by the caller against what it holds), with its own
+// access-token lifetime.
+func (s *Service) ClientCredentials(ctx context.Context, c ClientPrincipal, scopes, audience []string) (Result, error) {
+	pol, err := s.policy(ctx, c.ID)
+	if err != nil {
+		return Result{}, err
+	}
 	if len(audience) == 0 {
 		audience = s.cfg.Audience
 	}
 	at, claims, err := s.tokens.IssueFor(token.Subject{ID: c.ID, Kind: token.KindClient, ClientID: c.ID, Org: c.Org,
-		Mode: string(c.Mode), Scopes: scopes, Audience: audience}, s.tokens.Now().Add(s.cfg.AccessTokenTTL))
+		Mode: string(c.Mode), Scopes: scopes, Audience: audience}, s.accessTTL(pol))
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Principal: Principal{Kind: store.KindClient, ID: c.ID, Org: c.Org, Mode: c.Mode},
-		Tokens: Tokens{AccessToken: at, ExpiresIn: int64(s.cfg.AccessTokenTTL.Seconds()), Scope: strings.Join(scopes, " "), Claims: claims}}, nil
+		Tokens: Tokens{AccessToken: at, ExpiresIn: claims.ExpiresAt - claims.IssuedAt, Scope: strings.Join(scopes, " "), Claims: claims}}, nil
 }

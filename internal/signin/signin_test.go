@@ -32,6 +32,11 @@ type net struct {
 
 func newNet(t *testing.T) *net {
 	t.Helper()
+	return newNetWith(t, signin.Config{AccessTokenTTL: 15 * time.Minute})
+}
+
+func newNetWith(t *testing.T, cfg signin.Config) *net {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "signin.db"), sqlstore.Options{})
 	if err != nil {
@@ -80,14 +85,14 @@ func newNet(t *testing.T) *net {
 			t.Fatal(err)
 		}
 	}
-	return &net{s: signin.New(tokens, rs, id, rec, signin.Config{AccessTokenTTL: 15 * time.Minute}), tokens: tokens, st: st}
+	return &net{s: signin.New(tokens, rs, id, rec, cfg), tokens: tokens, st: st}
 }
 
 // claims is a verified access token of user acting for org in mode,
 // issued to the back-office client.
 func (n *net) claims(t *testing.T, kind, user, org, mode string) token.Claims {
 	t.Helper()
-	_, c, err := n.tokens.IssueFor(token.Subject{ID: user, Kind: kind, ClientID: "backoffice", Org: org, Mode: mode}, time.Now().Add(time.Minute))
+	_, c, err := n.tokens.IssueFor(token.Subject{ID: user, Kind: kind, ClientID: "backoffice", Org: org, Mode: mode}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +210,72 @@ func TestSignInRules(t *testing.T) {
 				t.Fatalf("result %+v", res)
 			}
 		})
+	}
+}
+
+// policies answers clients' policies from a map; a missing client is
+// unknown.
+type policies struct {
+	m    map[string]signin.ClientPolicy
+	fail error
+}
+
+func (p *policies) Policy(_ context.Context, id string) (signin.ClientPolicy, error) {
+	if p.fail != nil {
+		return signin.ClientPolicy{}, p.fail
+	}
+	return p.m[id], nil
+}
+
+// TestClientPolicy: tokens take their client's access lifetime, capped at
+// the maximum, or the default for a client without one (or unknown); a
+// client no longer allowed to refresh is refused before the token is
+// touched; a policy that cannot be read issues nothing.
+func TestClientPolicy(t *testing.T) {
+	pol := &policies{m: map[string]signin.ClientPolicy{
+		"short": {Known: true, AccessTokenTTL: 2 * time.Minute, MayRefresh: true},
+		"long":  {Known: true, AccessTokenTTL: 3 * time.Hour, MayRefresh: true},
+		"plain": {Known: true, MayRefresh: true},
+	}}
+	n := newNetWith(t, signin.Config{AccessTokenTTL: 15 * time.Minute, MaxAccessTokenTTL: time.Hour, Clients: pol})
+	ctx := context.Background()
+	owner := signin.Principal{Kind: store.KindUser, ID: "owner", Org: "so", Mode: store.ModeLive}
+	for _, tc := range []struct {
+		client string
+		want   int64
+	}{{"short", 120}, {"long", 3600}, {"plain", 900}, {"unknown", 900}} {
+		toks, err := n.s.Mint(ctx, owner, signin.Client{ID: tc.client, Refresh: true}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.client, err)
+		}
+		if toks.ExpiresIn != tc.want || toks.Claims.ExpiresAt-toks.Claims.IssuedAt != tc.want {
+			t.Errorf("%s: expires_in %d, exp − iat %d; want %d", tc.client, toks.ExpiresIn, toks.Claims.ExpiresAt-toks.Claims.IssuedAt, tc.want)
+		}
+		if _, renewed, err := n.s.Refresh(ctx, toks.RefreshToken, tc.client, nil); err != nil || renewed.ExpiresIn != tc.want {
+			t.Errorf("%s: refresh %d, %v; want %d", tc.client, renewed.ExpiresIn, err, tc.want)
+		}
+	}
+	res, err := n.s.ClientCredentials(ctx, signin.ClientPrincipal{ID: "short"}, nil, nil)
+	if err != nil || res.Tokens.ExpiresIn != 120 {
+		t.Fatalf("client_credentials: %d %v", res.Tokens.ExpiresIn, err)
+	}
+
+	// No longer allowed to refresh: refused, the token untouched.
+	toks, err := n.s.Mint(ctx, owner, signin.Client{ID: "short", Refresh: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.m["short"] = signin.ClientPolicy{Known: true, AccessTokenTTL: 2 * time.Minute}
+	if _, _, err := n.s.Refresh(ctx, toks.RefreshToken, "short", nil); !errors.Is(err, signin.ErrInvalidGrant) {
+		t.Fatalf("refresh by a client without refresh_token: %v", err)
+	}
+	pol.m["short"] = signin.ClientPolicy{Known: true, AccessTokenTTL: 2 * time.Minute, MayRefresh: true}
+	if _, _, err := n.s.Refresh(ctx, toks.RefreshToken, "short", nil); err != nil {
+		t.Fatalf("refresh once allowed again: %v", err)
+	}
+
+	pol.fail = errors.New("database down")
+	if _, err := n.s.Mint(ctx, owner, signin.Client{ID: "short", Refresh: true}, nil); err == nil {
+		t.Fatal("Mint without the client's policy issued tokens")
 	}
 }

@@ -67,7 +67,8 @@ type Membership struct {
 // generated high-entropy secret; empty for public clients. After a
 // rotation, PreviousSecretHash is the secret it replaced, which keeps
 // authenticating the client until PreviousSecretExpiresAt (both empty when
-// there is none).
+// there is none). The lifetimes are the client's own, whole seconds; zero
+// means the service's default.
 type Client struct {
 	ID                      string
 	Name                    string
@@ -80,6 +81,9 @@ type Client struct {
 	Audience                []string
 	OrganisationID          string // optional tenant binding
 	Mode                    Mode   // optional, with OrganisationID
+	AccessTokenTTL          time.Duration
+	RefreshTokenTTL         time.Duration // absolute lifetime of a refresh family
+	RefreshIdleTTL          time.Duration // a family not used this long ends
 	CreatedAt               time.Time
 }
 
@@ -181,7 +185,9 @@ type Store interface {
 
 	CreateClient(ctx context.Context, c Client) error
 	GetClient(ctx context.Context, id string) (Client, error)
-	ListClients(ctx context.Context) ([]Client, error)
+	// ListClients returns a page of the clients, ordered by creation then
+	// id, and how many there are in all.
+	ListClients(ctx context.Context, p Page) ([]Client, int, error)
 	// UpdateClient loads the client, applies fn and saves the result in
 	// one transaction; fn's error is returned unchanged and nothing is
 	// written. The id cannot change.

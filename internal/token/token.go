@@ -203,20 +203,22 @@ type Subject struct {
 	ServiceOwner bool
 }
 
-// IssueFor signs an access token for sub, valid until exp: the one place
-// access-token claims are built (OAuth grants through fosite and the
-// CRM-style endpoints alike). It returns the claims as signed.
-func (s *Service) IssueFor(sub Subject, exp time.Time) (string, Claims, error) {
+// IssueFor signs an access token for sub, valid for ttl from now (exp is
+// exactly ttl, in whole seconds, after iat): the one place access-token
+// claims are built (OAuth grants through fosite and the CRM-style
+// endpoints alike). It returns the claims as signed.
+func (s *Service) IssueFor(sub Subject, ttl time.Duration) (string, Claims, error) {
 	aud := sub.Audience
 	if len(aud) == 0 {
 		aud = []string{s.issuer}
 	}
+	iat := s.now().Unix()
 	c := Claims{
 		Issuer:       s.issuer,
 		Subject:      sub.ID,
 		Audience:     aud,
-		ExpiresAt:    exp.Unix(),
-		IssuedAt:     s.now().Unix(),
+		ExpiresAt:    iat + int64(ttl/time.Second),
+		IssuedAt:     iat,
 		ID:           NewID(),
 		ClientID:     sub.ClientID,
 		Scope:        strings.Join(sub.Scopes, " "),
@@ -358,7 +360,8 @@ func (s *Service) Revoke(ctx context.Context, c Claims) error {
 }
 
 // RevokeFamily ends every access token issued with a refresh family
-// (claim sid) for as long as such a token can live.
+// (claim sid) for as long as such a token can live: accessTTL is the
+// longest lifetime any client's access token may have.
 func (s *Service) RevokeFamily(ctx context.Context, familyID string, accessTTL time.Duration) error {
 	if familyID == "" {
 		return nil
@@ -369,7 +372,8 @@ func (s *Service) RevokeFamily(ctx context.Context, familyID string, accessTTL t
 // RevokeSubject ends every access token issued until now to a subject:
 // kind is store.RevokeUser (key: the user id), store.RevokeContact (key:
 // store.ContactKey) or store.RevokeClient (key: the client id). accessTTL
-// is the longest lifetime such a token can have.
+// is the longest lifetime such a token can have: the longest any client's
+// access token may have, not the default.
 func (s *Service) RevokeSubject(ctx context.Context, kind, key string, accessTTL time.Duration) error {
 	return s.revs.Revoke(ctx, store.Revocation{Kind: kind, Key: key, ExpiresAt: s.now().Add(accessTTL + s.leeway)})
 }

@@ -251,7 +251,7 @@ func TestIssueFor(t *testing.T) {
 	now := time.Now()
 	s, _ := newService(t, func() time.Time { return now })
 	tok, c, err := s.IssueFor(Subject{ID: "u1", Kind: KindUser, ClientID: "app", Org: "o1", Mode: "test", HomeOrg: "root",
-		Family: "f", Scopes: []string{"a", "b"}}, now.Add(time.Minute))
+		Family: "f", Scopes: []string{"a", "b"}}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestIssueFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, c) || c.Audience[0] != issuer || c.Scope != "a b" || c.ExpiresAt != now.Add(time.Minute).Unix() || c.ID == "" {
+	if !reflect.DeepEqual(got, c) || c.Audience[0] != issuer || c.Scope != "a b" || c.ExpiresAt != now.Add(time.Minute).Unix() || c.ExpiresAt-c.IssuedAt != 60 || c.ID == "" {
 		t.Fatalf("signed %+v\nreturned %+v", got, c)
 	}
 }

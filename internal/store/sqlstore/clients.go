@@ -25,21 +25,29 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 	return c, mapErr("get client", err)
 }
 
-// ListClients returns every client, ordered by creation then id.
-func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
+// ListClients returns a page of the clients, ordered by creation then id
+// (a stable order: ids are unique), and how many there are. A page size
+// of 0 means the default; sizes are capped.
+func (s *Store) ListClients(ctx context.Context, p store.Page) ([]store.Client, int, error) {
+	const op = "list clients"
+	offset, limit := page(p)
+	var total int64
+	if err := s.conn(ctx).Model(&clientRow{}).Count(&total).Error; err != nil {
+		return nil, 0, mapErr(op, err)
+	}
 	var rows []clientRow
-	if err := s.conn(ctx).Order("created_at, id").Find(&rows).Error; err != nil {
-		return nil, mapErr("list clients", err)
+	if err := s.conn(ctx).Order("created_at, id").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
+		return nil, 0, mapErr(op, err)
 	}
 	out := make([]store.Client, len(rows))
 	for i, r := range rows {
 		c, err := r.toStore()
 		if err != nil {
-			return nil, mapErr("list clients", err)
+			return nil, 0, mapErr(op, err)
 		}
 		out[i] = c
 	}
-	return out, nil
+	return out, int(total), nil
 }
 
 // UpdateClient loads the client (locking its row on PostgreSQL), applies

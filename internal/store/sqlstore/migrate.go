@@ -32,6 +32,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0009_client_secret_rotation", Migrate: migrate0009},
 		{ID: "0010_contact_profile", Migrate: migrate0010},
 		{ID: "0011_otp_integrations", Migrate: migrate0011},
+		{ID: "0012_client_lifetimes", Migrate: migrate0012},
 	}
 }
 
@@ -520,4 +521,19 @@ func migrate0011(tx *gorm.DB) error {
 			PRIMARY KEY (organisation_id, mode))`
 	}
 	return tx.Exec(create).Error
+}
+
+// migrate0012 gives each client its own token lifetimes, in seconds (0:
+// the service's default, as for every client before).
+func migrate0012(tx *gorm.DB) error {
+	for _, q := range []string{
+		`ALTER TABLE clients ADD COLUMN access_token_ttl BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE clients ADD COLUMN refresh_token_ttl BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE clients ADD COLUMN refresh_idle_ttl BIGINT NOT NULL DEFAULT 0`,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

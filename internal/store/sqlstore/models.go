@@ -98,6 +98,9 @@ type clientRow struct {
 	Audience                string     `gorm:"column:audience"`    // JSON array of strings
 	OrganisationID          *string    `gorm:"column:organisation_id"`
 	Mode                    string     `gorm:"column:mode"`
+	AccessTokenTTL          int64      `gorm:"column:access_token_ttl"`  // seconds; 0: the default
+	RefreshTokenTTL         int64      `gorm:"column:refresh_token_ttl"` // seconds; 0: the default
+	RefreshIdleTTL          int64      `gorm:"column:refresh_idle_ttl"`  // seconds; 0: the default
 	CreatedAt               time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 }
 
@@ -109,14 +112,21 @@ func clientToRow(c store.Client) clientRow {
 		PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: tsPtr(c.PreviousSecretExpiresAt),
 		GrantTypes: encodeList(c.GrantTypes), Scopes: encodeList(c.Scopes), Audience: encodeList(c.Audience),
 		OrganisationID: nullString(c.OrganisationID), Mode: string(c.Mode), CreatedAt: orNow(c.CreatedAt),
+		AccessTokenTTL: seconds(c.AccessTokenTTL), RefreshTokenTTL: seconds(c.RefreshTokenTTL), RefreshIdleTTL: seconds(c.RefreshIdleTTL),
 	}
 }
+
+// seconds stores a lifetime in whole seconds.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 func (r clientRow) toStore() (store.Client, error) {
 	c := store.Client{
 		ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Public: r.Public,
 		PreviousSecretHash: r.PreviousSecretHash, PreviousSecretExpiresAt: utcPtr(r.PreviousSecretExpiresAt),
 		OrganisationID: deref(r.OrganisationID), Mode: store.Mode(r.Mode), CreatedAt: r.CreatedAt.UTC(),
+		AccessTokenTTL:  time.Duration(r.AccessTokenTTL) * time.Second,
+		RefreshTokenTTL: time.Duration(r.RefreshTokenTTL) * time.Second,
+		RefreshIdleTTL:  time.Duration(r.RefreshIdleTTL) * time.Second,
 	}
 	var err error
 	if c.GrantTypes, err = decodeList(r.GrantTypes); err != nil {

@@ -367,7 +367,7 @@ func testClosed(t *testing.T, s store.Store) {
 		{"DeleteMembership", func() error { return s.DeleteMembership(ctx(t), "u1", "biz") }},
 		{"CreateClient", func() error { return s.CreateClient(ctx(t), store.Client{ID: "c"}) }},
 		{"GetClient", func() error { _, err := s.GetClient(ctx(t), "c"); return err }},
-		{"ListClients", func() error { _, err := s.ListClients(ctx(t)); return err }},
+		{"ListClients", func() error { _, _, err := s.ListClients(ctx(t), store.Page{}); return err }},
 		{"UpdateClient", func() error {
 			return s.UpdateClient(ctx(t), "c1", func(c store.Client) (store.Client, error) { return c, nil })
 		}},
