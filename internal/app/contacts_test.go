@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -208,8 +209,6 @@ func TestContactProfileUpdate(t *testing.T) {
 		t.Fatalf("the audit event holds a value: %+v", evs[0])
 	}
 
-	before, _ := e.bearerCall(t, "GET", "/self-service/v1/contacts/me", at, nil)
-	_ = before
 	_, snapshot := e.bearerCall(t, "GET", "/self-service/v1/contacts/me", at, nil)
 	for _, tc := range []struct {
 		name  string
@@ -253,6 +252,15 @@ func TestContactProfileUpdate(t *testing.T) {
 	alice := e.s.signIn(t, e.alice, userPassword)["access_token"].(string)
 	if code, m := e.bearerCall(t, "PATCH", path, alice, map[string]any{"last_name": "C."}); code != 200 || m["last_name"] != "C." {
 		t.Fatalf("alice's patch: %d %v", code, m)
+	}
+	if code, m := e.bearerCall(t, "PATCH", "/self-service/v1/contacts/me", alice, map[string]any{"first_name": "X"}); code != 403 || m["code"] != "FORBIDDEN" {
+		t.Errorf("a user's token on PATCH me: %d %v", code, m)
+	}
+	if code, m := e.bearerCall(t, "PUT", "/self-service/v1/contacts/me/password", alice, map[string]any{"current_password": userPassword, "password": "new-long-password-1"}); code != 403 {
+		t.Errorf("a user's token changes a contact password: %d %v", code, m)
+	}
+	if code, m := e.bearerCall(t, "DELETE", "/self-service/v1/contacts/me", alice, map[string]any{"password": userPassword}); code != 403 {
+		t.Errorf("a user's token erases: %d %v", code, m)
 	}
 	otherSK := secretKeyOf(t, e, e.bizB, store.ModeLive, "contacts:read", "contacts:write")
 	for _, tc := range []struct {
@@ -660,5 +668,37 @@ func TestContactRefreshWithoutAPIKey(t *testing.T) {
 	user := e.s.signIn(t, e.alice, userPassword)
 	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": user["refresh_token"].(string)}); code != 401 || m["code"] != "INVALID_REFRESH_TOKEN" {
 		t.Fatalf("a user's refresh token: %d %v", code, m)
+	}
+}
+
+// TestContactErasureAcrossReplicas: a contact erased through one replica
+// is refused by the other within the revocation bound, and its refresh
+// token is dead there at once.
+func TestContactErasureAcrossReplicas(t *testing.T) {
+	pg := os.Getenv("AUTHD_TEST_POSTGRES_DSN")
+	if pg == "" {
+		t.Skip("needs AUTHD_TEST_POSTGRES_DSN (two replicas on one database)")
+	}
+	gw := newGateway(t)
+	base := lenient(testConfig(t))
+	base.Database.DSN = akPostgresSchema(t, pg)
+	base.OTP.Sender, base.OTP.WebhookURL, base.OTP.WebhookSecret = "webhook", gw.srv.URL, "gateway-shared-secret-0123456789"
+	gw.secret = []byte(base.OTP.WebhookSecret)
+	a := akReplica(t, base, true)
+	b := akReplica(t, base, false)
+	b.Boot = a.Boot
+	e := &selfServiceEnv{network: &network{s: a}, gw: gw, live: a.Boot.APIKeys["live"].Public, liveSK: a.Boot.APIKeys["live"].Secret}
+	auth := e.register(t, e.live, guideRegistration)
+	bearer := map[string]string{"Authorization": "Bearer " + auth["access_token"].(string)}
+	if code, _ := forwardAuth(t, a, bearer); code != 200 {
+		t.Fatalf("before: %d", code)
+	}
+	eb := &selfServiceEnv{network: &network{s: b}, gw: gw}
+	if code, m, _ := eb.keyCall(t, "DELETE", "/backoffice/v1/contacts/"+auth["contact"].(map[string]any)["id"].(string), e.liveSK, nil); code != 204 {
+		t.Fatalf("erase on b: %d %v", code, m)
+	}
+	refusedWithin(t, revocationBound, "erased contact", bearer, a, b)
+	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": auth["refresh_token"].(string)}); code != 401 {
+		t.Fatalf("refresh on a after the erase on b: %d %v", code, m)
 	}
 }

@@ -528,3 +528,56 @@ func TestOTPIntegrationTestMessage(t *testing.T) {
 		t.Fatalf("fourth test: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestOTPIntegrationContactLocale: the contact's locale picks the
+// business's text: at registration the registrant's, afterwards the one on
+// record (also for a registration of its taken phone, whoever registers).
+func TestOTPIntegrationContactLocale(t *testing.T) {
+	t.Parallel()
+	e := newIntegrationEnv(t, nil)
+	s := e.s
+	const secret = "business-a-webhook-secret-0123456789-abcdef"
+	gw := newGateway(t)
+	gw.secret = []byte(secret)
+	body := webhookBody(gw.srv.URL, secret)
+	body["templates"] = map[string]any{
+		"sms.register":          map[string]string{"en": "Code {{.Code}}", "fr": "Votre code {{.Code}}"},
+		"sms.signin":            map[string]string{"en": "Sign in {{.Code}}", "fr": "Connexion {{.Code}}"},
+		"sms.register_existing": map[string]string{"en": "You have an account {{.Code}}", "fr": "Vous avez un compte {{.Code}}"},
+	}
+	if r := akDo(t, s, "PUT", integrationsPath, akBearer(akAdmin(t, s, "live")), body); r.Status != 201 {
+		t.Fatalf("PUT: %d %s", r.Status, r.Raw)
+	}
+	pk := akKey(s.Boot.APIKeys["live"].Public)
+	phone := map[string]string{"provider": "PHONE", "phone_number": "07566224395", "country_code": "GBR"}
+	r := akDo(t, s, "POST", "/self-service/v1/contacts/register", pk, map[string]any{"first_name": "Zoé", "locale": "fr-CA", "identity": phone})
+	if r.Status != 201 || r.Body["contact"].(map[string]any)["locale"] != "fr-CA" {
+		t.Fatalf("register: %d %s", r.Status, r.Raw)
+	}
+	id := r.Body["otp"].(map[string]any)["otp_id"].(string)
+	last := func() map[string]string { m := gw.messages(); return m[len(m)-1] }
+	if m := last(); m["text"] != "Votre code "+m["code"] {
+		t.Fatalf("fr-CA registration text: %v", m)
+	}
+	if r := akDo(t, s, "POST", "/self-service/v1/otps/"+id+"/validate", pk, map[string]string{"code": gw.codeFor(id)}); r.Status != 200 {
+		t.Fatalf("validate: %d %s", r.Status, r.Raw)
+	}
+	if r := akDo(t, s, "POST", "/self-service/v1/otps", pk, map[string]string{"channel": "SMS", "phone_number": "07566224395", "country_code": "GBR"}); r.Status != 201 {
+		t.Fatalf("otps: %d %s", r.Status, r.Raw)
+	}
+	if m := last(); m["text"] != "Connexion "+m["code"] {
+		t.Fatalf("sign-in text for a French contact: %v", m)
+	}
+	// Someone registers the taken phone in English: the owner reads French.
+	if r := akDo(t, s, "POST", "/self-service/v1/contacts/register", pk, map[string]any{"first_name": "X", "locale": "en", "identity": phone}); r.Status != 201 {
+		t.Fatalf("register again: %d %s", r.Status, r.Raw)
+	}
+	if m := last(); m["purpose"] != "register_existing" || m["text"] != "Vous avez un compte "+m["code"] {
+		t.Fatalf("the owner's message: %v", m)
+	}
+	// A contact without a locale: English.
+	e.register(t, s.Boot.APIKeys["live"].Public, "07566224396")
+	if m := last(); m["text"] != "Code "+m["code"] {
+		t.Fatalf("default text: %v", m)
+	}
+}
