@@ -368,7 +368,12 @@ func TestContactLookup(t *testing.T) {
 	if code, m := list(e.live, ""); code != 403 || m["code"] != "INSUFFICIENT_SCOPE" {
 		t.Fatalf("a public key lists contacts: %d %v", code, m)
 	}
-	if code, m := e.bearerCall(t, "GET", "/backoffice/v1/contacts", e.s.signIn(t, e.alice, userPassword)["access_token"].(string), nil); code != 200 || m["total"] != 5.0 {
+	contact := e.register(t, e.live, guideRegistration)
+	if code, m := e.bearerCall(t, "GET", "/backoffice/v1/contacts", contact["access_token"].(string), nil); code != 403 || m["code"] != "FORBIDDEN" {
+		t.Fatalf("a contact token lists contacts: %d %v", code, m)
+	}
+	// The five, and the contact registered just now.
+	if code, m := e.bearerCall(t, "GET", "/backoffice/v1/contacts", e.s.signIn(t, e.alice, userPassword)["access_token"].(string), nil); code != 200 || m["total"] != 6.0 {
 		t.Fatalf("alice lists: %d %v", code, m)
 	}
 }
