@@ -35,6 +35,28 @@ type RefreshToken struct {
 	FamilyExpiresAt time.Time  // absolute end of the family
 	UsedAt          *time.Time // when it was rotated
 	RevokedAt       *time.Time
+	// FamilyCreatedAt is when the family began (the sign-in); every
+	// token of the family carries it. Zero for tokens stored before it
+	// was recorded: CreatedAt of the family's first token stands in.
+	FamilyCreatedAt time.Time
+	// IP and UserAgent are of the request that obtained this token (the
+	// sign-in, or the refresh that rotated to it); empty when unknown.
+	IP        string
+	UserAgent string
+}
+
+// RefreshSession is one live refresh family of a subject, as its current
+// token describes it: a sign-in on one device.
+type RefreshSession struct {
+	FamilyID       string
+	ClientID       string
+	OrganisationID string
+	Mode           Mode
+	CreatedAt      time.Time // the sign-in
+	LastUsedAt     time.Time // the current token's issue: the sign-in or the latest refresh
+	ExpiresAt      time.Time // the family's absolute end
+	IP             string    // of the latest sign-in or refresh
+	UserAgent      string
 }
 
 // AuditEvent is one security-relevant event.
@@ -107,6 +129,8 @@ type SubjectSessions struct {
 	Mode Mode
 	// Except keeps this family (the caller's own session).
 	Except string
+	// Family, when set, selects only this family (one session ended).
+	Family string
 }
 
 // Identity providers.
@@ -165,6 +189,11 @@ type IdentityStore interface {
 	// rotation running at the same time either finishes first (and its new
 	// token is revoked too) or finds its parent revoked.
 	RevokeRefreshFamilies(ctx context.Context, sel SubjectSessions, at time.Time) ([]string, error)
+	// ListRefreshSessions returns the subject's live families selected
+	// by sel (Except and Family ignored): those whose current token is
+	// neither rotated nor revoked and whose family has not ended at now,
+	// newest sign-in first.
+	ListRefreshSessions(ctx context.Context, sel SubjectSessions, now time.Time) ([]RefreshSession, error)
 	// RevokeRefreshTokensOfClient revokes every family issued to a client.
 	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
 	// DeleteExpiredRefreshTokens removes tokens whose family ended before

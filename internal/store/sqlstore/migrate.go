@@ -33,6 +33,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0010_contact_profile", Migrate: migrate0010},
 		{ID: "0011_otp_integrations", Migrate: migrate0011},
 		{ID: "0012_client_lifetimes", Migrate: migrate0012},
+		{ID: "0013_refresh_sessions", Migrate: migrate0013},
 	}
 }
 
@@ -530,6 +531,26 @@ func migrate0012(tx *gorm.DB) error {
 		`ALTER TABLE clients ADD COLUMN access_token_ttl BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE clients ADD COLUMN refresh_token_ttl BIGINT NOT NULL DEFAULT 0`,
 		`ALTER TABLE clients ADD COLUMN refresh_idle_ttl BIGINT NOT NULL DEFAULT 0`,
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate0013 records, on each refresh token, when its family began and
+// the address and user agent of the request that obtained it: a user's
+// list of sessions. Tokens stored before have none (NULL, empty).
+func migrate0013(tx *gorm.DB) error {
+	typ := "TIMESTAMPTZ"
+	if tx.Name() == "sqlite" {
+		typ = "DATETIME"
+	}
+	for _, q := range []string{
+		`ALTER TABLE refresh_tokens ADD COLUMN family_created_at ` + typ + ` NULL`,
+		`ALTER TABLE refresh_tokens ADD COLUMN ip VARCHAR(64) NOT NULL DEFAULT ''`,
+		`ALTER TABLE refresh_tokens ADD COLUMN user_agent TEXT NOT NULL DEFAULT ''`,
 	} {
 		if err := tx.Exec(q).Error; err != nil {
 			return err

@@ -228,6 +228,9 @@ type refreshTokenRow struct {
 	FamilyExpiresAt time.Time  `gorm:"column:family_expires_at"`
 	UsedAt          *time.Time `gorm:"column:used_at"`
 	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+	FamilyCreatedAt *time.Time `gorm:"column:family_created_at"`
+	IP              string     `gorm:"column:ip"`
+	UserAgent       string     `gorm:"column:user_agent"`
 }
 
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
@@ -240,6 +243,7 @@ func refreshTokenToRow(t store.RefreshToken) refreshTokenRow {
 		Audience:  encodeList(t.Audience),
 		CreatedAt: orNow(t.CreatedAt), FamilyExpiresAt: ts(t.FamilyExpiresAt),
 		UsedAt: tsPtr(t.UsedAt), RevokedAt: tsPtr(t.RevokedAt),
+		FamilyCreatedAt: tsPtr(nonZero(t.FamilyCreatedAt)), IP: t.IP, UserAgent: t.UserAgent,
 	}
 }
 
@@ -259,6 +263,7 @@ func (r refreshTokenRow) toStore() (store.RefreshToken, error) {
 		OrganisationID: r.OrganisationID, HomeOrg: r.HomeOrg, Mode: store.Mode(r.Mode), Scopes: scopes,
 		CreatedAt: r.CreatedAt.UTC(), FamilyExpiresAt: r.FamilyExpiresAt.UTC(),
 		UsedAt: utcPtr(r.UsedAt), RevokedAt: utcPtr(r.RevokedAt),
+		FamilyCreatedAt: derefUTC(r.FamilyCreatedAt), IP: r.IP, UserAgent: r.UserAgent,
 	}, nil
 }
 

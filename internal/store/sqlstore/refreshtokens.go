@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,7 +99,43 @@ func (s *Store) RevokeRefreshFamilies(ctx context.Context, sel store.SubjectSess
 	if sel.Except != "" {
 		where, args = where+" AND family_id <> ?", append(args, sel.Except)
 	}
+	if sel.Family != "" {
+		where, args = where+" AND family_id = ?", append(args, sel.Family)
+	}
 	return s.revokeRefresh(ctx, "revoke refresh families", where, orNow(at), args...)
+}
+
+// ListRefreshSessions returns the subject's live families, each described
+// by its current token (the one neither rotated nor revoked), newest
+// sign-in first. The subject index narrows the read to the subject's
+// tokens.
+func (s *Store) ListRefreshSessions(ctx context.Context, sel store.SubjectSessions, now time.Time) ([]store.RefreshSession, error) {
+	q := s.conn(ctx).Where("subject_kind = ? AND subject_id = ? AND used_at IS NULL AND revoked_at IS NULL AND family_expires_at > ?",
+		sel.Kind, sel.ID, ts(now))
+	if sel.Org != "" {
+		q = q.Where("organisation_id = ? AND mode = ?", sel.Org, string(sel.Mode))
+	}
+	var rows []refreshTokenRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, mapErr("list refresh sessions", err)
+	}
+	out := make([]store.RefreshSession, 0, len(rows))
+	for _, r := range rows {
+		created := r.CreatedAt.UTC()
+		if r.FamilyCreatedAt != nil {
+			created = r.FamilyCreatedAt.UTC()
+		}
+		out = append(out, store.RefreshSession{FamilyID: r.FamilyID, ClientID: r.ClientID, OrganisationID: r.OrganisationID,
+			Mode: store.Mode(r.Mode), CreatedAt: created, LastUsedAt: r.CreatedAt.UTC(), ExpiresAt: r.FamilyExpiresAt.UTC(),
+			IP: r.IP, UserAgent: r.UserAgent})
+	}
+	slices.SortFunc(out, func(a, b store.RefreshSession) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.FamilyID, b.FamilyID)
+	})
+	return out, nil
 }
 
 // RevokeRefreshTokensOfClient sets revoked_at of every token issued to the
@@ -179,11 +216,13 @@ func (s *Store) rotatePostgres(ctx context.Context, parentHash string, used time
 		WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL
 		RETURNING hash)
 	INSERT INTO refresh_tokens (hash, family_id, parent_hash, child_hash, subject_kind, subject_id, client_id,
-		organisation_id, home_org, mode, scopes, audience, created_at, family_expires_at, used_at, revoked_at)
-	SELECT ?, ?, claimed.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM claimed`,
+		organisation_id, home_org, mode, scopes, audience, created_at, family_expires_at, used_at, revoked_at,
+		family_created_at, ip, user_agent)
+	SELECT ?, ?, claimed.hash, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM claimed`,
 		used, row.Hash, parentHash,
 		row.Hash, row.FamilyID, row.ChildHash, row.SubjectKind, row.SubjectID, row.ClientID,
-		row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.Audience, row.CreatedAt, row.FamilyExpiresAt, row.UsedAt, row.RevokedAt)
+		row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.Audience, row.CreatedAt, row.FamilyExpiresAt, row.UsedAt, row.RevokedAt,
+		row.FamilyCreatedAt, row.IP, row.UserAgent)
 	if res.Error != nil {
 		return mapErr(op, res.Error)
 	}
@@ -199,10 +238,11 @@ func (s *Store) rotateSQLite(ctx context.Context, parentHash string, used time.T
 	const op = "rotate refresh token"
 	err := s.conn(ctx).Exec(`INSERT INTO refresh_tokens (hash, family_id, parent_hash, child_hash, subject_kind, subject_id,
 		client_id, organisation_id, home_org, mode, scopes, audience, created_at, family_expires_at, used_at, revoked_at,
-		claim_parent, parent_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+		family_created_at, ip, user_agent, claim_parent, parent_used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 		row.Hash, row.FamilyID, parentHash, row.ChildHash, row.SubjectKind, row.SubjectID,
 		row.ClientID, row.OrganisationID, row.HomeOrg, row.Mode, row.Scopes, row.Audience, row.CreatedAt, row.FamilyExpiresAt,
-		row.UsedAt, row.RevokedAt, used).Error
+		row.UsedAt, row.RevokedAt, row.FamilyCreatedAt, row.IP, row.UserAgent, used).Error
 	if err == nil {
 		return nil
 	}

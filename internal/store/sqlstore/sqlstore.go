@@ -154,6 +154,22 @@ func utcPtr(t *time.Time) *time.Time {
 	return &v
 }
 
+// nonZero is &t, or nil for the zero time (stored as NULL).
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// derefUTC is *t in UTC, or the zero time for NULL.
+func derefUTC(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
 func orNow(t time.Time) time.Time {
 	if t.IsZero() {
 		return now()

@@ -35,6 +35,8 @@ var refreshTokenTests = []subtest{
 	{"RevokeFamiliesOfSubject", testRevokeFamilies},
 	{"RevokeFamiliesWhileRotating", testRevokeFamiliesWhileRotating},
 	{"DeleteExpired", testDeleteExpired},
+	{"Sessions", testRefreshSessions},
+	{"RevokeOneFamilyOfSubject", testRevokeOneFamily},
 }
 
 func mkRefresh(hash, family string, familyExpires time.Time) store.RefreshToken {
@@ -79,6 +81,7 @@ func testRefreshRoundTrip(t *testing.T, s store.Store) {
 			Mode: store.ModeTest, Scopes: []string{"openid", "offline_access", "rewards:read"},
 			CreatedAt: at(time.Minute), FamilyExpiresAt: at(30 * 24 * time.Hour).In(zone),
 			UsedAt: ptr(at(time.Hour)), RevokedAt: ptr(at(2 * time.Hour).In(zone)),
+			FamilyCreatedAt: at(-time.Hour).In(zone), IP: "2001:db8::7", UserAgent: "Mozilla/5.0 (iPhone) ünïcode",
 		},
 		{
 			Hash: "h-min", FamilyID: "fam-2", SubjectKind: store.KindUser, SubjectID: "u1", ClientID: "web",
@@ -448,4 +451,69 @@ func testRevokeFamiliesWhileRotating(t *testing.T, s store.Store) {
 			t.Errorf("family %d: its newest token %s is live after the revocation", i, got.Hash)
 		}
 	}
+}
+
+// testRefreshSessions lists a subject's live families through their
+// current tokens: rotated, revoked and ended families and other subjects'
+// are left out; the sign-in time survives rotation.
+func testRefreshSessions(t *testing.T, s store.Store) {
+	first := mkRefresh("s1", "fam-phone", at(24*time.Hour))
+	first.FamilyCreatedAt, first.IP, first.UserAgent = at(0), "192.0.2.1", "phone/1"
+	must(t, s.CreateRefreshToken(ctx(t), first), "CreateRefreshToken s1")
+	second := mkChild(first, "s2", at(time.Hour))
+	second.IP, second.UserAgent = "192.0.2.2", "phone/2"
+	must(t, s.RotateRefreshToken(ctx(t), "s1", at(time.Hour), second), "RotateRefreshToken s1")
+	laptop := mkRefresh("l1", "fam-laptop", at(48*time.Hour))
+	laptop.CreatedAt, laptop.FamilyCreatedAt, laptop.IP = at(2*time.Hour), at(2*time.Hour), "198.51.100.9"
+	old := mkRefresh("o1", "fam-old", at(24*time.Hour)) // stored before family_created_at existed
+	old.CreatedAt = at(30 * time.Minute)
+	revoked := mkRefresh("r1", "fam-revoked", at(24*time.Hour))
+	revoked.RevokedAt = ptr(at(time.Minute))
+	ended := mkRefresh("e1", "fam-ended", at(90*time.Minute))
+	other := mkRefresh("x1", "fam-other", at(24*time.Hour))
+	other.SubjectID = "u2"
+	contact := mkRefresh("c1", "fam-contact", at(24*time.Hour))
+	contact.SubjectKind = store.KindContact
+	for _, tok := range []store.RefreshToken{laptop, old, revoked, ended, other, contact} {
+		must(t, s.CreateRefreshToken(ctx(t), tok), "CreateRefreshToken "+tok.Hash)
+	}
+	got, err := s.ListRefreshSessions(ctx(t), store.SubjectSessions{Kind: store.KindUser, ID: "u1"}, at(2*time.Hour))
+	must(t, err, "ListRefreshSessions")
+	want := []store.RefreshSession{
+		{FamilyID: "fam-laptop", ClientID: "web", OrganisationID: "biz", Mode: store.ModeLive, CreatedAt: at(2 * time.Hour),
+			LastUsedAt: at(2 * time.Hour), ExpiresAt: at(48 * time.Hour), IP: "198.51.100.9"},
+		{FamilyID: "fam-old", ClientID: "web", OrganisationID: "biz", Mode: store.ModeLive, CreatedAt: at(30 * time.Minute),
+			LastUsedAt: at(30 * time.Minute), ExpiresAt: at(24 * time.Hour)},
+		{FamilyID: "fam-phone", ClientID: "web", OrganisationID: "biz", Mode: store.ModeLive, CreatedAt: at(0),
+			LastUsedAt: at(time.Hour), ExpiresAt: at(24 * time.Hour), IP: "192.0.2.2", UserAgent: "phone/2"},
+	}
+	checkEqual(t, "sessions", got, want)
+	got, err = s.ListRefreshSessions(ctx(t), store.SubjectSessions{Kind: store.KindContact, ID: "u1", Org: "biz", Mode: store.ModeTest}, at(0))
+	must(t, err, "ListRefreshSessions(contact, test mode)")
+	checkEqual(t, "sessions of the contact in test mode", len(got), 0)
+	got, err = s.ListRefreshSessions(ctx(t), store.SubjectSessions{Kind: store.KindContact, ID: "u1", Org: "biz", Mode: store.ModeLive}, at(0))
+	must(t, err, "ListRefreshSessions(contact)")
+	checkEqual(t, "sessions of the contact", len(got), 1)
+}
+
+// testRevokeOneFamily ends one family of a subject, and nothing when the
+// family is another subject's.
+func testRevokeOneFamily(t *testing.T, s store.Store) {
+	a := mkRefresh("a", "fam-a", at(24*time.Hour))
+	b := mkRefresh("b", "fam-b", at(24*time.Hour))
+	theirs := mkRefresh("t", "fam-theirs", at(24*time.Hour))
+	theirs.SubjectID = "u2"
+	for _, tok := range []store.RefreshToken{a, b, theirs} {
+		must(t, s.CreateRefreshToken(ctx(t), tok), "CreateRefreshToken "+tok.Hash)
+	}
+	fams, err := s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindUser, ID: "u1", Family: "fam-theirs"}, at(time.Hour))
+	must(t, err, "RevokeRefreshFamilies(another's family)")
+	checkEqual(t, "families revoked of another subject", len(fams), 0)
+	checkRefresh(t, s, theirs)
+	fams, err = s.RevokeRefreshFamilies(ctx(t), store.SubjectSessions{Kind: store.KindUser, ID: "u1", Family: "fam-a"}, at(time.Hour))
+	must(t, err, "RevokeRefreshFamilies(one family)")
+	checkEqual(t, "families revoked", fams, []string{"fam-a"})
+	a.RevokedAt = ptr(at(time.Hour))
+	checkRefresh(t, s, a)
+	checkRefresh(t, s, b)
 }
