@@ -21,6 +21,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -83,6 +84,7 @@ type Store interface {
 	RevokeRefreshTokensOf(ctx context.Context, subjectKind, subjectID string, at time.Time) error
 	RevokeRefreshTokensOfClient(ctx context.Context, clientID string, at time.Time) error
 	RevokeRefreshFamilies(ctx context.Context, sel store.SubjectSessions, at time.Time) ([]string, error)
+	ListRefreshSessions(ctx context.Context, sel store.SubjectSessions, now time.Time) ([]store.RefreshSession, error)
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -200,7 +202,9 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, store.RefreshToke
 		Audience:        g.Audience,
 		CreatedAt:       now,
 		FamilyExpiresAt: now.Add(s.effective(g.Lifetimes).Absolute),
+		FamilyCreatedAt: now,
 	}
+	rec.IP, rec.UserAgent = requestOf(ctx)
 	if err := s.st.CreateRefreshToken(ctx, rec); err != nil {
 		return "", store.RefreshToken{}, err
 	}
@@ -241,6 +245,7 @@ func (s *Service) Redeem(ctx context.Context, tok, clientID string, lt Lifetimes
 		child.ChildHash = ""
 		child.CreatedAt = now
 		child.UsedAt = nil
+		child.IP, child.UserAgent = requestOf(ctx)
 		err := s.st.RotateRefreshToken(ctx, h, now, child)
 		if err == nil {
 			return childTok, child, nil
@@ -351,19 +356,84 @@ func (s *Service) RevokeSubject(ctx context.Context, kind, id string) error {
 // everywhere else, a password change or reset, an erasure), and tells the
 // hook of each, so their access tokens end too.
 func (s *Service) EndFamilies(ctx context.Context, sel store.SubjectSessions) error {
+	_, err := s.endFamilies(ctx, sel)
+	return err
+}
+
+func (s *Service) endFamilies(ctx context.Context, sel store.SubjectSessions) ([]string, error) {
 	families, err := s.st.RevokeRefreshFamilies(ctx, sel, s.now().UTC())
-	if err != nil {
-		return err
-	}
-	if s.onRevoked == nil {
-		return nil
+	if err != nil || s.onRevoked == nil {
+		return families, err
 	}
 	for _, f := range families {
 		if err := s.onRevoked(ctx, f); err != nil {
-			return err
+			return families, err
 		}
 	}
-	return nil
+	return families, nil
+}
+
+// maxUserAgent bounds the user agent kept with a token (bytes).
+const maxUserAgent = 256
+
+// requestOf is the client address and user agent of the request in ctx,
+// as kept with a token: the user agent cut to maxUserAgent bytes on a
+// character boundary.
+func requestOf(ctx context.Context) (ip, userAgent string) {
+	m := audit.MetaFrom(ctx)
+	ua := strings.ToValidUTF8(m.UserAgent, "")
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+		for !utf8.ValidString(ua) {
+			ua = ua[:len(ua)-1]
+		}
+	}
+	return m.IP, ua
+}
+
+// Sessions lists the live families sel selects (Except and Family
+// ignored), newest sign-in first: a family whose current token went
+// unused for its client's idle lifetime is left out, as it can no longer
+// be redeemed. lifetimes tells a client's lifetimes (nil: the configured
+// ones).
+func (s *Service) Sessions(ctx context.Context, sel store.SubjectSessions, lifetimes LifetimesOf) ([]store.RefreshSession, error) {
+	now := s.now().UTC()
+	all, err := s.st.ListRefreshSessions(ctx, sel, now)
+	if err != nil {
+		return nil, err
+	}
+	idle := map[string]time.Duration{}
+	out := all[:0]
+	for _, f := range all {
+		d, ok := idle[f.ClientID]
+		if !ok {
+			var lt Lifetimes
+			if lifetimes != nil {
+				if lt, err = lifetimes(ctx, f.ClientID); err != nil {
+					return nil, err
+				}
+			}
+			d = s.effective(lt).Idle
+			idle[f.ClientID] = d
+		}
+		if now.Sub(f.LastUsedAt) <= d {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// EndSession ends one family of the subject sel names (sel.Family), and
+// tells the hook; ErrInvalid when the subject has no such live family.
+func (s *Service) EndSession(ctx context.Context, sel store.SubjectSessions) error {
+	if sel.Family == "" {
+		return ErrInvalid
+	}
+	families, err := s.endFamilies(ctx, sel)
+	if err == nil && len(families) == 0 {
+		return ErrInvalid
+	}
+	return err
 }
 
 // RevokeClient ends every family issued to a client (the client is being

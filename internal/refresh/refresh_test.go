@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/refresh"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
@@ -282,5 +286,73 @@ func TestClientLifetimes(t *testing.T) {
 		Lifetimes: refresh.Lifetimes{Absolute: 48 * time.Hour}})
 	if want := clk.now().Add(cfg.AbsoluteTTL); !rec.FamilyExpiresAt.Equal(want) {
 		t.Fatalf("family of a client asking 48h expires %v, want the configured %v", rec.FamilyExpiresAt, want)
+	}
+}
+
+// TestSessions: a family is listed with the address and user agent of
+// its latest request and its sign-in time; one that idled out is not;
+// ending one leaves the others and tells the hook.
+func TestSessions(t *testing.T) {
+	s, clk, _ := setup(t)
+	var ended []string
+	s.OnFamilyRevoked(func(_ context.Context, f string) error { ended = append(ended, f); return nil })
+	at := func(ip, ua string) context.Context {
+		return audit.WithMeta(context.Background(), audit.Meta{IP: ip, UserAgent: ua})
+	}
+	signIn := clk.now()
+	phone, _, err := s.Start(at("192.0.2.1", "phone"), grant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", 200) // 400 bytes
+	_, idleRec, err := s.Start(at("192.0.2.9", "idle"), grant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(30 * time.Minute)
+	if _, _, err := s.Redeem(at("192.0.2.2", "phone/2"), phone, "app", refresh.Lifetimes{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := clk.now()
+	_, laptopRec, err := s.Start(at("198.51.100.4", long), grant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(31 * time.Minute) // the idle family is now 61 minutes unused
+	sel := store.SubjectSessions{Kind: store.KindUser, ID: "u1"}
+	got, err := s.Sessions(context.Background(), sel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("sessions = %+v, want the laptop's and the phone's", got)
+	}
+	lap, ph := got[0], got[1]
+	if lap.FamilyID != laptopRec.FamilyID || len(lap.UserAgent) > 256 || !utf8.ValidString(lap.UserAgent) || !strings.HasPrefix(long, lap.UserAgent) {
+		t.Errorf("laptop session = %+v", lap)
+	}
+	if !ph.CreatedAt.Equal(signIn) || !ph.LastUsedAt.Equal(refreshed) || ph.IP != "192.0.2.2" || ph.UserAgent != "phone/2" {
+		t.Errorf("phone session = %+v, want sign-in %v, last used at the refresh from 192.0.2.2 phone/2", ph, signIn)
+	}
+	// Someone else's family, or one already ended, is ErrInvalid.
+	if err := s.EndSession(context.Background(), store.SubjectSessions{Kind: store.KindUser, ID: "u2", Family: lap.FamilyID}); !errors.Is(err, refresh.ErrInvalid) {
+		t.Errorf("EndSession(another's family) = %v, want ErrInvalid", err)
+	}
+	if err := s.EndSession(context.Background(), store.SubjectSessions{Kind: store.KindUser, ID: "u1", Family: idleRec.FamilyID}); err != nil {
+		t.Errorf("EndSession(idle family) = %v (it still exists, if unusable)", err)
+	}
+	sel.Family = lap.FamilyID
+	if err := s.EndSession(context.Background(), sel); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(context.Background(), sel); !errors.Is(err, refresh.ErrInvalid) {
+		t.Errorf("EndSession(again) = %v, want ErrInvalid", err)
+	}
+	got, _ = s.Sessions(context.Background(), store.SubjectSessions{Kind: store.KindUser, ID: "u1"}, nil)
+	if len(got) != 1 || got[0].FamilyID != ph.FamilyID {
+		t.Errorf("after ending the laptop's: %+v", got)
+	}
+	if !slices.Equal(ended, []string{idleRec.FamilyID, lap.FamilyID}) {
+		t.Errorf("hook told of %v", ended)
 	}
 }
