@@ -225,6 +225,7 @@ var table = []rule{
 	{is(signin.ErrInvalidGrant), fixed(http.StatusUnauthorized, CodeInvalidRefresh, OAuthInvalidGrant, "The refresh token is invalid, expired or revoked; sign in again.")},
 	{is(signin.ErrForbiddenOrganisation), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidTarget, "You may not act for this organisation.")},
 	{is(signin.ErrInvalidSubjectToken), fixed(http.StatusUnauthorized, CodeInvalidToken, OAuthInvalidGrant, "The access token is not valid.")},
+	{is(signin.ErrNoSuchSession), fixed(http.StatusNotFound, CodeNotFound, OAuthInvalidRequest, "There is no such session.")},
 	{is(signin.ErrNotYourToken), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "The refresh token belongs to someone else.")},
 	{is(signin.ErrOtherClient), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidGrant, "This token was issued to another client; sign in through it.")},
 	{is(identity.ErrOutsideScope), fixed(http.StatusForbidden, CodeForbiddenOrg, OAuthInvalidTarget,

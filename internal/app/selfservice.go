@@ -38,6 +38,7 @@ func (a *App) wireSelfService() error {
 	}
 	a.SelfService = selfservice.New(a.Identity, a.OTP, a.Logger)
 	a.SignIn.UseContacts(a.SelfService)
+	a.SignIn.UseCodes(a.OTP)
 	if cfg.Facebook.AppID != "" {
 		fb, err := facebook.New(facebook.Config{
 			AppID: cfg.Facebook.AppID, AppSecret: cfg.Facebook.AppSecret,

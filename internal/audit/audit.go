@@ -26,6 +26,7 @@ const (
 	OrgCreated          = "organisation.created"
 	RefreshReuse        = "refresh.reuse_detected"
 	RefreshFamilyEnded  = "refresh.family_revoked"
+	SessionsEnded       = "user.sessions_ended"
 	ContactRegistered   = "contact.registered"
 	ContactCreated      = "contact.created"
 	ContactUpdated      = "contact.updated"

@@ -43,6 +43,7 @@ func (a *api) mountBackoffice(g *gin.RouterGroup) {
 	g.GET("/organisations/:id", bearer, wrap(b.getOrganisation))
 	g.POST("/organisations/:id/switch", bearer, wrap(b.switchOrganisation))
 	g.GET("/audit-events", bearer, wrap(b.auditEvents))
+	b.mountUserAccount(g)
 }
 
 type backoffice struct {

@@ -82,14 +82,8 @@ func (s *Service) AuthenticateUser(ctx context.Context, email, pw string) (store
 		if verr == nil {
 			reason = "disabled"
 		}
-		// Filed under the user's default organisation, so its admins see
-		// failed sign-ins of their users in the audit trail.
-		var org string
-		if m, err := s.DefaultMembership(ctx, u.ID); err == nil {
-			org = m.OrganisationID
-		}
 		s.audit.Record(ctx, store.AuditEvent{Action: audit.UserSignInFailed, ActorKind: store.KindUser, ActorID: u.ID,
-			OrganisationID: org, TargetKind: store.KindUser, TargetID: u.ID, Details: map[string]string{"reason": reason}})
+			OrganisationID: s.userOrg(ctx, u.ID), TargetKind: store.KindUser, TargetID: u.ID, Details: map[string]string{"reason": reason}})
 		return store.User{}, ErrInvalidCredentials
 	}
 	if rehash {

@@ -39,11 +39,14 @@ const (
 	// is already someone's: the code signs that contact in.
 	PurposeRegisterExisting Purpose = "register_existing"
 	PurposePasswordReset    Purpose = "password_reset"
+	// PurposeUserPasswordReset resets a back-office user's password.
+	PurposeUserPasswordReset Purpose = "user_password_reset"
 )
 
 func (p Purpose) valid() bool {
 	switch p {
-	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset:
+	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset,
+		PurposeUserPasswordReset:
 		return true
 	}
 	return false

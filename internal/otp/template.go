@@ -13,11 +13,12 @@ const expires = `It expires in {{.Minutes}} minute{{if ne .Minutes 1}}s{{end}}.`
 // builtinTemplates are the default texts, keyed "<channel>.<purpose>". For
 // email the first line is the subject.
 var builtinTemplates = map[string]string{
-	"sms.signin":            "Your code is {{.Code}}. " + expires,
-	"sms.register":          "Your verification code is {{.Code}}. " + expires,
-	"sms.add_credentials":   "Your code to add a sign-in method is {{.Code}}. " + expires,
-	"sms.register_existing": "You already have an account. Your sign-in code is {{.Code}}. " + expires,
-	"sms.password_reset":    "Your password reset code is {{.Code}}. " + expires,
+	"sms.signin":              "Your code is {{.Code}}. " + expires,
+	"sms.register":            "Your verification code is {{.Code}}. " + expires,
+	"sms.add_credentials":     "Your code to add a sign-in method is {{.Code}}. " + expires,
+	"sms.register_existing":   "You already have an account. Your sign-in code is {{.Code}}. " + expires,
+	"sms.password_reset":      "Your password reset code is {{.Code}}. " + expires,
+	"sms.user_password_reset": "Your back-office password reset code is {{.Code}}. " + expires,
 
 	"email.signin": "Your sign-in code\n\nYour code is {{.Code}}.\n\n" + expires +
 		"\nIf you did not ask to sign in, ignore this email.\n",
@@ -30,6 +31,9 @@ var builtinTemplates = map[string]string{
 		"\nIf it was not you, ignore this email.\n",
 	"email.password_reset": "Reset your password\n\nYour password reset code is {{.Code}}.\n\n" + expires +
 		"\nIf you did not ask to reset your password, ignore this email; your password stays as it is.\n",
+	"email.user_password_reset": "Reset your back-office password\n\nYour password reset code is {{.Code}}.\n\n" + expires +
+		"\nIf you did not ask to reset your password, ignore this email; your password stays as it is, " +
+		"and nobody can sign in with this code alone.\n",
 }
 
 // templateData is what a template sees.

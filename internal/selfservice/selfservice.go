@@ -284,18 +284,25 @@ func (s *Service) verify(ctx context.Context, t *Tenant, otpID, code string) (ot
 	} else {
 		v, err = s.otp.Verify(ctx, otpID, code)
 	}
-	switch {
-	case errors.Is(err, otp.ErrInvalidCode):
-		return otp.Verified{}, ErrInvalidOTP
-	case errors.Is(err, otp.ErrExpired):
-		return otp.Verified{}, ErrOTPExpired
-	case err != nil:
-		return otp.Verified{}, err
+	if err != nil {
+		return otp.Verified{}, CodeError(err)
 	}
 	if t != nil && (v.BusinessID != t.BusinessID || v.Mode != t.Mode) {
 		return otp.Verified{}, ErrOTPExpired
 	}
 	return v, nil
+}
+
+// CodeError is err of a code's verification as the flows answer it: a
+// wrong code ErrInvalidOTP, an unknown, used or expired one ErrOTPExpired.
+func CodeError(err error) error {
+	switch {
+	case errors.Is(err, otp.ErrInvalidCode):
+		return ErrInvalidOTP
+	case errors.Is(err, otp.ErrExpired):
+		return ErrOTPExpired
+	}
+	return err
 }
 
 // Match identifies a contact created in the back office by what is on
