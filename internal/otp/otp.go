@@ -39,11 +39,19 @@ const (
 	// is already someone's: the code signs that contact in.
 	PurposeRegisterExisting Purpose = "register_existing"
 	PurposePasswordReset    Purpose = "password_reset"
+	// PurposeOrganisationRegister proves the owner's email of an
+	// organisation sign-up: the code creates the organisation and its
+	// owner.
+	PurposeOrganisationRegister Purpose = "organisation_register"
+	// PurposeOrganisationRegisterExisting answers a sign-up whose owner
+	// email already has an account: the code creates nothing.
+	PurposeOrganisationRegisterExisting Purpose = "organisation_register_existing"
 )
 
 func (p Purpose) valid() bool {
 	switch p {
-	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset:
+	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset,
+		PurposeOrganisationRegister, PurposeOrganisationRegisterExisting:
 		return true
 	}
 	return false
