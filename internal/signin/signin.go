@@ -149,6 +149,7 @@ type Service struct {
 	refresh  *refresh.Service
 	identity *identity.Service
 	contacts ContactFlows
+	signups  SignUps
 	audit    *audit.Recorder
 	cfg      Config
 }
