@@ -13,6 +13,7 @@ import (
 	"github.com/authd/authd/internal/otp"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/signup"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/token"
 )
@@ -204,6 +205,18 @@ var table = []rule{
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, OAuth: OAuthTooManyRequests,
 			Detail: "Too many requests for this API key.", RetryAfter: r.RetryAfter}
 	}},
+	{func(err error) bool { var r *signup.RateLimitedError; return errors.As(err, &r) }, func(err error) *Error {
+		var r *signup.RateLimitedError
+		errors.As(err, &r)
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, OAuth: OAuthTooManyRequests,
+			Detail: "Too many sign-ups; retry later.", RetryAfter: r.RetryAfter}
+	}},
+	{is(signup.ErrPublicKeyOnly), fixed(http.StatusForbidden, CodeInsufficientScope, OAuthInvalidRequest, "This endpoint needs a public API key.")},
+	{is(signup.ErrLiveOnly), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "Organisations are signed up in live mode only: use a live key.")},
+	{is(signup.ErrEmailTaken), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest,
+		"This email already has an account: sign in with it instead. Nothing was created.")},
+	{is(signup.ErrInvalidOTP), fixed(http.StatusUnauthorized, CodeInvalidOTP, OAuthInvalidGrant, "The code is not valid.")},
+	{is(signup.ErrOTPExpired), fixed(http.StatusUnauthorized, CodeOTPExpired, OAuthInvalidGrant, "The code expired or was used up; sign up again.")},
 	{is(selfservice.ErrInvalidOTP), fixed(http.StatusUnauthorized, CodeInvalidOTP, OAuthInvalidGrant, "The code is not valid.")},
 	{is(selfservice.ErrOTPExpired), fixed(http.StatusUnauthorized, CodeOTPExpired, OAuthInvalidGrant, "The code expired or was used up; request a new one.")},
 	{is(otp.ErrDeliveryFailed), func(err error) *Error {

@@ -35,6 +35,9 @@ const (
 	// ScopeIntegrationsManage: read, change and test the business's own
 	// integrations (its OTP delivery).
 	ScopeIntegrationsManage = "integrations:manage"
+	// ScopeOrganisationsRegister: sign an organisation up below the key's
+	// organisation, with its owner (back office, public keys).
+	ScopeOrganisationsRegister = "organisations:register"
 	// ScopeAll grants every scope; secret keys only, and alone.
 	ScopeAll = "*"
 )
@@ -57,6 +60,7 @@ var BuiltIn = []ScopeInfo{
 	{ScopeTokensIntrospect, false, "Check tokens and API keys (forward-auth rules)."},
 	{ScopeAPIKeysRead, false, "List and read the organisation's API keys (GET /backoffice/v1/api-keys)."},
 	{ScopeIntegrationsManage, false, "Read, change and test the business's own OTP delivery (/backoffice/v1/integrations/otp)."},
+	{ScopeOrganisationsRegister, true, "Sign an organisation up below the key's organisation, with its owner (POST /backoffice/v1/organisations/register; live keys)."},
 	{ScopeAll, false, "Every scope (secret keys only, and alone)."},
 }
 

@@ -37,6 +37,7 @@ import (
 	"github.com/authd/authd/internal/secretbox"
 	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/signin"
+	"github.com/authd/authd/internal/signup"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
 	"github.com/authd/authd/internal/token"
@@ -71,6 +72,8 @@ type App struct {
 	OTP         *otp.Service
 	OTPSender   sender.Sender // Options.OTPSender, when set
 	SelfService *selfservice.Service
+	// SignUp signs organisations up with their owner (public keys).
+	SignUp *signup.Service
 	// Integrations are the businesses' own (OTP delivery).
 	Integrations *integrations.Service
 
@@ -177,6 +180,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err = a.wireSelfService(); err != nil {
 		return nil, fmt.Errorf("self-service: %w", err)
 	}
+	a.wireSignUp()
 	if err = a.wireIntegrations(); err != nil {
 		return nil, fmt.Errorf("integrations: %w", err)
 	}
@@ -219,6 +223,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		APIKeyAdmin:          &httpapi.APIKeyDeps{Service: a.KeyService},
 		ClientAdmin:          &httpapi.ClientDeps{Service: a.Clients},
 		Integrations:         &httpapi.IntegrationDeps{Service: a.Integrations},
+		SignUp:               &httpapi.SignUpDeps{Service: a.SignUp},
 		ForwardAuth:          a.ForwardAuth,
 		ForwardAuthURIHeader: cfg.ForwardAuth.URIHeader,
 		Contacts: &httpapi.ContactDeps{

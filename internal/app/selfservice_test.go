@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/internal/apikey"
+	"github.com/authd/authd/internal/app"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/otp/sender"
@@ -80,6 +81,12 @@ type selfServiceEnv struct {
 }
 
 func newSelfService(t testing.TB, mutate func(*config.Config)) *selfServiceEnv {
+	return newSelfServiceWith(t, mutate, app.Options{})
+}
+
+// newSelfServiceWith is newSelfService with parts of the wiring replaced
+// (a fake clock).
+func newSelfServiceWith(t testing.TB, mutate func(*config.Config), opts app.Options) *selfServiceEnv {
 	gw := newGateway(t)
 	cfg := lenient(testConfig(t))
 	cfg.OTP.Sender = "webhook"
@@ -90,7 +97,7 @@ func newSelfService(t testing.TB, mutate func(*config.Config)) *selfServiceEnv {
 		mutate(cfg)
 	}
 	gw.secret = []byte(cfg.OTP.WebhookSecret)
-	n := newNetwork(t, cfg)
+	n := newNetworkWith(t, cfg, opts)
 	k := n.s.Boot.APIKeys
 	return &selfServiceEnv{network: n, gw: gw, live: k["live"].Public, test: k["test"].Public, liveSK: k["live"].Secret, testSK: k["test"].Secret}
 }

@@ -45,6 +45,12 @@ const (
 	ClientSecretRotated = "client.secret_rotated"
 	ClientUpdated       = "client.updated"
 	ClientDeleted       = "client.deleted"
+
+	// OrgRegistered: an organisation and its owner were signed up with a
+	// public key. OrgRegisterRefused: a sign-up code was validated for an
+	// email that has an account meanwhile (nothing was created).
+	OrgRegistered      = "organisation.registered"
+	OrgRegisterRefused = "organisation.register_refused"
 )
 
 // Meta is where a request came from.

@@ -55,10 +55,14 @@ type Passwords struct {
 	Parallelism uint8  `koanf:"parallelism"`
 }
 
-// RateLimits bounds credential checks, per account and per client IP.
+// RateLimits bounds credential checks, per account and per client IP,
+// and organisation sign-ups, per client IP, API key and owner email.
 type RateLimits struct {
 	PasswordPerAccountPerHour int `koanf:"password_per_account_per_hour"`
 	PasswordPerIPPerMinute    int `koanf:"password_per_ip_per_minute"`
+	SignupPerIPPerHour        int `koanf:"signup_per_ip_per_hour"`
+	SignupPerAPIKeyPerHour    int `koanf:"signup_per_api_key_per_hour"`
+	SignupPerEmailPerHour     int `koanf:"signup_per_email_per_hour"`
 }
 
 // APIKeys tunes API-key verification.
@@ -349,8 +353,9 @@ func Default() Config {
 			JWKSMaxAge:     5 * time.Minute,
 			ReloadInterval: time.Minute,
 		},
-		Passwords:   Passwords{MinLength: 10, MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
-		RateLimits:  RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30},
+		Passwords: Passwords{MinLength: 10, MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
+		RateLimits: RateLimits{PasswordPerAccountPerHour: 20, PasswordPerIPPerMinute: 30,
+			SignupPerIPPerHour: 10, SignupPerAPIKeyPerHour: 200, SignupPerEmailPerHour: 3},
 		APIKeys:     APIKeys{CacheSize: 10000, CacheTTL: 30 * time.Second, LastUsedFlush: 10 * time.Second, Scopes: []APIKeyScope{}},
 		ForwardAuth: ForwardAuth{URIHeader: "X-Original-URI", Rules: []ForwardAuthRule{}},
 		Log:         Log{Level: "info", Format: "json", Requests: "sampled", SampleEvery: 100},

@@ -50,7 +50,10 @@ type Deps struct {
 	ClientAdmin *ClientDeps
 	// Integrations serves /backoffice/v1/integrations (nil: not served).
 	Integrations *IntegrationDeps
-	ForwardAuth  ForwardAuthDecider
+	// SignUp serves /backoffice/v1/organisations/register (nil, or no
+	// Backoffice: not served).
+	SignUp      *SignUpDeps
+	ForwardAuth ForwardAuthDecider
 	// ForwardAuthURIHeader is the one header carrying the original URI
 	// (forward_auth.uri_header).
 	ForwardAuthURIHeader string
@@ -122,6 +125,9 @@ func NewPublic(d Deps) (*gin.Engine, error) {
 	bo := e.Group("/backoffice/v1")
 	if d.Backoffice != nil {
 		a.mountBackoffice(bo)
+		if d.SignUp != nil {
+			a.mountSignUp(bo)
+		}
 	}
 	if d.Contacts != nil {
 		a.mountBackofficeContacts(bo)

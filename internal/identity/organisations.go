@@ -22,20 +22,11 @@ type NewOrganisation struct {
 // admin or owner of it (directly or above it). There is one root: the
 // service owner is made by bootstrap only.
 func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganisation) (store.Organisation, error) {
-	in.Name = strings.TrimSpace(in.Name)
-	in.Type = strings.TrimSpace(in.Type)
-	switch {
-	case in.Name == "" || len(in.Name) > 200:
-		return store.Organisation{}, &ValidationError{Field: "name", Message: "The name must be 1 to 200 characters."}
-	case !validType(in.Type):
-		return store.Organisation{}, &ValidationError{Field: "type", Message: "The type must be 1 to 40 lower-case letters or underscores."}
-	case in.Type == store.OrgTypeServiceOwner:
-		return store.Organisation{}, &ValidationError{Field: "type", Message: "There is one service owner; it cannot be created here."}
-	case in.ParentID == "":
-		return store.Organisation{}, &ValidationError{Field: "parent_id", Message: "The parent organisation is required."}
-	}
-	if err := checkText([2]string{"name", in.Name}); err != nil {
+	if err := checkOrganisation(&in); err != nil {
 		return store.Organisation{}, err
+	}
+	if in.ParentID == "" {
+		return store.Organisation{}, &ValidationError{Field: "parent_id", Message: "The parent organisation is required."}
 	}
 	if err := s.inScope(ctx, a, in.ParentID); err != nil {
 		return store.Organisation{}, err
@@ -54,6 +45,25 @@ func (s *Service) CreateOrganisation(ctx context.Context, a Actor, in NewOrganis
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.OrgCreated, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: o.ID, TargetKind: "organisation", TargetID: o.ID, Details: map[string]string{"parent_id": o.ParentID, "type": o.Type}})
 	return o, nil
+}
+
+// checkOrganisation trims a new organisation's name and type and applies
+// the rules every organisation created below another follows (by a user,
+// or by a sign-up): a name of 1 to 200 visible characters, a type of
+// lower-case letters or underscores that is not the service owner's (there
+// is one, made by bootstrap). Fields are named "name" and "type".
+func checkOrganisation(in *NewOrganisation) error {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Type = strings.TrimSpace(in.Type)
+	switch {
+	case in.Name == "" || len(in.Name) > 200:
+		return &ValidationError{Field: "name", Message: "The name must be 1 to 200 characters."}
+	case !validType(in.Type):
+		return &ValidationError{Field: "type", Message: "The type must be 1 to 40 lower-case letters or underscores."}
+	case in.Type == store.OrgTypeServiceOwner:
+		return &ValidationError{Field: "type", Message: "There is one service owner; it cannot be created here."}
+	}
+	return checkText([2]string{"name", in.Name})
 }
 
 func validType(t string) bool {

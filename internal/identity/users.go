@@ -115,18 +115,7 @@ type NewUser struct {
 // must lie within the actor's token scope, the actor must be an admin or
 // owner of it, and may not grant a role above their own there.
 func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (store.User, error) {
-	email, err := NormaliseEmail(in.Email, "email")
-	if err != nil {
-		return store.User{}, err
-	}
-	in.Email = email
-	if err := s.CheckPassword(in.Password); err != nil {
-		return store.User{}, err
-	}
-	if len(in.FirstName) > 100 || len(in.LastName) > 100 {
-		return store.User{}, &ValidationError{Field: "first_name", Message: "Names must be at most 100 characters."}
-	}
-	if err := checkText([2]string{"first_name", in.FirstName}, [2]string{"last_name", in.LastName}); err != nil {
+	if err := s.checkUser(&in); err != nil {
 		return store.User{}, err
 	}
 	if len(in.Memberships) == 0 {
@@ -180,6 +169,28 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (store.Us
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.UserCreated, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: in.Memberships[0].OrganisationID, TargetKind: store.KindUser, TargetID: u.ID})
 	return u, nil
+}
+
+// checkUser normalises a new user's email and applies the password
+// policy and the name rules (at most 100 characters each, no invisible
+// characters). Fields are named "email", "password", "first_name" and
+// "last_name".
+func (s *Service) checkUser(in *NewUser) error {
+	email, err := NormaliseEmail(in.Email, "email")
+	if err != nil {
+		return err
+	}
+	in.Email = email
+	if err := s.CheckPassword(in.Password); err != nil {
+		return err
+	}
+	if len(in.FirstName) > 100 {
+		return &ValidationError{Field: "first_name", Message: "Names must be at most 100 characters."}
+	}
+	if len(in.LastName) > 100 {
+		return &ValidationError{Field: "last_name", Message: "Names must be at most 100 characters."}
+	}
+	return checkText([2]string{"first_name", in.FirstName}, [2]string{"last_name", in.LastName})
 }
 
 // DisableUser disables a user and ends their refresh-token families at

@@ -41,12 +41,19 @@ const (
 	PurposePasswordReset    Purpose = "password_reset"
 	// PurposeUserPasswordReset resets a back-office user's password.
 	PurposeUserPasswordReset Purpose = "user_password_reset"
+	// PurposeOrganisationRegister proves the owner's email of an
+	// organisation sign-up: the code creates the organisation and its
+	// owner.
+	PurposeOrganisationRegister Purpose = "organisation_register"
+	// PurposeOrganisationRegisterExisting answers a sign-up whose owner
+	// email already has an account: the code creates nothing.
+	PurposeOrganisationRegisterExisting Purpose = "organisation_register_existing"
 )
 
 func (p Purpose) valid() bool {
 	switch p {
 	case PurposeSignIn, PurposeRegister, PurposeAddCredentials, PurposeRegisterExisting, PurposePasswordReset,
-		PurposeUserPasswordReset:
+		PurposeUserPasswordReset, PurposeOrganisationRegister, PurposeOrganisationRegisterExisting:
 		return true
 	}
 	return false

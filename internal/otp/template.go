@@ -34,6 +34,18 @@ var builtinTemplates = map[string]string{
 	"email.user_password_reset": "Reset your back-office password\n\nYour password reset code is {{.Code}}.\n\n" + expires +
 		"\nIf you did not ask to reset your password, ignore this email; your password stays as it is, " +
 		"and nobody can sign in with this code alone.\n",
+
+	// Organisation sign-up (back office): the owner's email is proved by
+	// the code; an email that already has an account gets a code that
+	// creates nothing.
+	"sms.organisation_register":          "Your code to confirm your organisation's sign-up is {{.Code}}. " + expires,
+	"sms.organisation_register_existing": "You already have an account, so no new one was created. Your code is {{.Code}}. " + expires,
+	"email.organisation_register": "Confirm your organisation's sign-up\n\nYour code to confirm this email address and create " +
+		"your organisation is {{.Code}}.\n\n" + expires + "\nIf you did not sign up, ignore this email; nothing is created without this code.\n",
+	"email.organisation_register_existing": "You already have an account\n\nSomeone, probably you, tried to sign an organisation up " +
+		"with this address, which already has an account. Nothing was created or changed.\n\nSign in with your existing account " +
+		"instead (or reset its password). For the record, the code of this attempt is {{.Code}}; it creates nothing.\n\n" + expires +
+		"\nIf it was not you, ignore this email.\n",
 }
 
 // templateData is what a template sees.

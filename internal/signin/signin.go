@@ -150,6 +150,7 @@ type Service struct {
 	identity *identity.Service
 	contacts ContactFlows
 	codes    Codes
+	signups  SignUps
 	audit    *audit.Recorder
 	cfg      Config
 }

@@ -38,6 +38,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Revocations", revocationTests},
 		{"OTPIntegrations", integrationTests},
 		{"Tx", txTests},
+		{"SignUp", signupTests},
 		{"Lifecycle", lifecycleTests},
 	}
 	for _, g := range groups {
