@@ -134,7 +134,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"unused bits set in the signature", parts[0] + "." + parts[1] + "." + unusedBitsSet(parts[2]), ErrMalformed, 0},
 		{"unused bits set in the payload", parts[0] + "." + unusedBitsSet(parts[1]) + "." + parts[2], ErrMalformed, 0},
 		{"padded signature", good + "==", ErrMalformed, 0},
-		{"standard base64 alphabet", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]), ErrMalformed, 0},
+		{"standard base64 alphabet", parts[0] + "." + parts[1] + "." + stdAlphabet(parts[2]), ErrMalformed, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,4 +293,15 @@ func TestConcurrentSignVerifyReload(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// stdAlphabet spells a base64url string in the standard alphabet; a
+// string without '-' or '_' (they would map to '+' and '/') gets a '+'
+// in place of its first character, so the result always has one.
+func stdAlphabet(s string) string {
+	out := strings.NewReplacer("-", "+", "_", "/").Replace(s)
+	if out == s {
+		out = "+" + s[1:]
+	}
+	return out
 }
