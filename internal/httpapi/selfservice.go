@@ -310,18 +310,27 @@ type changePasswordRequest struct {
 	Password        string `json:"password"`
 }
 
+// bindChangePassword reads a password change (contacts' and users').
+func bindChangePassword(c *gin.Context) (changePasswordRequest, error) {
+	var req changePasswordRequest
+	if err := bindJSON(c, &req); err != nil {
+		return req, err
+	}
+	if req.CurrentPassword == "" {
+		return req, apierror.Invalid("current_password", "The current_password is required.")
+	}
+	if req.Password == "" {
+		return req, apierror.Invalid("password", "The password is required.")
+	}
+	return req, nil
+}
+
 // changePassword replaces the signed-in contact's password; its other
 // sessions end.
 func (h *contacts) changePassword(c *gin.Context) error {
-	var req changePasswordRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := bindChangePassword(c)
+	if err != nil {
 		return err
-	}
-	if req.CurrentPassword == "" {
-		return apierror.Invalid("current_password", "The current_password is required.")
-	}
-	if req.Password == "" {
-		return apierror.Invalid("password", "The password is required.")
 	}
 	claims, _ := claimsOf(c)
 	if err := h.d.SignIn.ChangeContactPassword(c.Request.Context(), claims, req.CurrentPassword, req.Password); err != nil {
@@ -335,27 +344,42 @@ type resetRequest struct {
 	Email string `json:"email"`
 }
 
+// bindResetRequest reads the email of a password reset request.
+func bindResetRequest(c *gin.Context) (string, error) {
+	var req resetRequest
+	if err := bindJSON(c, &req); err != nil {
+		return "", err
+	}
+	if req.Email == "" {
+		return "", apierror.Invalid("email", "The email is required.")
+	}
+	return req.Email, nil
+}
+
+// answerResetRequest answers a password reset request: 202 with the id
+// of the code (sent, or pretended to be).
+func answerResetRequest(c *gin.Context, otpID string, expires time.Time) error {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusAccepted, otpJSON{OTPID: otpID, ExpiresAt: expires.UTC().Format(time.RFC3339)})
+	return nil
+}
+
 // requestReset sends a password reset code; the answer is the same for
 // unknown emails.
 func (h *contacts) requestReset(c *gin.Context) error {
-	var req resetRequest
-	if err := bindJSON(c, &req); err != nil {
+	email, err := bindResetRequest(c)
+	if err != nil {
 		return err
-	}
-	if req.Email == "" {
-		return apierror.Invalid("email", "The email is required.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {
 		return err
 	}
-	issued, err := h.d.SelfService.RequestPasswordReset(c.Request.Context(), t, req.Email)
+	issued, err := h.d.SelfService.RequestPasswordReset(c.Request.Context(), t, email)
 	if err != nil {
 		return err
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(time.RFC3339)})
-	return nil
+	return answerResetRequest(c, issued.ID, issued.ExpiresAt)
 }
 
 type resetCompleteRequest struct {
@@ -363,18 +387,27 @@ type resetCompleteRequest struct {
 	Password string `json:"password"`
 }
 
+// bindResetComplete reads the code and new password of a reset.
+func bindResetComplete(c *gin.Context) (resetCompleteRequest, error) {
+	var req resetCompleteRequest
+	if err := bindJSON(c, &req); err != nil {
+		return req, err
+	}
+	if req.Code == "" {
+		return req, apierror.Invalid("code", "The code is required.")
+	}
+	if req.Password == "" {
+		return req, apierror.Invalid("password", "The password is required.")
+	}
+	return req, nil
+}
+
 // reset sets a new password with the code sent to the email and signs the
 // contact in; every other session ends.
 func (h *contacts) reset(c *gin.Context) error {
-	var req resetCompleteRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := bindResetComplete(c)
+	if err != nil {
 		return err
-	}
-	if req.Code == "" {
-		return apierror.Invalid("code", "The code is required.")
-	}
-	if req.Password == "" {
-		return apierror.Invalid("password", "The password is required.")
 	}
 	t, err := h.tenant(c)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/authd/authd/internal/apierror"
 	"github.com/authd/authd/internal/token"
 )
 
@@ -28,34 +27,23 @@ func (b *backoffice) mountUserAccount(g *gin.RouterGroup) {
 // requestPasswordReset sends a reset code to a user's email; the answer
 // is the same for unknown emails.
 func (b *backoffice) requestPasswordReset(c *gin.Context) error {
-	var req resetRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	if req.Email == "" {
-		return apierror.Invalid("email", "The email is required.")
-	}
-	issued, err := b.d.SignIn.RequestUserPasswordReset(c.Request.Context(), req.Email)
+	email, err := bindResetRequest(c)
 	if err != nil {
 		return err
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusAccepted, otpJSON{OTPID: issued.ID, ExpiresAt: issued.ExpiresAt.UTC().Format(time.RFC3339)})
-	return nil
+	issued, err := b.d.SignIn.RequestUserPasswordReset(c.Request.Context(), email)
+	if err != nil {
+		return err
+	}
+	return answerResetRequest(c, issued.ID, issued.ExpiresAt)
 }
 
 // resetPassword sets a new password with the code sent to the email and
 // signs the user in; every other session ends.
 func (b *backoffice) resetPassword(c *gin.Context) error {
-	var req resetCompleteRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := bindResetComplete(c)
+	if err != nil {
 		return err
-	}
-	if req.Code == "" {
-		return apierror.Invalid("code", "The code is required.")
-	}
-	if req.Password == "" {
-		return apierror.Invalid("password", "The password is required.")
 	}
 	res, err := b.d.SignIn.UserPasswordReset(c.Request.Context(), b.d.signinClient(), c.Param("otp_id"), req.Code, req.Password)
 	if err != nil {
@@ -67,15 +55,9 @@ func (b *backoffice) resetPassword(c *gin.Context) error {
 // changePassword replaces the signed-in user's password; their other
 // sessions end.
 func (b *backoffice) changePassword(c *gin.Context) error {
-	var req changePasswordRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := bindChangePassword(c)
+	if err != nil {
 		return err
-	}
-	if req.CurrentPassword == "" {
-		return apierror.Invalid("current_password", "The current_password is required.")
-	}
-	if req.Password == "" {
-		return apierror.Invalid("password", "The password is required.")
 	}
 	claims, _ := claimsOf(c)
 	if err := b.d.SignIn.ChangeUserPassword(c.Request.Context(), claims, req.CurrentPassword, req.Password); err != nil {
