@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -515,28 +514,15 @@ func TestContactPasswordReset(t *testing.T) {
 	}
 
 	// A session refreshing meanwhile, on its own.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	last := old["refresh_token"].(string)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": last})
-			if code != 200 {
-				return
-			}
-			last = m["refresh_token"].(string)
+	stop := refreshing(old["refresh_token"].(string), func(rt string) (string, bool) {
+		code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": rt})
+		if code != 200 {
+			return "", false
 		}
-	}()
+		return m["refresh_token"].(string), true
+	})
 	code, auth, _ := e.keyCall(t, "POST", resetPath, e.live, map[string]string{"code": e.gw.codeFor(oid), "password": "new-long-password-1"})
-	close(stop)
-	wg.Wait()
+	last := stop()
 	if code != 200 || auth["contact"].(map[string]any)["id"] != ann["contact"].(map[string]any)["id"] || auth["access_token"] == nil {
 		t.Fatalf("reset: %d %v", code, auth)
 	}

@@ -99,28 +99,15 @@ func TestUserPasswordReset(t *testing.T) {
 	}
 
 	// A session refreshing meanwhile, on its own.
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	last := old["refresh_token"].(string)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			code, m := n.refresh(t, last)
-			if code != 200 {
-				return
-			}
-			last = m["refresh_token"].(string)
+	stop := refreshing(old["refresh_token"].(string), func(rt string) (string, bool) {
+		code, m := n.refresh(t, rt)
+		if code != 200 {
+			return "", false
 		}
-	}()
+		return m["refresh_token"].(string), true
+	})
 	code, auth, _ := n.s.call(t, "POST", reset, "", map[string]string{"code": e.gw.codeFor(oid), "password": "new-long-password-1"})
-	close(stop)
-	wg.Wait()
+	last := stop()
 	if code != 200 || auth["user"].(map[string]any)["id"] != n.miaID || auth["access_token"] == nil || auth["refresh_token"] == nil {
 		t.Fatalf("reset: %d %v", code, auth)
 	}
@@ -397,4 +384,34 @@ func TestUserSessionEndedAcrossReplicas(t *testing.T) {
 		t.Fatalf("end the first session on b: %d %v", code, m)
 	}
 	refusedWithin(t, revocationBound, "ended session", bearer, a, b)
+}
+
+// refreshing keeps a session refreshing on its own, from refresh token
+// first, until stop is called or a refresh fails; stop returns the
+// session's latest refresh token.
+func refreshing(first string, refresh func(rt string) (next string, ok bool)) (stop func() string) {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	last := first
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			next, ok := refresh(last)
+			if !ok {
+				return
+			}
+			last = next
+		}
+	}()
+	return func() string {
+		close(done)
+		wg.Wait()
+		return last
+	}
 }
