@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/internal/audit"
+	"github.com/authd/authd/internal/cache/memcache"
+	"github.com/authd/authd/internal/identity"
+	"github.com/authd/authd/internal/password"
 	"github.com/authd/authd/internal/store"
 	"github.com/authd/authd/internal/store/sqlstore"
 )
@@ -98,9 +102,9 @@ func BenchmarkActingOrganisations(b *testing.B) {
 				page       store.Page
 			}{
 				{"service-owner/first", "so-owner", store.Page{Size: 20}},
-				{"service-owner/deep", "so-owner", store.Page{Offset: 90000, Size: 20}},
+				{"service-owner/deep", "so-owner", store.Page{Offset: (1 + businesses*(merchants+1)) * 9 / 10, Size: 20}},
 				{"business-admin/first", "biz-admin", store.Page{Size: 20}},
-				{"business-admin/last", "biz-admin", store.Page{Offset: 980, Size: 20}},
+				{"business-admin/last", "biz-admin", store.Page{Offset: max(0, merchants+1-20), Size: 20}},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					ctx := context.Background()
@@ -111,6 +115,41 @@ func BenchmarkActingOrganisations(b *testing.B) {
 						}
 					}
 				})
+			}
+			benchSignInViews(b, s, merchants)
+		})
+	}
+}
+
+// benchSignInViews measures what a sign-in or a switch reads beyond the
+// password or the token: the rights check and the auth response's profile
+// of a user acting for a merchant deep in the network, with cold caches
+// (a fresh identity service each time: a replica's first request for
+// that user). Run with a small network and the 100 000 to compare.
+func benchSignInViews(b *testing.B, s *sqlstore.Store, merchants int) {
+	mc := memcache.New(memcache.Options{})
+	b.Cleanup(func() { _ = mc.Close() })
+	hasher := password.New(password.Params{MemoryKiB: 1024, Iterations: 1})
+	rec := audit.New(s, nil)
+	merchant := func(biz int) string { return fmt.Sprintf("b%04d-m%04d", biz, merchants/2) }
+	for _, tc := range []struct{ name, user, home, org string }{
+		{"switch/service-owner-into-merchant", "so-owner", "so", merchant(0)},
+		{"switch/business-admin-into-merchant", "biz-admin", "b0000", merchant(0)},
+		{"signin/business-admin", "biz-admin", "", "b0000"},
+		{"signin/service-owner", "so-owner", "", "so"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				id := identity.New(s, mc, hasher, rec, identity.Config{}, nil)
+				g, err := id.RoleIn(ctx, tc.user, tc.org)
+				if err != nil || g.Role == "" {
+					b.Fatalf("rights of %s in %s: %+v %v", tc.user, tc.org, g, err)
+				}
+				p, err := id.Profile(ctx, tc.user, tc.org, tc.home)
+				if err != nil || p.Current.ID != tc.org {
+					b.Fatalf("profile of %s in %s: %v", tc.user, tc.org, err)
+				}
 			}
 		})
 	}
