@@ -349,9 +349,14 @@ func TestUserSessions(t *testing.T) {
 	if evs := auditOfNetwork(t, n, audit.SessionsEnded, n.miaID); len(evs) != 3 {
 		t.Fatalf("audit of ended sessions: %+v", evs)
 	}
-	// No token, no sessions.
+	// No token, no sessions; a secret API key is no user.
 	if code, _, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/sessions", "", nil); code != 401 {
 		t.Fatalf("no token: %d", code)
+	}
+	for _, path := range []string{"/backoffice/v1/users/me/sessions", "/backoffice/v1/users/" + n.miaID + "/sessions"} {
+		if r := akDo(t, n.s, "GET", path, map[string]string{"api_key": n.s.Boot.APIKeys["live"].Secret}, nil); r.Status != 401 {
+			t.Fatalf("%s with a secret key: %d %s", path, r.Status, r.Raw)
+		}
 	}
 }
 
