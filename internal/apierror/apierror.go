@@ -215,8 +215,6 @@ var table = []rule{
 	{is(signup.ErrLiveOnly), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "Organisations are signed up in live mode only: use a live key.")},
 	{is(signup.ErrEmailTaken), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest,
 		"This email already has an account: sign in with it instead. Nothing was created.")},
-	{is(signup.ErrInvalidOTP), fixed(http.StatusUnauthorized, CodeInvalidOTP, OAuthInvalidGrant, "The code is not valid.")},
-	{is(signup.ErrOTPExpired), fixed(http.StatusUnauthorized, CodeOTPExpired, OAuthInvalidGrant, "The code expired or was used up; sign up again.")},
 	{is(selfservice.ErrInvalidOTP), fixed(http.StatusUnauthorized, CodeInvalidOTP, OAuthInvalidGrant, "The code is not valid.")},
 	{is(selfservice.ErrOTPExpired), fixed(http.StatusUnauthorized, CodeOTPExpired, OAuthInvalidGrant, "The code expired or was used up; request a new one.")},
 	{is(otp.ErrDeliveryFailed), func(err error) *Error {

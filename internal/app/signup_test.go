@@ -131,7 +131,7 @@ func TestOrganisationSignUp(t *testing.T) {
 	cur := auth["current_organisation"].(map[string]any)
 	user := auth["user"].(map[string]any)
 	orgID := cur["id"].(string)
-	if cur["name"] != "Corner Shop" || cur["type"] != "merchant" || cur["parent_id"] != e.bizA || cur["role"] != "admin" {
+	if cur["name"] != "Corner Shop" || cur["type"] != "merchant" || cur["parent_id"] != e.bizA || cur["role"] != "owner" {
 		t.Fatalf("current_organisation %v", cur)
 	}
 	if user["email"] != "owner@corner.example" || user["first_name"] != "Ada" || user["last_name"] != "Lovelace" {

@@ -63,7 +63,7 @@ func (s *Service) UserEmailTaken(ctx context.Context, email string) (bool, error
 
 // SignUpOrganisation stores a signed-up organisation (checked by
 // CheckSignUp, ParentID set) and its owner, whose password is already
-// hashed, as an admin of the new organisation (the owner's default
+// hashed, as the owner (role owner) of the new organisation (their default
 // membership): all three in one transaction. An email that has an
 // account (meanwhile) is ErrConflict, and nothing is stored.
 func (s *Service) SignUpOrganisation(ctx context.Context, org NewOrganisation, owner NewUser, passwordHash string) (store.Organisation, store.User, error) {
@@ -81,7 +81,7 @@ func (s *Service) SignUpOrganisation(ctx context.Context, org NewOrganisation, o
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.CreateMembership(ctx, store.Membership{UserID: u.ID, OrganisationID: o.ID, Role: RoleAdmin, IsDefault: true, CreatedAt: now})
+		return tx.CreateMembership(ctx, store.Membership{UserID: u.ID, OrganisationID: o.ID, Role: RoleOwner, IsDefault: true, CreatedAt: now})
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return store.Organisation{}, store.User{}, ErrConflict

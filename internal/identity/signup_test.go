@@ -67,7 +67,7 @@ func TestSignUpChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	g, err := s.RoleIn(ctx, owner1.ID, made.ID)
-	if err != nil || g.Role != identity.RoleAdmin {
+	if err != nil || g.Role != identity.RoleOwner {
 		t.Fatalf("owner's role: %+v %v", g, err)
 	}
 	if taken, err := s.UserEmailTaken(ctx, "ada@example.com"); err != nil || !taken {

@@ -9,6 +9,6 @@
 // An email that already has an account gets the same answer, the same work
 // and a code of its own, with a "you already have an account" text; that
 // code creates nothing. Complete spends the code and creates the
-// organisation, the owner and the owner's admin membership in one
+// organisation, the owner and the owner's owner membership in one
 // transaction; signin then signs the owner in.
 package signup

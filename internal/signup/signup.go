@@ -12,6 +12,7 @@ import (
 	"github.com/authd/authd/internal/cache"
 	"github.com/authd/authd/internal/identity"
 	"github.com/authd/authd/internal/otp"
+	"github.com/authd/authd/internal/selfservice"
 	"github.com/authd/authd/internal/store"
 )
 
@@ -22,11 +23,6 @@ var (
 	ErrPublicKeyOnly = errors.New("signup: organisations are signed up with a public key")
 	// ErrEmailTaken: the owner's email has an account; nothing was created.
 	ErrEmailTaken = errors.New("signup: the email already has an account")
-	// ErrInvalidOTP: the code is wrong.
-	ErrInvalidOTP = errors.New("signup: invalid one-time code")
-	// ErrOTPExpired: the code is unknown, used, expired, of another key's
-	// organisation or of another flow.
-	ErrOTPExpired = errors.New("signup: one-time code expired")
 )
 
 // RateLimitedError is a sign-up limit (per IP, API key or email) hit.
@@ -171,16 +167,11 @@ func (s *Service) Complete(ctx context.Context, k Key, otpID, code string) (Comp
 		return Completed{}, err
 	}
 	v, err := s.otp.VerifyFor(ctx, otpID, code, k.OrganisationID, k.Mode)
-	switch {
-	case errors.Is(err, otp.ErrInvalidCode):
-		return Completed{}, ErrInvalidOTP
-	case errors.Is(err, otp.ErrExpired):
-		return Completed{}, ErrOTPExpired
-	case err != nil:
-		return Completed{}, err
+	if err != nil {
+		return Completed{}, selfservice.CodeError(err)
 	}
 	if v.BusinessID != k.OrganisationID || v.Mode != k.Mode || v.Data[dataParent] != k.OrganisationID {
-		return Completed{}, ErrOTPExpired
+		return Completed{}, selfservice.ErrOTPExpired
 	}
 	switch v.Purpose {
 	case otp.PurposeOrganisationRegisterExisting:
@@ -188,7 +179,7 @@ func (s *Service) Complete(ctx context.Context, k Key, otpID, code string) (Comp
 		return Completed{}, ErrEmailTaken
 	case otp.PurposeOrganisationRegister:
 	default:
-		return Completed{}, ErrOTPExpired
+		return Completed{}, selfservice.ErrOTPExpired
 	}
 	d := v.Data
 	o, u, err := s.id.SignUpOrganisation(ctx,
@@ -199,13 +190,13 @@ func (s *Service) Complete(ctx context.Context, k Key, otpID, code string) (Comp
 		s.refused(ctx, k)
 		return Completed{}, ErrEmailTaken
 	case errors.Is(err, store.ErrNotFound):
-		return Completed{}, ErrOTPExpired // the parent is gone
+		return Completed{}, selfservice.ErrOTPExpired // the parent is gone
 	case err != nil:
 		return Completed{}, fmt.Errorf("signup: storing the organisation: %w", err)
 	}
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.OrgRegistered, Success: true, ActorKind: store.KindAPIKey, ActorID: k.ID,
 		OrganisationID: o.ID, TargetKind: "organisation", TargetID: o.ID,
-		Details: map[string]string{"parent_id": o.ParentID, "type": o.Type, "owner_id": u.ID, "role": identity.RoleAdmin}})
+		Details: map[string]string{"parent_id": o.ParentID, "type": o.Type, "owner_id": u.ID, "role": identity.RoleOwner}})
 	return Completed{Organisation: o, Owner: u}, nil
 }
 

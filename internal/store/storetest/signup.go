@@ -24,7 +24,7 @@ func signUp(t *testing.T, s store.Store, o store.Organisation, u store.User) err
 		if err := tx.CreateUser(ctx(t), u); err != nil {
 			return err
 		}
-		return tx.CreateMembership(ctx(t), store.Membership{UserID: u.ID, OrganisationID: o.ID, Role: "admin", IsDefault: true, CreatedAt: base})
+		return tx.CreateMembership(ctx(t), store.Membership{UserID: u.ID, OrganisationID: o.ID, Role: "owner", IsDefault: true, CreatedAt: base})
 	})
 }
 
@@ -44,7 +44,7 @@ func testSignUpCommit(t *testing.T, s store.Store) {
 	must(t, err, "GetUserByEmail")
 	ms, err := s.ListMemberships(ctx(t), u.ID)
 	must(t, err, "ListMemberships")
-	if len(ms) != 1 || ms[0].OrganisationID != "shop" || ms[0].Role != "admin" || !ms[0].IsDefault {
+	if len(ms) != 1 || ms[0].OrganisationID != "shop" || ms[0].Role != "owner" || !ms[0].IsDefault {
 		t.Fatalf("memberships %+v", ms)
 	}
 }
