@@ -14,6 +14,7 @@ import (
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/config"
 	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
 )
 
 const contactPassword = "a-long-secret-phrase"
@@ -513,6 +514,17 @@ func TestContactPasswordReset(t *testing.T) {
 		t.Fatalf("the code with a test-mode key: %d %v", code, m)
 	}
 
+	// An access token of no session (a client that issues no refresh
+	// token), issued a while ago.
+	annID := ann["contact"].(map[string]any)["id"].(string)
+	stray, err := e.s.App.Tokens.Issue(token.Claims{Subject: annID, Kind: "contact", ClientID: "selfservice", Org: e.bizA, Mode: "live",
+		Audience: token.Audience{e.s.URL}, IssuedAt: time.Now().Add(-10 * time.Second).Unix(), ExpiresAt: time.Now().Add(10 * time.Minute).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := e.s.introspect(t, stray, ""); m["active"] != true {
+		t.Fatalf("the token of no session before the reset: %v", m)
+	}
 	// A session refreshing meanwhile, on its own.
 	stop := refreshing(old["refresh_token"].(string), func(rt string) (string, bool) {
 		code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": rt})
@@ -529,9 +541,12 @@ func TestContactPasswordReset(t *testing.T) {
 	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/refresh", "", map[string]string{"refresh_token": last}); code != 401 {
 		t.Fatalf("the session refreshed during the reset still refreshes: %d %v", code, m)
 	}
-	for _, s := range []map[string]any{ann, old} {
-		if code, _ := e.bearerCall(t, "GET", "/self-service/v1/contacts/me", s["access_token"].(string), nil); code != 401 {
-			t.Fatalf("an old session's access token after the reset: %d", code)
+	for _, tok := range []string{ann["access_token"].(string), old["access_token"].(string), stray} {
+		if code, _ := e.bearerCall(t, "GET", "/self-service/v1/contacts/me", tok, nil); code != 401 {
+			t.Fatalf("an old access token after the reset: %d", code)
+		}
+		if m := e.s.introspect(t, tok, ""); m["active"] != false {
+			t.Fatalf("an old access token introspects after the reset: %v", m)
 		}
 	}
 	if code, _ := e.bearerCall(t, "GET", "/self-service/v1/contacts/me", auth["access_token"].(string), nil); code != 200 {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/store"
+	"github.com/authd/authd/internal/token"
 )
 
 // signInAs signs a back-office user in from a device: the user agent is
@@ -98,6 +100,16 @@ func TestUserPasswordReset(t *testing.T) {
 		t.Fatalf("a contact's code on the users' reset: %d %v", code, m)
 	}
 
+	// An access token of no session (a client that issues no refresh
+	// token), issued a while ago.
+	stray, err := n.s.App.Tokens.Issue(token.Claims{Subject: n.miaID, Kind: "user", ClientID: "backoffice", Org: n.merchM, Mode: "live",
+		Audience: token.Audience{n.s.URL}, IssuedAt: time.Now().Add(-10 * time.Second).Unix(), ExpiresAt: time.Now().Add(10 * time.Minute).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := n.s.introspect(t, stray, ""); m["active"] != true {
+		t.Fatalf("the token of no session before the reset: %v", m)
+	}
 	// A session refreshing meanwhile, on its own.
 	stop := refreshing(old["refresh_token"].(string), func(rt string) (string, bool) {
 		code, m := n.refresh(t, rt)
@@ -114,8 +126,10 @@ func TestUserPasswordReset(t *testing.T) {
 	if code, m := n.refresh(t, last); code != 400 || m["error"] != "invalid_grant" {
 		t.Fatalf("the session refreshed during the reset still refreshes: %d %v", code, m)
 	}
-	if m := n.s.introspect(t, old["access_token"].(string), ""); m["active"] != false {
-		t.Fatalf("an old access token after the reset: %v", m)
+	for _, tok := range []string{old["access_token"].(string), stray} {
+		if m := n.s.introspect(t, tok, ""); m["active"] != false {
+			t.Fatalf("an old access token after the reset: %v", m)
+		}
 	}
 	if code, _, _ := n.s.call(t, "GET", "/backoffice/v1/users/me/organisations", auth["access_token"].(string), nil); code != 200 {
 		t.Fatalf("the reset's own token: %d", code)

@@ -99,15 +99,15 @@ func (s *Service) Facebook(ctx context.Context, c Client, t selfservice.Tenant, 
 }
 
 // ContactPasswordReset completes a contact's password reset (the code
-// sent to its email, for t when not nil), ends every session the contact
-// had, and signs it in.
+// sent to its email, for t when not nil), ends every session and access
+// token the contact had, and signs it in.
 func (s *Service) ContactPasswordReset(ctx context.Context, c Client, t *selfservice.Tenant, otpID, code, password string) (Result, error) {
 	ct, err := s.contacts.ResetPassword(ctx, t, otpID, code, password)
 	if err != nil {
 		return Result{}, err
 	}
 	p := ContactPrincipal(ct)
-	if err := s.refresh.EndFamilies(ctx, sessionsOf(p, "")); err != nil {
+	if err := s.endEverySession(ctx, p); err != nil {
 		return Result{}, err
 	}
 	return s.complete(ctx, p, c, nil, "password_reset", &ct)

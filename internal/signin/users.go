@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/identity"
@@ -51,7 +52,8 @@ func (s *Service) RequestUserPasswordReset(ctx context.Context, email string) (o
 
 // UserPasswordReset completes a user's password reset: the code proves
 // the email, the password (checked before the code is spent) replaces
-// theirs, every session the user had ends, and the user is signed in.
+// theirs, every session and access token the user had ends, and the user
+// is signed in.
 func (s *Service) UserPasswordReset(ctx context.Context, c Client, otpID, code, password string) (Result, error) {
 	hash, err := s.identity.HashPassword(password)
 	if err != nil {
@@ -76,7 +78,7 @@ func (s *Service) UserPasswordReset(ctx context.Context, c Client, otpID, code, 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.refresh.EndFamilies(ctx, store.SubjectSessions{Kind: store.KindUser, ID: userID}); err != nil {
+	if err := s.endEverySession(ctx, Principal{Kind: store.KindUser, ID: userID}); err != nil {
 		return Result{}, err
 	}
 	p, err := s.UserPrincipal(ctx, userID)
@@ -144,4 +146,21 @@ func (s *Service) EndUserSessions(ctx context.Context, a identity.Actor, userID,
 func (s *Service) sessionsEnded(ctx context.Context, a identity.Actor, userID string, details map[string]string) {
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.SessionsEnded, Success: true, ActorKind: store.KindUser, ActorID: a.UserID,
 		OrganisationID: a.Org, TargetKind: store.KindUser, TargetID: userID, Details: details})
+}
+
+// endEverySession ends every session of p (a password reset): its
+// refresh families, and every access token issued to p before this
+// second, those of clients that issue no refresh token too, on every
+// replica. Tokens issued within this second stay (a token's iat counts
+// whole seconds): the tokens of the sign-in that follows are among them.
+func (s *Service) endEverySession(ctx context.Context, p Principal) error {
+	kind, key := store.RevokeUser, p.ID
+	if p.Kind == store.KindContact {
+		kind, key = store.RevokeContact, store.ContactKey(p.Org, p.Mode, p.ID)
+	}
+	if err := s.refresh.EndFamilies(ctx, sessionsOf(p, "")); err != nil {
+		return err
+	}
+	through := s.tokens.Now().Truncate(time.Second).Add(-time.Second)
+	return s.tokens.RevokeSubjectThrough(ctx, kind, key, through, s.cfg.MaxAccessTokenTTL)
 }
