@@ -1,10 +1,6 @@
 package app_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -19,22 +15,12 @@ import (
 // what the sessions list shows.
 func signInAs(t *testing.T, s *testServer, email, pw, userAgent string) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"username": email, "password": pw})
-	req, _ := http.NewRequest("POST", s.URL+"/backoffice/v1/users/authenticate", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	r := akDo(t, s, "POST", "/backoffice/v1/users/authenticate", map[string]string{"User-Agent": userAgent},
+		map[string]string{"username": email, "password": pw})
+	if r.Status != 200 {
+		t.Fatalf("sign in %s: %d %s", email, r.Status, r.Raw)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	if resp.StatusCode != 200 {
-		t.Fatalf("sign in %s: %d %s", email, resp.StatusCode, raw)
-	}
-	return m
+	return r.Body
 }
 
 // sessionsOf lists the sessions path shows with bearer: id → session.
