@@ -574,6 +574,10 @@ func TestContactPasswordReset(t *testing.T) {
 	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/password/reset/"+sid, e.live, map[string]string{"code": e.gw.codeFor(sid), "password": "fourth-long-password"}); code != 401 || m["code"] != "OTP_EXPIRED" {
 		t.Fatalf("a sign-in code resets: %d %v", code, m)
 	}
+	// ... nor is it spent there: it still signs in.
+	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/otps/"+sid+"/validate", e.live, map[string]string{"code": e.gw.codeFor(sid)}); code != 200 {
+		t.Fatalf("the sign-in code after the reset endpoint refused it: %d %v", code, m)
+	}
 	if code, m, _ := e.keyCall(t, "POST", "/self-service/v1/contacts/password/reset", e.live, map[string]string{"email": "not an email"}); code != 422 || m["field"] != "email" {
 		t.Fatalf("bad email: %d %v", code, m)
 	}

@@ -31,3 +31,28 @@ func TestVerifyForOtherTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyForOtherPurpose: a caller completing other flows gets
+// ErrExpired and burns no attempt; a caller of the code's purpose still
+// succeeds.
+func TestVerifyForOtherPurpose(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, testConfig())
+		ctx := context.Background()
+		req := smsRequest("+447566224395")
+		req.Purpose = PurposePasswordReset
+		is, code := e.issue(t, req)
+		for i := 0; i < e.svc.cfg.MaxAttempts+2; i++ {
+			if _, err := e.svc.Verify(ctx, is.ID, code, PurposeSignIn, PurposeRegister); !errors.Is(err, ErrExpired) {
+				t.Fatalf("another flow: %v", err)
+			}
+			if _, err := e.svc.VerifyFor(ctx, is.ID, "000000", "biz-1", store.ModeLive, PurposeUserPasswordReset); !errors.Is(err, ErrExpired) {
+				t.Fatalf("another flow of the tenant: %v", err)
+			}
+		}
+		v, err := e.svc.VerifyFor(ctx, is.ID, code, "biz-1", store.ModeLive, PurposeSignIn, PurposePasswordReset)
+		if err != nil || v.Purpose != PurposePasswordReset {
+			t.Fatalf("the code's own flow after other flows' attempts: %+v %v", v, err)
+		}
+	})
+}

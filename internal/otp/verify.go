@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/authd/authd/internal/cache"
@@ -14,8 +15,11 @@ import (
 )
 
 // Verify checks code against the OTP id and, when right, consumes it and
-// returns what it was issued for. Checking the business, mode and purpose
-// against the caller's is the caller's job.
+// returns what it was issued for. A code issued for a purpose not among
+// purposes (when any are given: the flows the caller completes) is
+// ErrExpired, and the attempt is neither counted nor the code spent, so a
+// flow that cannot use a code cannot burn it. Checking the business and
+// mode is the caller's job (or VerifyFor's).
 //
 //   - unknown, expired, already used or dead id: ErrExpired;
 //   - wrong code: ErrInvalidCode, and the attempt is counted. The attempt
@@ -26,18 +30,18 @@ import (
 // cannot exceed MaxAttempts; the comparison is constant-time; a right code
 // is taken with an atomic GetDel, so of two concurrent right answers
 // exactly one succeeds (the other gets ErrExpired).
-func (s *Service) Verify(ctx context.Context, id, code string) (Verified, error) {
-	return s.verify(ctx, id, code, "", "")
+func (s *Service) Verify(ctx context.Context, id, code string, purposes ...Purpose) (Verified, error) {
+	return s.verify(ctx, id, code, "", "", purposes)
 }
 
 // VerifyFor is Verify for a caller bound to one business and mode (a
 // self-service API key): a code issued for another tenant is ErrExpired,
 // and the attempt is not counted, so a foreign key cannot burn it.
-func (s *Service) VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (Verified, error) {
-	return s.verify(ctx, id, code, businessID, mode)
+func (s *Service) VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode, purposes ...Purpose) (Verified, error) {
+	return s.verify(ctx, id, code, businessID, mode, purposes)
 }
 
-func (s *Service) verify(ctx context.Context, id, code, businessID string, mode store.Mode) (Verified, error) {
+func (s *Service) verify(ctx context.Context, id, code, businessID string, mode store.Mode, purposes []Purpose) (Verified, error) {
 	if !validID(id) {
 		return Verified{}, ErrExpired
 	}
@@ -54,6 +58,9 @@ func (s *Service) verify(ctx context.Context, id, code, businessID string, mode 
 		return Verified{}, err
 	}
 	if businessID != "" && (rec.BusinessID != businessID || rec.Mode != mode) {
+		return Verified{}, ErrExpired
+	}
+	if len(purposes) > 0 && !slices.Contains(purposes, rec.Purpose) {
 		return Verified{}, ErrExpired
 	}
 	now := s.now()

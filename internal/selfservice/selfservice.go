@@ -27,8 +27,8 @@ var (
 // OTP is the one-time code service.
 type OTP interface {
 	Issue(ctx context.Context, r otp.Request) (otp.Issued, error)
-	Verify(ctx context.Context, id, code string) (otp.Verified, error)
-	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (otp.Verified, error)
+	Verify(ctx context.Context, id, code string, purposes ...otp.Purpose) (otp.Verified, error)
+	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode, purposes ...otp.Purpose) (otp.Verified, error)
 }
 
 // Tenant is who a self-service call acts for: the business and mode of
@@ -225,12 +225,9 @@ func (s *Service) ResetPassword(ctx context.Context, t *Tenant, otpID, code, pas
 	if err != nil {
 		return store.Contact{}, err
 	}
-	v, err := s.verify(ctx, t, otpID, code)
+	v, err := s.verify(ctx, t, otpID, code, otp.PurposePasswordReset)
 	if err != nil {
 		return store.Contact{}, err
-	}
-	if v.Purpose != otp.PurposePasswordReset {
-		return store.Contact{}, ErrOTPExpired
 	}
 	c, err := s.id.Contact(ctx, v.BusinessID, v.Mode, v.Data["contact_id"])
 	if err == nil {
@@ -261,11 +258,11 @@ func (s *Service) Prove(ctx context.Context, c store.Contact, p Proof) error {
 		if p.Code == "" {
 			return &identity.ValidationError{Field: "code", Message: "The code is required with the otp_id."}
 		}
-		v, err := s.verify(ctx, &Tenant{BusinessID: c.BusinessID, Mode: c.Mode}, p.OTPID, p.Code)
+		v, err := s.verify(ctx, &Tenant{BusinessID: c.BusinessID, Mode: c.Mode}, p.OTPID, p.Code, otp.PurposeSignIn)
 		if err != nil {
 			return err
 		}
-		if v.Purpose != otp.PurposeSignIn || v.Data["contact_id"] != c.ID {
+		if v.Data["contact_id"] != c.ID {
 			return ErrOTPExpired
 		}
 		return nil
@@ -273,16 +270,17 @@ func (s *Service) Prove(ctx context.Context, c store.Contact, p Proof) error {
 	return &identity.ValidationError{Field: "password", Message: "Confirm with the current password, or an otp_id and its code."}
 }
 
-// verify checks a code (of t's, when t is not nil) and maps otp's errors.
-func (s *Service) verify(ctx context.Context, t *Tenant, otpID, code string) (otp.Verified, error) {
+// verify checks a code of one of purposes (of t's, when t is not nil)
+// and maps otp's errors.
+func (s *Service) verify(ctx context.Context, t *Tenant, otpID, code string, purposes ...otp.Purpose) (otp.Verified, error) {
 	var (
 		v   otp.Verified
 		err error
 	)
 	if t != nil {
-		v, err = s.otp.VerifyFor(ctx, otpID, code, t.BusinessID, t.Mode)
+		v, err = s.otp.VerifyFor(ctx, otpID, code, t.BusinessID, t.Mode, purposes...)
 	} else {
-		v, err = s.otp.Verify(ctx, otpID, code)
+		v, err = s.otp.Verify(ctx, otpID, code, purposes...)
 	}
 	if err != nil {
 		return otp.Verified{}, CodeError(err)
@@ -406,7 +404,8 @@ func onRecord(c store.Contact, r resolved) bool {
 // add-credentials it attaches the identity. t, when not nil, must be the
 // tenant the code was issued for.
 func (s *Service) ValidateOTP(ctx context.Context, t *Tenant, otpID, code string) (store.Contact, error) {
-	v, err := s.verify(ctx, t, otpID, code)
+	v, err := s.verify(ctx, t, otpID, code,
+		otp.PurposeSignIn, otp.PurposeRegisterExisting, otp.PurposeRegister, otp.PurposeAddCredentials)
 	if err != nil {
 		return store.Contact{}, err
 	}

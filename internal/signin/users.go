@@ -18,7 +18,7 @@ import (
 // (package otp).
 type Codes interface {
 	Issue(ctx context.Context, r otp.Request) (otp.Issued, error)
-	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (otp.Verified, error)
+	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode, purposes ...otp.Purpose) (otp.Verified, error)
 }
 
 // UseCodes installs the one-time code service.
@@ -63,12 +63,9 @@ func (s *Service) UserPasswordReset(ctx context.Context, c Client, otpID, code, 
 	if err != nil {
 		return Result{}, err
 	}
-	v, err := s.codes.VerifyFor(ctx, otpID, code, root.ID, store.ModeLive)
+	v, err := s.codes.VerifyFor(ctx, otpID, code, root.ID, store.ModeLive, otp.PurposeUserPasswordReset)
 	if err != nil {
 		return Result{}, selfservice.CodeError(err)
-	}
-	if v.Purpose != otp.PurposeUserPasswordReset {
-		return Result{}, selfservice.ErrOTPExpired
 	}
 	userID := v.Data["user_id"]
 	err = s.identity.ResetUserPassword(ctx, userID, v.Data["email"], hash)

@@ -43,7 +43,7 @@ type Config struct {
 // OTP is the one-time code service.
 type OTP interface {
 	Issue(ctx context.Context, r otp.Request) (otp.Issued, error)
-	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode) (otp.Verified, error)
+	VerifyFor(ctx context.Context, id, code, businessID string, mode store.Mode, purposes ...otp.Purpose) (otp.Verified, error)
 }
 
 // Key is the API key a sign-up is made with, and where the request came
@@ -166,7 +166,8 @@ func (s *Service) Complete(ctx context.Context, k Key, otpID, code string) (Comp
 	if err := checkKey(k); err != nil {
 		return Completed{}, err
 	}
-	v, err := s.otp.VerifyFor(ctx, otpID, code, k.OrganisationID, k.Mode)
+	v, err := s.otp.VerifyFor(ctx, otpID, code, k.OrganisationID, k.Mode,
+		otp.PurposeOrganisationRegister, otp.PurposeOrganisationRegisterExisting)
 	if err != nil {
 		return Completed{}, selfservice.CodeError(err)
 	}
