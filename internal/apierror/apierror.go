@@ -205,12 +205,6 @@ var table = []rule{
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, OAuth: OAuthTooManyRequests,
 			Detail: "Too many requests for this API key.", RetryAfter: r.RetryAfter}
 	}},
-	{func(err error) bool { var r *signup.RateLimitedError; return errors.As(err, &r) }, func(err error) *Error {
-		var r *signup.RateLimitedError
-		errors.As(err, &r)
-		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, OAuth: OAuthTooManyRequests,
-			Detail: "Too many sign-ups; retry later.", RetryAfter: r.RetryAfter}
-	}},
 	{is(signup.ErrPublicKeyOnly), fixed(http.StatusForbidden, CodeInsufficientScope, OAuthInvalidRequest, "This endpoint needs a public API key.")},
 	{is(signup.ErrLiveOnly), fixed(http.StatusForbidden, CodeForbidden, OAuthInvalidRequest, "Organisations are signed up in live mode only: use a live key.")},
 	{is(signup.ErrEmailTaken), fixed(http.StatusConflict, CodeConflict, OAuthInvalidRequest,

@@ -8,7 +8,7 @@ import (
 // lets signin complete it.
 func (a *App) wireSignUp() {
 	rl := a.Config.RateLimits
-	a.SignUp = signup.New(a.Identity, a.OTP, a.Cache, a.Audit, signup.Config{
+	a.SignUp = signup.New(a.Identity, a.OTP, a.Audit, signup.Config{
 		PerIPPerHour:     rl.SignupPerIPPerHour,
 		PerAPIKeyPerHour: rl.SignupPerAPIKeyPerHour,
 		PerEmailPerHour:  rl.SignupPerEmailPerHour,

@@ -86,7 +86,7 @@ func (h *signUp) complete(c *gin.Context) error {
 	if req.Code == "" {
 		return apierror.Invalid("code", "The code is required.")
 	}
-	res, _, err := h.d.SignIn.OrganisationSignUp(c.Request.Context(), h.d.signinClient(), signUpKey(c), c.Param("otp_id"), req.Code)
+	res, err := h.d.SignIn.OrganisationSignUp(c.Request.Context(), h.d.signinClient(), signUpKey(c), c.Param("otp_id"), req.Code)
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,10 @@ import (
 	"github.com/authd/authd/internal/store"
 )
 
-// limit counts one credential check against key; over the limit it
-// returns a RateLimitedError.
-func (s *Service) limit(ctx context.Context, key string, l cache.Limit) error {
+// Limit counts one attempt against key in the shared state; over the
+// limit it returns a RateLimitedError. Credential checks and sign-ups
+// count through it; a key naming a person (an email) is HashKey'd first.
+func (s *Service) Limit(ctx context.Context, key string, l cache.Limit) error {
 	res, err := s.cache.Allow(ctx, key, l)
 	if err != nil {
 		return err
@@ -28,7 +29,9 @@ func (s *Service) limit(ctx context.Context, key string, l cache.Limit) error {
 	return nil
 }
 
-func hashKey(s string) string {
+// HashKey names s (an email, an account) in cache keys without writing
+// it there.
+func HashKey(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:12])
 }
@@ -38,11 +41,11 @@ func hashKey(s string) string {
 // whether or not the account exists.
 func (s *Service) CheckPasswordRate(ctx context.Context, account string) error {
 	if ip := audit.MetaFrom(ctx).IP; ip != "" {
-		if err := s.limit(ctx, "rl:pw:ip:"+ip, cache.PerMinute(s.cfg.IPAttemptsPerMinute)); err != nil {
+		if err := s.Limit(ctx, "rl:pw:ip:"+ip, cache.PerMinute(s.cfg.IPAttemptsPerMinute)); err != nil {
 			return err
 		}
 	}
-	return s.limit(ctx, "rl:pw:acct:"+hashKey(account), cache.PerHour(s.cfg.AccountAttemptsPerHour))
+	return s.Limit(ctx, "rl:pw:acct:"+HashKey(account), cache.PerHour(s.cfg.AccountAttemptsPerHour))
 }
 
 // AuthenticateUser checks a back-office user's email and password. Unknown

@@ -218,14 +218,19 @@ func (s *Service) RequestPasswordReset(ctx context.Context, t Tenant, email stri
 
 // ResetPassword completes a password reset: the code (of a reset, for t
 // when not nil) proves the email, and the new password replaces the
-// contact's. The password is checked first, so a refused password does
-// not spend the code. The caller ends the contact's sessions.
+// contact's. The password policy is checked first, so a refused
+// password does not spend the code; the argon2id work comes after the
+// code, so wrong codes cost no hashing. The caller ends the contact's
+// sessions.
 func (s *Service) ResetPassword(ctx context.Context, t *Tenant, otpID, code, password string) (store.Contact, error) {
-	hash, err := s.id.HashPassword(password)
-	if err != nil {
+	if err := s.id.CheckPassword(password); err != nil {
 		return store.Contact{}, err
 	}
 	v, err := s.verify(ctx, t, otpID, code, otp.PurposePasswordReset)
+	if err != nil {
+		return store.Contact{}, err
+	}
+	hash, err := s.id.HashPassword(password)
 	if err != nil {
 		return store.Contact{}, err
 	}

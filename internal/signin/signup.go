@@ -21,18 +21,17 @@ var ErrSignUpsOff = errors.New("signin: organisation sign-up is not configured")
 // OrganisationSignUp completes an organisation's sign-up with its code
 // (made with API key k) and signs the new owner in, acting for the new
 // organisation in live mode.
-func (s *Service) OrganisationSignUp(ctx context.Context, c Client, k signup.Key, otpID, code string) (Result, signup.Completed, error) {
+func (s *Service) OrganisationSignUp(ctx context.Context, c Client, k signup.Key, otpID, code string) (Result, error) {
 	if s.signups == nil {
-		return Result{}, signup.Completed{}, ErrSignUpsOff
+		return Result{}, ErrSignUpsOff
 	}
 	done, err := s.signups.Complete(ctx, k, otpID, code)
 	if err != nil {
-		return Result{}, signup.Completed{}, err
+		return Result{}, err
 	}
 	p, err := s.UserPrincipal(ctx, done.Owner.ID)
 	if err != nil {
-		return Result{}, signup.Completed{}, err
+		return Result{}, err
 	}
-	res, err := s.complete(ctx, p, c, nil, "organisation_signup", nil)
-	return res, done, err
+	return s.complete(ctx, p, c, nil, "organisation_signup", nil)
 }

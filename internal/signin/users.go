@@ -51,12 +51,12 @@ func (s *Service) RequestUserPasswordReset(ctx context.Context, email string) (o
 }
 
 // UserPasswordReset completes a user's password reset: the code proves
-// the email, the password (checked before the code is spent) replaces
+// the email, the password (its policy checked before the code is spent,
+// its argon2id hash made after: wrong codes cost no hashing) replaces
 // theirs, every session and access token the user had ends, and the user
 // is signed in.
 func (s *Service) UserPasswordReset(ctx context.Context, c Client, otpID, code, password string) (Result, error) {
-	hash, err := s.identity.HashPassword(password)
-	if err != nil {
+	if err := s.identity.CheckPassword(password); err != nil {
 		return Result{}, err
 	}
 	root, err := s.identity.ServiceOwner(ctx)
@@ -66,6 +66,10 @@ func (s *Service) UserPasswordReset(ctx context.Context, c Client, otpID, code, 
 	v, err := s.codes.VerifyFor(ctx, otpID, code, root.ID, store.ModeLive, otp.PurposeUserPasswordReset)
 	if err != nil {
 		return Result{}, selfservice.CodeError(err)
+	}
+	hash, err := s.identity.HashPassword(password)
+	if err != nil {
+		return Result{}, err
 	}
 	userID := v.Data["user_id"]
 	err = s.identity.ResetUserPassword(ctx, userID, v.Data["email"], hash)

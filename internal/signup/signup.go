@@ -2,11 +2,8 @@ package signup
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/authd/authd/internal/audit"
 	"github.com/authd/authd/internal/cache"
@@ -24,14 +21,6 @@ var (
 	// ErrEmailTaken: the owner's email has an account; nothing was created.
 	ErrEmailTaken = errors.New("signup: the email already has an account")
 )
-
-// RateLimitedError is a sign-up limit (per IP, API key or email) hit.
-type RateLimitedError struct {
-	RetryAfter time.Duration
-	Limit      string // "ip", "api_key" or "email", for logs
-}
-
-func (e *RateLimitedError) Error() string { return "signup: rate limited (" + e.Limit + ")" }
 
 // Config holds the sign-up limits (each at least 1).
 type Config struct {
@@ -72,14 +61,13 @@ type Completed struct {
 type Service struct {
 	id    *identity.Service
 	otp   OTP
-	cache cache.Cache
 	audit *audit.Recorder
 	cfg   Config
 }
 
 // New returns a Service; a zero limit takes its default (10 per IP, 200
 // per key, 3 per email, an hour).
-func New(id *identity.Service, o OTP, c cache.Cache, rec *audit.Recorder, cfg Config) *Service {
+func New(id *identity.Service, o OTP, rec *audit.Recorder, cfg Config) *Service {
 	if cfg.PerIPPerHour <= 0 {
 		cfg.PerIPPerHour = 10
 	}
@@ -89,7 +77,7 @@ func New(id *identity.Service, o OTP, c cache.Cache, rec *audit.Recorder, cfg Co
 	if cfg.PerEmailPerHour <= 0 {
 		cfg.PerEmailPerHour = 3
 	}
-	return &Service{id: id, otp: o, cache: c, audit: rec, cfg: cfg}
+	return &Service{id: id, otp: o, audit: rec, cfg: cfg}
 }
 
 // Data keys of a pending sign-up in the code's sealed record.
@@ -124,18 +112,18 @@ func (s *Service) Register(ctx context.Context, k Key, r Request) (otp.Issued, e
 	}
 	// Per client and per key first: malformed requests count too.
 	if k.IP != "" {
-		if err := s.limit(ctx, "signup:rl:ip:"+k.IP, s.cfg.PerIPPerHour, "ip"); err != nil {
+		if err := s.id.Limit(ctx, "signup:rl:ip:"+k.IP, cache.PerHour(s.cfg.PerIPPerHour)); err != nil {
 			return otp.Issued{}, err
 		}
 	}
-	if err := s.limit(ctx, "signup:rl:key:"+k.ID, s.cfg.PerAPIKeyPerHour, "api_key"); err != nil {
+	if err := s.id.Limit(ctx, "signup:rl:key:"+k.ID, cache.PerHour(s.cfg.PerAPIKeyPerHour)); err != nil {
 		return otp.Issued{}, err
 	}
 	org, owner, err := s.id.CheckSignUp(ctx, k.OrganisationID, r.Organisation, r.Owner)
 	if err != nil {
 		return otp.Issued{}, err
 	}
-	if err := s.limit(ctx, "signup:rl:email:"+hashKey(owner.Email), s.cfg.PerEmailPerHour, "email"); err != nil {
+	if err := s.id.Limit(ctx, "signup:rl:email:"+identity.HashKey(owner.Email), cache.PerHour(s.cfg.PerEmailPerHour)); err != nil {
 		return otp.Issued{}, err
 	}
 	// Hashed whether or not the email is taken: the same work.
@@ -206,24 +194,6 @@ func (s *Service) Complete(ctx context.Context, k Key, otpID, code string) (Comp
 func (s *Service) refused(ctx context.Context, k Key) {
 	s.audit.Record(ctx, store.AuditEvent{Action: audit.OrgRegisterRefused, ActorKind: store.KindAPIKey, ActorID: k.ID,
 		OrganisationID: k.OrganisationID, Details: map[string]string{"reason": "email_taken"}})
-}
-
-// limit counts one sign-up against key, at most n an hour.
-func (s *Service) limit(ctx context.Context, key string, n int, name string) error {
-	res, err := s.cache.Allow(ctx, key, cache.PerHour(n))
-	if err != nil {
-		return err
-	}
-	if !res.Allowed {
-		return &RateLimitedError{RetryAfter: res.RetryAfter, Limit: name}
-	}
-	return nil
-}
-
-// hashKey names an email in cache keys without writing it there.
-func hashKey(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:12])
 }
 
 func prefixPassword(err error) error {
